@@ -6,9 +6,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,13 +24,14 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, timeout: float = 15.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 15.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Block until something accepts connections on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            out = process.stdout.read().decode(errors="replace") if process.stdout else ""
-            raise RuntimeError(f"server exited with {process.returncode} before listening:\n{out}")
+            raise RuntimeError(f"server exited with {process.returncode} before listening")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -42,27 +44,33 @@ def wait_for_port(port: int, timeout: float = 15.0, process: subprocess.Popen[by
 def server_process(
     argv: Sequence[str], port: int, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server as a child process until the block ends; output goes to the test log on failure."""
+    """Run a server as a child process until the block ends; its output shows on failure."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    process = subprocess.Popen(
-        list(argv), cwd=cwd or ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    try:
-        wait_for_port(port, process=process)
-        yield process
-    finally:
-        process.terminate()
+    # A file, not a pipe: a chatty server must never block on a full pipe nobody reads.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            list(argv), cwd=cwd or ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            tail = process.stdout.read().decode(errors="replace")[-4000:]
+            wait_for_port(port, process=process)
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-4000:]
             if tail.strip():
+                # pytest shows captured stderr for failing tests only.
                 sys.stderr.write(f"--- output of {' '.join(argv)} ---\n{tail}\n")
 
 
-def python_server(script: str | Path, port: int, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def python_server(
+    script: str | Path, port: int, *args: str, env: dict[str, str] | None = None
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
     """`server_process` for a Python script run with this interpreter."""
     return server_process([sys.executable, str(script), "--port", str(port), *args], port, env=env)
