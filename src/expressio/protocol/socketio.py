@@ -1,0 +1,350 @@
+"""Socket.IO v5 packets: encoding, strict decoding and binary reassembly. No IO.
+
+A Socket.IO packet travels as one Engine.IO text message, followed by one Engine.IO
+binary message per attachment when it carries binary data::
+
+    <type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>]
+
+Binary values inside the payload are replaced by ``{"_placeholder":true,"num":n}`` and
+sent as the n-th attachment. The Engine.IO ``4`` (message) prefix is the engine's business,
+not this module's.
+
+Decoding is strict: whatever a peer could send that is not a valid packet raises
+:class:`DecodeError` and nothing else, so the server can close that one connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Final
+
+import orjson
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "DecodeError",
+    "Decoder",
+    "EncodedPacket",
+    "Packet",
+    "PacketType",
+    "encode_ack",
+    "encode_connect",
+    "encode_connect_error",
+    "encode_disconnect",
+    "encode_event",
+    "encode_packet",
+]
+
+DEFAULT_NAMESPACE: Final = "/"
+
+# JavaScript peers cannot represent larger integers exactly; socket.io clients count from 0.
+MAX_ACK_ID: Final = 2**53 - 1
+_MAX_ACK_ID_DIGITS: Final = len(str(MAX_ACK_ID))
+
+
+class PacketType(IntEnum):
+    CONNECT = 0
+    DISCONNECT = 1
+    EVENT = 2
+    ACK = 3
+    CONNECT_ERROR = 4
+    BINARY_EVENT = 5
+    BINARY_ACK = 6
+
+
+_TYPE_BY_DIGIT: Final = {str(int(t)): t for t in PacketType}
+_BINARY_TYPES: Final = frozenset({PacketType.BINARY_EVENT, PacketType.BINARY_ACK})
+_ACKABLE_TYPES: Final = frozenset(
+    {PacketType.EVENT, PacketType.BINARY_EVENT, PacketType.ACK, PacketType.BINARY_ACK}
+)
+_BINARY_TYPE_OF: Final = {
+    PacketType.EVENT: PacketType.BINARY_EVENT,
+    PacketType.ACK: PacketType.BINARY_ACK,
+}
+
+
+class DecodeError(ValueError):
+    """The data received is not a valid Socket.IO v5 packet (or packet sequence)."""
+
+
+@dataclass(slots=True)
+class Packet:
+    """One decoded Socket.IO packet. ``data`` has its attachments put back in place as bytes."""
+
+    type: PacketType
+    namespace: str = DEFAULT_NAMESPACE
+    data: Any = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedPacket:
+    """A packet ready for the wire: the text message and the binary messages that follow it.
+
+    Encoding happens once per packet; a broadcast hands the same object to every recipient.
+    """
+
+    text: str
+    attachments: tuple[bytes, ...] = field(default=())
+
+    @property
+    def messages(self) -> tuple[str | bytes, ...]:
+        """Every Engine.IO message of this packet, in sending order."""
+        return (self.text, *self.attachments)
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def _dump(data: Any) -> tuple[str, tuple[bytes, ...]]:
+    """JSON text of ``data`` plus the binary values pulled out of it, in placeholder order.
+
+    The common case (no binary anywhere) is a single orjson call. Only when orjson refuses a
+    value does a second call run, where orjson itself walks the payload and hands every value
+    it cannot serialise to the hook below; orjson visits them depth first, in document order,
+    which is exactly the placeholder numbering socket.io clients expect.
+    """
+    try:
+        return orjson.dumps(data).decode(), ()
+    except TypeError:
+        pass
+    attachments: list[bytes] = []
+
+    def extract_binary(value: Any) -> dict[str, Any]:
+        if isinstance(value, bytes | bytearray | memoryview):
+            attachments.append(bytes(value))
+            return {"_placeholder": True, "num": len(attachments) - 1}
+        raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+    text = orjson.dumps(data, default=extract_binary).decode()
+    return text, tuple(attachments)
+
+
+def _header(packet_type: PacketType, namespace: str, attachments: int, ack_id: int | None) -> str:
+    header = str(int(packet_type))
+    if attachments:
+        header += f"{attachments}-"
+    if namespace != DEFAULT_NAMESPACE:
+        header += namespace + ","
+    if ack_id is not None:
+        header += str(ack_id)
+    return header
+
+
+def encode_packet(
+    packet_type: PacketType,
+    namespace: str = DEFAULT_NAMESPACE,
+    data: Any = None,
+    ack_id: int | None = None,
+) -> EncodedPacket:
+    """Encode any packet. EVENT and ACK become their BINARY_ kind when ``data`` holds bytes.
+
+    Raises ``TypeError`` when ``data`` holds a value JSON cannot carry.
+    """
+    if "," in namespace:
+        # The wire format has no escape for the separator.
+        raise ValueError(f"a namespace cannot contain a comma: {namespace!r}")
+    if data is None:
+        return EncodedPacket(_header(packet_type, namespace, 0, ack_id))
+    text, attachments = _dump(data)
+    if attachments:
+        binary_type = _BINARY_TYPE_OF.get(packet_type)
+        if binary_type is None:
+            raise TypeError(f"{packet_type.name} packets cannot carry binary data")
+        return EncodedPacket(
+            _header(binary_type, namespace, len(attachments), ack_id) + text, attachments
+        )
+    return EncodedPacket(_header(packet_type, namespace, 0, ack_id) + text)
+
+
+def encode_event(
+    namespace: str, event: str, args: Sequence[Any], ack_id: int | None = None
+) -> EncodedPacket:
+    """EVENT (or BINARY_EVENT) ``[event, *args]``, asking for an ack when ``ack_id`` is set."""
+    return encode_packet(PacketType.EVENT, namespace, [event, *args], ack_id)
+
+
+def encode_ack(namespace: str, ack_id: int, args: Sequence[Any]) -> EncodedPacket:
+    """ACK (or BINARY_ACK) answering ``ack_id`` with ``args``."""
+    return encode_packet(PacketType.ACK, namespace, list(args), ack_id)
+
+
+def encode_connect(namespace: str, sid: str) -> EncodedPacket:
+    """The server's CONNECT answer, granting ``namespace`` with socket id ``sid``."""
+    return encode_packet(PacketType.CONNECT, namespace, {"sid": sid})
+
+
+def encode_connect_error(namespace: str, message: str, data: Any = None) -> EncodedPacket:
+    """CONNECT_ERROR ``{"message": ..., "data": ...}`` (``data`` only when given)."""
+    payload: dict[str, Any] = {"message": message}
+    if data is not None:
+        payload["data"] = data
+    return encode_packet(PacketType.CONNECT_ERROR, namespace, payload)
+
+
+def encode_disconnect(namespace: str) -> EncodedPacket:
+    return encode_packet(PacketType.DISCONNECT, namespace)
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+def _parse_text(text: str, max_attachments: int) -> tuple[Packet, int]:
+    """Parse one text message into a packet (payload not yet validated) and its attachment count."""
+    if not text:
+        raise DecodeError("empty packet")
+    packet_type = _TYPE_BY_DIGIT.get(text[0])
+    if packet_type is None:
+        raise DecodeError(f"unknown packet type {text[0]!r}")
+    end = len(text)
+    i = 1
+
+    attachments = 0
+    if packet_type in _BINARY_TYPES:
+        dash = text.find("-", i)
+        count = text[i:dash]
+        if dash < 0 or not count.isdigit() or not count.isascii() or len(count) > 6:
+            raise DecodeError("a binary packet needs an attachment count followed by '-'")
+        attachments = int(count)
+        if attachments > max_attachments:
+            raise DecodeError(f"too many attachments ({attachments} > {max_attachments})")
+        i = dash + 1
+
+    namespace = DEFAULT_NAMESPACE
+    if i < end and text[i] == "/":
+        comma = text.find(",", i)
+        if comma < 0:
+            namespace, i = text[i:], end
+        else:
+            namespace, i = text[i:comma], comma + 1
+
+    ack_id: int | None = None
+    start = i
+    while i < end and "0" <= text[i] <= "9":
+        i += 1
+    if i > start:
+        if i - start > _MAX_ACK_ID_DIGITS or int(text[start:i]) > MAX_ACK_ID:
+            raise DecodeError("ack id out of range")
+        ack_id = int(text[start:i])
+
+    data: Any = None
+    if i < end:
+        try:
+            data = orjson.loads(text[i:])
+        except orjson.JSONDecodeError as error:
+            raise DecodeError(f"payload is not valid JSON: {error}") from None
+    return Packet(packet_type, namespace, data, ack_id), attachments
+
+
+def _validate(packet: Packet) -> None:
+    """The payload rules of Socket.IO v5, per packet type."""
+    data = packet.data
+    kind = packet.type
+    if packet.id is not None and kind not in _ACKABLE_TYPES:
+        raise DecodeError(f"a {kind.name} packet carries no ack id")
+    if kind is PacketType.CONNECT:
+        if data is not None and not isinstance(data, dict):
+            raise DecodeError("a CONNECT payload must be an object")
+    elif kind is PacketType.DISCONNECT:
+        if data is not None:
+            raise DecodeError("a DISCONNECT packet carries no payload")
+    elif kind is PacketType.EVENT or kind is PacketType.BINARY_EVENT:
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            raise DecodeError("an EVENT payload must be a non-empty array starting with a name")
+    elif kind is PacketType.ACK or kind is PacketType.BINARY_ACK:
+        if packet.id is None:
+            raise DecodeError("an ACK packet needs an ack id")
+        if not isinstance(data, list):
+            raise DecodeError("an ACK payload must be an array")
+    elif kind is PacketType.CONNECT_ERROR and not isinstance(data, dict | str):
+        raise DecodeError("a CONNECT_ERROR payload must be an object or a string")
+
+
+def _is_placeholder(value: dict[str, Any]) -> bool:
+    return value.get("_placeholder") is True and len(value) == 2 and "num" in value
+
+
+def _reconstruct(value: Any, buffers: Sequence[bytes]) -> Any:
+    """Put the attachments back where their placeholders are."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, list | dict):
+                value[index] = _reconstruct(item, buffers)
+        return value
+    if isinstance(value, dict):
+        if _is_placeholder(value):
+            num = value["num"]
+            if type(num) is not int or not 0 <= num < len(buffers):
+                raise DecodeError(f"placeholder refers to a missing attachment: {num!r}")
+            return buffers[num]
+        for key, item in value.items():
+            if isinstance(item, list | dict):
+                value[key] = _reconstruct(item, buffers)
+        return value
+    return value
+
+
+class Decoder:
+    """Per-connection decoder: text messages are packets; binary messages complete them.
+
+    States: idle (expects a text message) or reassembling (expects the announced number of
+    binary attachments). Anything out of place raises :class:`DecodeError`; after an error the
+    decoder is back to idle, though the connection is expected to be closed anyway.
+    """
+
+    __slots__ = ("_buffers", "_expected", "_pending", "max_attachments")
+
+    def __init__(self, max_attachments: int = 1000) -> None:
+        self.max_attachments = max_attachments
+        self._pending: Packet | None = None
+        self._buffers: list[bytes] = []
+        self._expected = 0
+
+    @property
+    def reassembling(self) -> bool:
+        """True while a binary packet still waits for attachments."""
+        return self._pending is not None
+
+    def feed(self, message: str | bytes) -> Packet | None:
+        """Feed one Engine.IO message; returns the packet it completes, if any."""
+        if isinstance(message, str):
+            return self.feed_text(message)
+        return self.feed_binary(message)
+
+    def feed_text(self, text: str) -> Packet | None:
+        if self._pending is not None:
+            self._reset()
+            raise DecodeError("text message while binary attachments were expected")
+        packet, attachments = _parse_text(text, self.max_attachments)
+        _validate(packet)
+        if packet.type not in _BINARY_TYPES:
+            return packet
+        if attachments == 0:
+            return self._complete(packet, [])
+        self._pending, self._expected = packet, attachments
+        return None
+
+    def feed_binary(self, data: bytes) -> Packet | None:
+        pending = self._pending
+        if pending is None:
+            raise DecodeError("binary message without a binary packet announcing it")
+        self._buffers.append(bytes(data))
+        if len(self._buffers) < self._expected:
+            return None
+        buffers = self._buffers
+        self._reset()
+        return self._complete(pending, buffers)
+
+    def _complete(self, packet: Packet, buffers: list[bytes]) -> Packet:
+        try:
+            packet.data = _reconstruct(packet.data, buffers)
+        except RecursionError:
+            raise DecodeError("payload nested too deeply") from None
+        return packet
+
+    def _reset(self) -> None:
+        self._pending = None
+        self._buffers = []
+        self._expected = 0
