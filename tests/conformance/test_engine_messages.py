@@ -48,11 +48,29 @@ async def test_polling_payload_is_echoed(engine_endpoint: Endpoint, payload: str
         assert await poll_until(client, engine_endpoint, sid, len(expected)) == expected
 
 
-async def test_polling_invalid_packet_closes_the_session(engine_endpoint: Endpoint) -> None:
+INVALID_PACKETS = pytest.mark.parametrize(
+    "packet",
+    [
+        pytest.param("abc", id="garbage"),
+        pytest.param("9hello", id="type-9"),
+        pytest.param("7", id="type-7"),
+        pytest.param(
+            "bnot base64!",
+            id="bad-base64",
+            marks=beyond_node_reference("decodes base64 leniently, skipping bad characters"),
+        ),
+    ],
+)
+
+
+@INVALID_PACKETS
+async def test_polling_invalid_packet_closes_the_session(
+    engine_endpoint: Endpoint, packet: str
+) -> None:
     async with http_client() as client, websocket_session(engine_endpoint) as bystander:
         sid = await open_polling_session(client, engine_endpoint)
         try:
-            pushed = await push(client, engine_endpoint, sid, "abc")
+            pushed = await push(client, engine_endpoint, sid, packet)
             # Node acknowledges the POST and closes the session after; 400 says it at once.
             assert pushed.status_code in (200, 400)
         except httpx.TransportError:
@@ -137,10 +155,13 @@ async def test_websocket_messages_keep_their_order(engine_endpoint: Endpoint) ->
         assert [await receive(ws) for _ in sent] == sent
 
 
-async def test_websocket_invalid_packet_closes_the_session(engine_endpoint: Endpoint) -> None:
+@INVALID_PACKETS
+async def test_websocket_invalid_packet_closes_the_session(
+    engine_endpoint: Endpoint, packet: str
+) -> None:
     async with websocket_session(engine_endpoint) as bystander:
         async with websocket_session(engine_endpoint) as ws:
-            await ws.send("abc")
+            await ws.send(packet)
             await expect_closed(ws)
         await assert_engine_echo(bystander)
 
