@@ -1,0 +1,33 @@
+"""Sessions shared by HTTP and realtime routes.
+
+```python
+app.use(expressio.session(secret="monkey"))                       # in memory
+app.use(expressio.session(secret="monkey", store=expressio.RedisStore("redis://127.0.0.1:6379/0")))
+
+@app.post("/login")
+async def login(req, res):
+    req.session.regenerate()          # new id, same data: defeats session fixation
+    req.session["user"] = req.body["user"]
+    res.send("welcome")
+```
+"""
+
+from .errors import SessionDataError, SessionError, SessionStoreUnavailable
+from .manager import DEFAULT_IDLE_TTL, SessionManager
+from .serialization import MAX_SESSION_BYTES
+from .session import Session, StoreOperation
+from .stores import MemoryStore, RedisStore, SessionStore
+
+__all__ = [
+    "DEFAULT_IDLE_TTL",
+    "MAX_SESSION_BYTES",
+    "MemoryStore",
+    "RedisStore",
+    "Session",
+    "SessionDataError",
+    "SessionError",
+    "SessionManager",
+    "SessionStore",
+    "SessionStoreUnavailable",
+    "StoreOperation",
+]

@@ -1,0 +1,23 @@
+"""The errors the session machinery raises."""
+
+from __future__ import annotations
+
+
+class SessionError(Exception):
+    """Base class of every session error."""
+
+
+class SessionDataError(SessionError, ValueError):
+    """The session's data cannot be stored: a value JSON cannot hold, or too large.
+
+    Raised when the session is saved (by `save()`, `regenerate()` or at the end of a request),
+    never later: the message names the offending problem.
+    """
+
+
+class SessionStoreUnavailable(SessionError):
+    """The session store cannot be reached (e.g. Redis is down).
+
+    HTTP requests that need the session answer 503 while it lasts; service resumes by itself
+    when the store is back.
+    """
