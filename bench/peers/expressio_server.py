@@ -1,0 +1,63 @@
+"""expressio peer for the realtime benchmark: its realtime layer on uvicorn (uvloop, httptools).
+
+Run: python expressio_server.py --port N
+
+Events (the same on every peer):
+  ack     -> acknowledge with the same arguments
+  join    -> join room "bench" (acknowledged, so the client knows the join is done)
+  fanout  -> {"n": k}: broadcast "tick" to room "bench" k times, each with its index
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import uvicorn
+
+from expressio.realtime import RealtimeServer, Socket
+
+ROOM = "bench"
+
+
+def build_server() -> RealtimeServer:
+    server = RealtimeServer(transports=["websocket"])
+    namespace = server.of("/")
+
+    def ack(socket: Socket, argument: Any) -> Any:
+        # The handler's return value is the acknowledgement; the benchmark sends one argument.
+        return argument
+
+    def join(socket: Socket, *args: Any) -> None:
+        socket.join(ROOM)
+
+    def fanout(socket: Socket, request: dict[str, int]) -> None:
+        for index in range(request["n"]):
+            namespace.emit("tick", index, to=ROOM)
+
+    namespace.on("ack", ack)
+    namespace.on("join", join)
+    namespace.on("fanout", fanout)
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--ws", default="auto", help="uvicorn websocket implementation")
+    options = parser.parse_args()
+    uvicorn.run(
+        build_server(),
+        host="127.0.0.1",
+        port=options.port,
+        loop="uvloop",
+        http="httptools",
+        ws=options.ws,
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+if __name__ == "__main__":
+    main()

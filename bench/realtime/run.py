@@ -1,0 +1,367 @@
+"""Realtime benchmark runner: expressio's engine against its peers, side by side, in one run.
+
+    .venv/bin/python bench/realtime/run.py [--servers expressio,psio,node,raw]
+                                           [--scenarios idle,acks,broadcast,connect]
+                                           [--duration 5] [--warmup 1]
+
+Each server runs pinned to core 0 and the Node load generator (`loadgen.js`) to core 1, both on
+127.0.0.1. Figures: ack round-trips/s (50 clients in a closed loop), broadcast deliveries/s (1000
+clients in one room), connections/s (handshake + namespace CONNECT, then close), and server RSS
+per idle websocket connection. The server's CPU time is sampled over each measuring window, so a
+figure where the server was not saturated (the generator or the machine was the limit) shows up.
+Results are printed as a table and written as JSON under bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+BENCH = Path(__file__).resolve().parent.parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+from tests.support import free_port, wait_for_port  # noqa: E402
+
+LOADGEN = BENCH / "realtime" / "loadgen.js"
+PEERS = BENCH / "peers"
+RESULTS = BENCH / "results"
+SERVER_CORE = "0"
+LOADGEN_CORE = "1"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    label: str
+    argv: tuple[str, ...]  # "{port}" is replaced by the port
+
+
+PEER_LIST = (
+    Peer("expressio", "expressio", (sys.executable, str(PEERS / "expressio_server.py"))),
+    Peer("psio", "python-socketio", (sys.executable, str(PEERS / "psio_server.py"))),
+    Peer("node", "Node socket.io", ("node", str(PEERS / "node_server.js"))),
+    Peer("raw", "raw ASGI ws", (sys.executable, str(PEERS / "raw_asgi_server.py"))),
+)
+PEERS_BY_NAME = {peer.name: peer for peer in PEER_LIST}
+# The idle scenario runs first so that its baseline is a freshly started server.
+SCENARIOS = ("idle", "acks", "broadcast", "connect")
+
+
+@dataclass
+class ServerRun:
+    peer: Peer
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def log_tail(self, limit: int = 2000) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-limit:]
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def read_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a whole process (all threads) from /proc."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # After the command name: state is field 3, utime field 14, stime field 15 (1-based).
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def read_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+@contextmanager
+def running_server(peer: Peer, port: int) -> Iterator[ServerRun]:
+    argv = ["taskset", "-c", SERVER_CORE, *peer.argv, "--port", str(port)]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        run = ServerRun(peer, process, log)
+        try:
+            yield run
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def run_loadgen(
+    server: ServerRun, port: int, scenario: str, options: argparse.Namespace
+) -> dict[str, Any]:
+    argv = [
+        "taskset", "-c", LOADGEN_CORE, "node", str(LOADGEN),
+        "--port", str(port), "--scenario", scenario,
+        "--duration", str(options.connect_duration if scenario == "connect" else options.duration),
+        "--warmup", str(options.warmup),
+    ]  # fmt: skip
+    if scenario == "acks":
+        argv += ["--clients", str(options.ack_clients)]
+    elif scenario == "broadcast":
+        argv += ["--clients", str(options.broadcast_clients)]
+    elif scenario == "idle":
+        argv += ["--clients", str(options.idle_connections)]
+    pid = server.process.pid
+    result: dict[str, Any] = {}
+    with tempfile.TemporaryFile() as errors:
+        generator = subprocess.Popen(
+            argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
+        )
+        assert generator.stdin is not None and generator.stdout is not None
+        # Bounded: whatever the server does, the generator is gone after this long.
+        limit = options.warmup + options.duration + 90
+        killer = threading.Timer(limit, generator.kill)
+        killer.start()
+        cpu_start = wall_start = 0.0
+        rss_before = 0
+        try:
+            for raw_line in generator.stdout:
+                line = raw_line.decode().strip()
+                if line == "MEASURE_START":
+                    cpu_start, wall_start = read_cpu_seconds(pid), time.monotonic()
+                elif line == "MEASURE_END":
+                    busy = read_cpu_seconds(pid) - cpu_start
+                    result["server_cpu_s"] = busy
+                    result["server_cpu_share"] = busy / (time.monotonic() - wall_start)
+                elif line in ("IDLE_BASELINE", "IDLE_READY"):
+                    rss = read_rss_kb(pid)
+                    if line == "IDLE_BASELINE":
+                        rss_before = rss
+                    else:
+                        result["rss_before_kb"], result["rss_after_kb"] = rss_before, rss
+                    generator.stdin.write(b"go\n")
+                    generator.stdin.flush()
+                elif line.startswith("RESULT "):
+                    result.update(json.loads(line[len("RESULT ") :]))
+            generator.wait()
+        finally:
+            killer.cancel()
+            if generator.poll() is None:
+                generator.kill()
+                generator.wait()
+        if generator.returncode != 0 or "scenario" not in result:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()[-1500:]
+            raise RuntimeError(f"load generator exited with {generator.returncode}: {message}")
+    if scenario == "idle":
+        grown_kb = result["rss_after_kb"] - result["rss_before_kb"]
+        result["kb_per_connection"] = grown_kb / result["clients"]
+    elif result.get("count"):
+        result["server_us_per_op"] = result["server_cpu_s"] / result["count"] * 1e6
+    return result
+
+
+def bench_server(peer: Peer, scenarios: Sequence[str], options: argparse.Namespace) -> ServerRun:
+    port = free_port()
+    with running_server(peer, port) as server:
+        try:
+            wait_for_port(port, timeout=20, process=server.process)
+        except (RuntimeError, TimeoutError) as error:
+            failure = {"error": f"server did not start: {error}", "log": server.log_tail()}
+            server.results = {scenario: failure for scenario in scenarios}
+            return server
+        for scenario in scenarios:
+            print(f"  {peer.label}: {scenario} ...", file=sys.stderr, flush=True)
+            if not server.alive():
+                server.results[scenario] = {
+                    "error": f"server exited with {server.process.returncode}",
+                    "log": server.log_tail(),
+                }
+                continue
+            try:
+                server.results[scenario] = run_loadgen(server, port, scenario, options)
+            except (RuntimeError, OSError, ValueError, KeyError) as error:
+                server.results[scenario] = {"error": str(error), "log": server.log_tail()}
+        return server
+
+
+# (scenario, key, title, number format); "rate" figures are higher-is-better.
+FIGURES = (
+    ("acks", "rate_per_s", "ack round-trips/s", "{:,.0f}"),
+    ("broadcast", "rate_per_s", "broadcast deliveries/s", "{:,.0f}"),
+    ("connect", "rate_per_s", "connections/s", "{:,.0f}"),
+    ("idle", "kb_per_connection", "KB RSS per idle connection", "{:,.1f}"),
+    ("acks", "server_us_per_op", "server CPU µs per ack", "{:,.1f}"),
+    ("broadcast", "server_us_per_op", "server CPU µs per delivery", "{:,.2f}"),
+    ("connect", "server_us_per_op", "server CPU µs per connection", "{:,.0f}"),
+    ("acks", "server_cpu_share", "server core busy, acks", "{:.0%}"),
+    ("broadcast", "server_cpu_share", "server core busy, broadcast", "{:.0%}"),
+    ("connect", "server_cpu_share", "server core busy, connect", "{:.0%}"),
+    ("acks", "loadgen_cpu_share", "generator core busy, acks", "{:.0%}"),
+    ("broadcast", "loadgen_cpu_share", "generator core busy, broadcast", "{:.0%}"),
+    ("connect", "loadgen_cpu_share", "generator core busy, connect", "{:.0%}"),
+)
+TARGETS = (
+    # (scenario, key, peer, minimum ratio expressio/peer) or an absolute ceiling below
+    ("acks", "rate_per_s", "psio", 2.5),
+    ("broadcast", "rate_per_s", "psio", 4.0),
+    ("broadcast", "rate_per_s", "node", 0.9),
+)
+IDLE_KB_CEILING = 25.0
+
+
+def figure(results: dict[str, dict[str, Any]], scenario: str, key: str) -> float | None:
+    value = results.get(scenario, {}).get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def render_table(runs: Sequence[ServerRun], scenarios: Sequence[str]) -> str:
+    by_name = {run.peer.name: run for run in runs}
+    ratio_peers = [name for name in ("psio", "node") if "expressio" in by_name and name in by_name]
+    header = ["", *(run.peer.label for run in runs)]
+    header += [f"expressio/{PEERS_BY_NAME[name].label}" for name in ratio_peers]
+    rows = [header]
+    for scenario, key, title, number in FIGURES:
+        if scenario not in scenarios:
+            continue
+        row = [title]
+        for run in runs:
+            value = figure(run.results, scenario, key)
+            failed = "error" in run.results.get(scenario, {})
+            row.append("FAILED" if failed else "-" if value is None else number.format(value))
+        mine = figure(by_name["expressio"].results, scenario, key) if ratio_peers else None
+        for name in ratio_peers:
+            theirs = figure(by_name[name].results, scenario, key)
+            ratio = mine / theirs if mine is not None and theirs else None
+            row.append("-" if ratio is None or key.endswith("share") else f"{ratio:.2f}x")
+        rows.append(row)
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells))
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def check_targets(runs: Sequence[ServerRun]) -> list[str]:
+    by_name = {run.peer.name: run.results for run in runs}
+    mine = by_name.get("expressio")
+    if mine is None:
+        return []
+    verdicts = []
+    for scenario, key, peer, minimum in TARGETS:
+        if peer not in by_name:
+            continue
+        value, theirs = figure(mine, scenario, key), figure(by_name[peer], scenario, key)
+        label = f"{scenario} expressio/{PEERS_BY_NAME[peer].label} >= {minimum}x"
+        if value is None or not theirs:
+            verdicts.append(f"{label}: not measured")
+        else:
+            ratio = value / theirs
+            verdicts.append(f"{label}: {ratio:.2f}x {'met' if ratio >= minimum else 'NOT met'}")
+    kb = figure(mine, "idle", "kb_per_connection")
+    if kb is not None:
+        verdict = "met" if kb <= IDLE_KB_CEILING else "NOT met"
+        verdicts.append(f"idle <= {IDLE_KB_CEILING:g} KB per connection: {kb:.1f} KB {verdict}")
+    return verdicts
+
+
+def machine_description() -> dict[str, Any]:
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "node": node,
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", default=",".join(peer.name for peer in PEER_LIST))
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--duration", type=float, default=5.0, help="measuring window, seconds")
+    parser.add_argument(
+        "--connect-duration",
+        type=float,
+        default=3.0,
+        help="measuring window of the connect scenario (kept short: ephemeral ports)",
+    )
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each window")
+    parser.add_argument("--ack-clients", type=int, default=50)
+    parser.add_argument("--broadcast-clients", type=int, default=1000)
+    parser.add_argument("--idle-connections", type=int, default=1000)
+    parser.add_argument("--output", type=Path, default=None, help="JSON file (default: dated)")
+    options = parser.parse_args(argv)
+    options.server_list = [name for name in options.servers.split(",") if name]
+    options.scenario_list = [name for name in SCENARIOS if name in options.scenarios.split(",")]
+    unknown = set(options.server_list) - set(PEERS_BY_NAME)
+    if unknown or not options.scenario_list:
+        parser.error(f"unknown servers {sorted(unknown)} or no known scenario")
+    return options
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    if (os.cpu_count() or 1) < 2:
+        print("warning: fewer than 2 cores; server and generator share one", file=sys.stderr)
+    machine = machine_description()
+    runs = []
+    for name in options.server_list:
+        runs.append(bench_server(PEERS_BY_NAME[name], options.scenario_list, options))
+    print()
+    print(render_table(runs, options.scenario_list))
+    verdicts = check_targets(runs)
+    if verdicts:
+        print("\ntargets:")
+        for verdict in verdicts:
+            print(f"  {verdict}")
+    for run in runs:
+        for scenario, result in run.results.items():
+            if "error" in result:
+                print(f"\n{run.peer.label} {scenario} failed: {result['error']}")
+                print("  server output (tail):\n    " + result["log"].replace("\n", "\n    "))
+    RESULTS.mkdir(exist_ok=True)
+    output = options.output or RESULTS / f"realtime-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    document = {
+        "machine": machine,
+        "options": {key: value for key, value in vars(options).items() if key != "output"},
+        "servers": {run.peer.name: {"label": run.peer.label, **run.results} for run in runs},
+        "targets": verdicts,
+    }
+    output.write_text(json.dumps(document, indent=2, default=str))
+    print(f"\nresults: {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
