@@ -1,0 +1,21 @@
+"""Layer 3: the Socket.IO v5 realtime server (namespaces, sockets, rooms, acks, broadcast)."""
+
+from ..protocol.socketio import EncodedPacket
+from .acks import Ack
+from .adapter import Adapter, InMemoryAdapter
+from .handshake import Handshake
+from .namespace import Namespace
+from .server import RealtimeServer
+from .socket import RESERVED_EVENTS, Socket
+
+__all__ = [
+    "RESERVED_EVENTS",
+    "Ack",
+    "Adapter",
+    "EncodedPacket",
+    "Handshake",
+    "InMemoryAdapter",
+    "Namespace",
+    "RealtimeServer",
+    "Socket",
+]

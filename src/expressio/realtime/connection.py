@@ -1,0 +1,143 @@
+"""One client's Engine.IO connection as the realtime server sees it.
+
+It decodes the connection's messages (keeping the binary reassembly state), routes packets to
+the sockets it holds (one per namespace), enforces the connect timeout, and closes itself on
+anything that breaks the protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..protocol.socketio import DecodeError, Decoder, EncodedPacket, Packet, PacketType
+from .socket import Socket
+
+if TYPE_CHECKING:
+    from ..engine import EngineSocket
+    from .server import RealtimeServer
+
+logger = logging.getLogger("expressio.realtime")
+
+PARSE_ERROR = "parse error"
+
+
+class Connection:
+    """Per engine connection: decoder, sockets by namespace name, connect timeout."""
+
+    __slots__ = ("_connect_timer", "_seen_connect", "decoder", "engine_socket", "server", "sockets")
+
+    def __init__(self, server: RealtimeServer, engine_socket: EngineSocket) -> None:
+        self.server = server
+        self.engine_socket = engine_socket
+        self.decoder = Decoder()
+        self.sockets: dict[str, Socket] = {}
+        self._seen_connect = False
+        self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            server.connect_timeout, self._on_connect_timeout
+        )
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.engine_socket.closed)
+
+    def send(self, packet: EncodedPacket) -> None:
+        engine_socket = self.engine_socket
+        engine_socket.send(packet.text)
+        for attachment in packet.attachments:
+            engine_socket.send(attachment)
+
+    # --- incoming ----------------------------------------------------------------------------
+
+    def handle_message(self, message: str | bytes) -> None:
+        try:
+            packet = self.decoder.feed(message)
+        except DecodeError as error:
+            logger.info("closing connection %s: %s", self.engine_socket.sid, error)
+            self.close(PARSE_ERROR)
+            return
+        if packet is None:
+            return  # a binary packet still waiting for attachments
+        kind = packet.type
+        if kind is PacketType.CONNECT:
+            self._on_connect_packet(packet)
+            return
+        if not self._seen_connect:
+            logger.info("closing connection %s: no CONNECT first", self.engine_socket.sid)
+            self.close(PARSE_ERROR)
+            return
+        socket = self.sockets.get(packet.namespace)
+        if kind is PacketType.EVENT or kind is PacketType.BINARY_EVENT:
+            if socket is not None:
+                socket.namespace._handle_event(socket, packet)
+        elif kind is PacketType.ACK or kind is PacketType.BINARY_ACK:
+            if socket is not None and not socket._on_ack(packet.id, packet.data):  # type: ignore[arg-type]
+                logger.info(
+                    "closing connection %s: ack %s was never requested",
+                    self.engine_socket.sid,
+                    packet.id,
+                )
+                self.close(PARSE_ERROR)
+        elif kind is PacketType.DISCONNECT:
+            if socket is not None:
+                socket._close("client namespace disconnect")
+        else:  # CONNECT_ERROR is for clients only
+            logger.info("closing connection %s: unexpected %s", self.engine_socket.sid, kind.name)
+            self.close(PARSE_ERROR)
+
+    def _on_connect_packet(self, packet: Packet) -> None:
+        self._seen_connect = True
+        namespace = self.server.namespaces.get(packet.namespace)
+        if namespace is None:
+            self.send(self.server._invalid_namespace(packet.namespace))
+            return
+        auth: dict[str, Any] = packet.data if packet.data is not None else {}
+        namespace._connect(self, auth)
+
+    def _on_connect_timeout(self) -> None:
+        self._connect_timer = None
+        if not self.sockets and not self.closed:
+            logger.info(
+                "closing connection %s: no namespace joined in time", self.engine_socket.sid
+            )
+            self.engine_socket.close("connect timeout")
+
+    # --- bookkeeping for sockets ------------------------------------------------------------
+
+    def _adopt(self, socket: Socket) -> None:
+        self.sockets[socket.namespace.name] = socket
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+
+    def _forget(self, socket: Socket) -> None:
+        if self.sockets.get(socket.namespace.name) is socket:
+            del self.sockets[socket.namespace.name]
+
+    # --- ending --------------------------------------------------------------------------------
+
+    def close(self, reason: str, *, notify: bool = False) -> None:
+        """End every socket with ``reason`` and close the engine connection.
+
+        ``notify`` sends each namespace a DISCONNECT first, so the client knows the server
+        meant it (socket.io clients then do not reconnect).
+        """
+        for socket in tuple(self.sockets.values()):
+            if notify:
+                socket.disconnect()
+            socket._close(reason)
+        self._cancel_timer()
+        if not self.closed:
+            self.engine_socket.close(reason)
+
+    def handle_close(self, reason: str) -> None:
+        """The engine connection ended (transport close, ping timeout, ...)."""
+        self._cancel_timer()
+        for socket in tuple(self.sockets.values()):
+            socket._close(reason)
+
+    def _cancel_timer(self) -> None:
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None

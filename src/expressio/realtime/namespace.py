@@ -1,0 +1,224 @@
+"""A Socket.IO namespace: admission (middleware), event handlers, lifecycle hooks, broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+
+from ..protocol.socketio import (
+    Packet,
+    encode_connect,
+    encode_connect_error,
+    encode_event,
+)
+from .acks import INTERNAL_ERROR_ACK, Ack, ack_arguments
+from .adapter import Adapter
+from .socket import Socket, check_event_name
+from .user_code import call_user_code
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .server import RealtimeServer
+
+logger = logging.getLogger("expressio.realtime")
+
+Middleware: TypeAlias = Callable[[Socket, dict[str, Any]], "Awaitable[None] | None"]
+EventHandler: TypeAlias = Callable[..., Any]
+Dispatch: TypeAlias = Callable[[Socket, str, list[Any], Ack | None], None]
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
+
+DEFAULT_REFUSAL = "Connection refused"
+INTERNAL_ERROR = "Internal Server Error"
+
+_admissions: set[asyncio.Future[Any]] = set()  # strong refs to middleware tasks in flight
+
+
+def _as_set(value: str | Iterable[str] | None) -> set[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return {value}
+    return set(value)
+
+
+class Namespace:
+    """Sockets of one namespace plus what the application attached to it.
+
+    - ``use(middleware)``: ``middleware(socket, auth)``, sync or async, runs for every CONNECT
+      in registration order; raising ``ConnectionRefusedError("reason"[, data])`` refuses with
+      ``CONNECT_ERROR {"message": "reason", "data": data}``.
+    - ``on(event, handler)``: ``handler(socket, *args)``, sync (runs inline on the loop, keep it
+      fast) or async (runs as a task). If the client asked for an ack, the return value answers
+      it: ``None`` → no arguments, a tuple → several, anything else → one. A handler that raises
+      is logged and the ack gets ``{"error": "Internal Server Error"}``.
+    - ``dispatch``: when set, every event goes to it instead of the ``on`` table.
+    """
+
+    def __init__(
+        self,
+        server: RealtimeServer,
+        name: str,
+        adapter_factory: Callable[[Namespace], Adapter],
+    ) -> None:
+        self.server = server
+        self.name = name
+        self._sockets: dict[str, Socket] = {}
+        self.sockets: Mapping[str, Socket] = MappingProxyType(self._sockets)
+        self._middlewares: list[Middleware] = []
+        self._handlers: dict[str, EventHandler] = {}
+        self.on_connect: Callable[[Socket, Any], Any] | None = None
+        self.on_disconnect: Callable[[Socket, str], Any] | None = None
+        self.dispatch: Dispatch | None = None
+        self.adapter = adapter_factory(self)
+
+    def __repr__(self) -> str:
+        return f"<Namespace {self.name} sockets={len(self._sockets)}>"
+
+    # --- application API -------------------------------------------------------------------
+
+    def use(self, middleware: Middleware) -> None:
+        self._middlewares.append(middleware)
+
+    def on(self, event: str, handler: HandlerT) -> HandlerT:
+        self._handlers[event] = handler
+        return handler
+
+    def event(self, event: str) -> Callable[[HandlerT], HandlerT]:
+        """Decorator form of :meth:`on`."""
+
+        def register(handler: HandlerT) -> HandlerT:
+            return self.on(event, handler)
+
+        return register
+
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        to: str | Iterable[str] | None = None,
+        skip: str | Iterable[str] | None = None,
+    ) -> None:
+        """Send to every socket of the namespace, or to those in the rooms ``to``, minus the
+        socket ids in ``skip``. The packet is encoded once whatever the number of recipients."""
+        check_event_name(event)
+        packet = encode_event(self.name, event, args)
+        self.adapter.broadcast(packet, _as_set(to), _as_set(skip))
+
+    # --- admission ---------------------------------------------------------------------------
+
+    def _connect(self, connection: Connection, auth: dict[str, Any]) -> None:
+        socket = Socket(self, connection, auth)
+        middlewares = tuple(self._middlewares)
+        for index, middleware in enumerate(middlewares):
+            try:
+                pending = middleware(socket, auth)
+            except Exception as error:
+                self._refuse(connection, error)
+                return
+            if pending is not None and inspect.isawaitable(pending):
+                rest = middlewares[index + 1 :]
+                task = asyncio.ensure_future(self._admit_later(connection, socket, pending, rest))
+                _admissions.add(task)
+                task.add_done_callback(_admissions.discard)
+                return
+        self._accept(connection, socket)
+
+    async def _admit_later(
+        self,
+        connection: Connection,
+        socket: Socket,
+        pending: Awaitable[None],
+        rest: tuple[Middleware, ...],
+    ) -> None:
+        try:
+            await pending
+            for middleware in rest:
+                result = middleware(socket, socket._auth)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+        except Exception as error:
+            self._refuse(connection, error)
+            return
+        self._accept(connection, socket)
+
+    def _refuse(self, connection: Connection, error: Exception) -> None:
+        data: Any = None
+        if isinstance(error, ConnectionRefusedError):
+            message = str(error.args[0]) if error.args else DEFAULT_REFUSAL
+            if len(error.args) > 1:
+                data = error.args[1]
+        else:
+            logger.error("error in connection middleware of %s", self.name, exc_info=error)
+            message = INTERNAL_ERROR
+        if connection.closed:
+            return
+        try:
+            packet = encode_connect_error(self.name, message, data)
+        except TypeError:
+            logger.exception("connection refusal data of %s is not JSON", self.name)
+            packet = encode_connect_error(self.name, message)
+        connection.send(packet)
+
+    def _accept(self, connection: Connection, socket: Socket) -> None:
+        if connection.closed:
+            return
+        previous = connection.sockets.get(self.name)
+        if previous is not None:
+            # A second CONNECT for the same namespace replaces the first socket.
+            previous._close("client namespace disconnect")
+        socket.connected = True
+        self._sockets[socket.id] = socket
+        connection._adopt(socket)
+        self.adapter.add(socket.id, socket.id)
+        connection.send(encode_connect(self.name, socket.id))
+        if self.on_connect is not None:
+            call_user_code(
+                self.on_connect,
+                (socket, socket._auth),
+                description=f"connect hook of {self.name}",
+            )
+
+    # --- traffic -----------------------------------------------------------------------------
+
+    def _handle_event(self, socket: Socket, packet: Packet) -> None:
+        data: list[Any] = packet.data
+        event: str = data[0]
+        args = data[1:]
+        ack = Ack(socket, packet.id) if packet.id is not None else None
+        if self.dispatch is not None:
+            try:
+                self.dispatch(socket, event, args, ack)
+            except Exception:
+                logger.exception("error dispatching %r on %s", event, self.name)
+                if ack is not None:
+                    ack(*INTERNAL_ERROR_ACK)
+            return
+        handler = self._handlers.get(event)
+        if handler is None:
+            logger.debug("no handler for %r on %s", event, self.name)
+            return
+        if ack is None:
+            call_user_code(handler, (socket, *args), description=f"handler of {event!r}")
+            return
+        answer = ack
+        call_user_code(
+            handler,
+            (socket, *args),
+            description=f"handler of {event!r}",
+            on_result=lambda result: answer(*ack_arguments(result)),
+            on_error=lambda: answer(*INTERNAL_ERROR_ACK),
+        )
+
+    def _forget(self, socket: Socket, reason: str) -> None:
+        self._sockets.pop(socket.id, None)
+        self.adapter.remove_all(socket.id)
+        if self.on_disconnect is not None:
+            call_user_code(
+                self.on_disconnect,
+                (socket, reason),
+                description=f"disconnect hook of {self.name}",
+            )

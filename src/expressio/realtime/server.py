@@ -1,0 +1,92 @@
+"""The Socket.IO v5 server: namespaces on top of the Engine.IO engine."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, cast
+
+from ..engine import EngineServer, EngineSocket
+from ..protocol.socketio import DEFAULT_NAMESPACE, EncodedPacket, encode_connect_error
+from .adapter import Adapter, InMemoryAdapter
+from .connection import Connection
+from .namespace import Namespace
+
+logger = logging.getLogger("expressio.realtime")
+
+SHUTTING_DOWN = "server shutting down"
+INVALID_NAMESPACE = "Invalid namespace"
+
+
+class RealtimeServer:
+    """Socket.IO namespaces, sockets, rooms and acks, served through an :class:`EngineServer`.
+
+    An ASGI application (it delegates to the engine, which is path-agnostic: mount it where
+    clients expect it, usually ``/socket.io/``)::
+
+        server = RealtimeServer(ping_interval=25, origins="*")
+        chat = server.of("/chat")
+        chat.on("say", lambda socket, text: chat.emit("said", text, skip=socket.id))
+
+    ``connect_timeout`` (seconds): a client that joins no namespace within it is disconnected.
+    Every other keyword goes to :class:`EngineServer`.
+    """
+
+    def __init__(
+        self,
+        *,
+        adapter_factory: Callable[[Namespace], Adapter] | None = None,
+        connect_timeout: float = 45.0,
+        **engine_options: Any,
+    ) -> None:
+        self.connect_timeout = connect_timeout
+        self._adapter_factory: Callable[[Namespace], Adapter] = adapter_factory or InMemoryAdapter
+        self._namespaces: dict[str, Namespace] = {}
+        self.namespaces: Mapping[str, Namespace] = MappingProxyType(self._namespaces)
+        self.engine = EngineServer(
+            on_connect=self._on_engine_connect,
+            on_message=self._on_engine_message,
+            on_disconnect=self._on_engine_disconnect,
+            **engine_options,
+        )
+        self.of(DEFAULT_NAMESPACE)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.engine(scope, receive, send)
+
+    def of(self, name: str) -> Namespace:
+        """The namespace ``name``, declared on first use (``"/"`` always exists)."""
+        if not name.startswith("/"):
+            name = "/" + name
+        if "," in name:
+            raise ValueError(f"a namespace name cannot contain a comma: {name!r}")
+        namespace = self._namespaces.get(name)
+        if namespace is None:
+            namespace = Namespace(self, name, self._adapter_factory)
+            self._namespaces[name] = namespace
+        return namespace
+
+    async def shutdown(self) -> None:
+        """Disconnect every socket (reason ``"server shutting down"``), then stop the engine."""
+        for engine_socket in tuple(self.engine.sockets.values()):
+            connection = engine_socket.state
+            if isinstance(connection, Connection):
+                connection.handle_close(SHUTTING_DOWN)
+        await self.engine.shutdown(SHUTTING_DOWN)
+
+    def _invalid_namespace(self, name: str) -> EncodedPacket:
+        return encode_connect_error(name, INVALID_NAMESPACE)
+
+    # --- engine callbacks: plain functions on the loop thread, never awaited ------------------
+
+    def _on_engine_connect(self, engine_socket: EngineSocket) -> None:
+        engine_socket.state = Connection(self, engine_socket)
+
+    def _on_engine_message(self, engine_socket: EngineSocket, message: str | bytes) -> None:
+        cast(Connection, engine_socket.state).handle_message(message)
+
+    def _on_engine_disconnect(self, engine_socket: EngineSocket, reason: str) -> None:
+        connection = engine_socket.state
+        if isinstance(connection, Connection):
+            connection.handle_close(reason)

@@ -1,0 +1,187 @@
+"""One client's presence in one namespace: emit, acks both ways, rooms, disconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..protocol.socketio import EncodedPacket, encode_ack, encode_disconnect, encode_event
+from .acks import ack_value
+from .handshake import Handshake
+from .user_code import call_user_code
+
+if TYPE_CHECKING:
+    from ..engine import EngineSocket
+    from .connection import Connection
+    from .namespace import Namespace
+
+logger = logging.getLogger("expressio.realtime")
+
+# socket.io 4 refuses to emit these: a client would take them for lifecycle events.
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+
+
+def check_event_name(event: str) -> None:
+    if event in RESERVED_EVENTS:
+        raise ValueError(f"{event!r} is a reserved event name and cannot be emitted")
+    if not isinstance(event, str):
+        raise TypeError(f"an event name is a str, not {type(event).__name__}")
+
+
+def new_socket_id() -> str:
+    """20 URL-safe characters, like socket.io's, and unrelated to the engine sid."""
+    return secrets.token_urlsafe(15)
+
+
+class Socket:
+    """A client connected to a namespace. Created by the namespace; not instantiated by users.
+
+    Acks from the server side: ``emit(..., callback=f)`` calls ``f(*args)`` with the client's
+    answer; ``await emit_with_ack(..., timeout=t)`` returns it (``None``, the single argument, or
+    a tuple) or raises ``TimeoutError``. Callbacks still pending when the socket disconnects are
+    dropped (an awaiting ``emit_with_ack`` then ends with its timeout).
+    """
+
+    __slots__ = (
+        "_acks",
+        "_auth",
+        "_connection",
+        "_handshake",
+        "_next_ack_id",
+        "connected",
+        "engine_socket",
+        "id",
+        "namespace",
+    )
+
+    def __init__(self, namespace: Namespace, connection: Connection, auth: dict[str, Any]) -> None:
+        self.id = new_socket_id()
+        self.namespace = namespace
+        self.engine_socket: EngineSocket = connection.engine_socket
+        self.connected = False
+        self._connection = connection
+        self._auth = auth
+        self._handshake: Handshake | None = None
+        # Created on the first emit with a callback: most sockets never need it.
+        self._acks: dict[int, Callable[..., Any]] | None = None
+        self._next_ack_id = 0
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "disconnected"
+        return f"<Socket {self.id} {self.namespace.name} {state}>"
+
+    @property
+    def handshake(self) -> Handshake:
+        handshake = self._handshake
+        if handshake is None:
+            handshake = Handshake.from_request(self.engine_socket.request, self._auth)
+            self._handshake = handshake
+        return handshake
+
+    @property
+    def rooms(self) -> set[str]:
+        """The rooms this socket is in, its own id included (a copy)."""
+        return self.namespace.adapter.rooms_of(self.id)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Send ``event`` with ``args`` to this client; ``callback(*answer)`` gets its ack."""
+        self._emit(event, args, callback)
+
+    async def emit_with_ack(self, event: str, *args: Any, timeout: float) -> Any:
+        """Send ``event`` and wait for the client's ack; ``TimeoutError`` after ``timeout`` s."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def resolve(*answer: Any) -> None:
+            if not future.done():
+                future.set_result(ack_value(answer))
+
+        ack_id = self._emit(event, args, resolve)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            if self._acks is not None and ack_id is not None:
+                self._acks.pop(ack_id, None)
+
+    def _emit(
+        self, event: str, args: Sequence[Any], callback: Callable[..., Any] | None
+    ) -> int | None:
+        check_event_name(event)
+        ack_id: int | None = None
+        if callback is not None:
+            ack_id = self._next_ack_id
+            self._next_ack_id = ack_id + 1
+        packet = encode_event(self.namespace.name, event, args, ack_id)
+        if not self.connected:
+            logger.debug("emit %r to disconnected socket %s dropped", event, self.id)
+            return None
+        if callback is not None:
+            acks = self._acks
+            if acks is None:
+                self._acks = acks = {}
+            acks[ack_id] = callback  # type: ignore[index]
+        self._send(packet)
+        return ack_id
+
+    def _send(self, packet: EncodedPacket) -> None:
+        engine_socket = self.engine_socket
+        engine_socket.send(packet.text)
+        for attachment in packet.attachments:
+            engine_socket.send(attachment)
+
+    def _send_prepared(self, messages: Sequence[Any]) -> None:
+        engine_socket = self.engine_socket
+        for message in messages:
+            engine_socket.send_prepared(message)
+
+    def _send_ack(self, ack_id: int, args: Sequence[Any]) -> None:
+        if self.connected:
+            self._send(encode_ack(self.namespace.name, ack_id, args))
+
+    def _on_ack(self, ack_id: int, args: list[Any]) -> bool:
+        """Run the callback waiting for ``ack_id``; False when no such id was ever sent."""
+        acks = self._acks
+        callback = acks.pop(ack_id, None) if acks is not None else None
+        if callback is None:
+            if ack_id >= self._next_ack_id:
+                return False
+            # answered twice, or after emit_with_ack gave up: harmless
+            logger.debug("late or repeated ack %d for socket %s ignored", ack_id, self.id)
+            return True
+        call_user_code(callback, tuple(args), description=f"ack callback of socket {self.id}")
+        return True
+
+    # --- rooms -----------------------------------------------------------------------------
+
+    def join(self, room: str) -> None:
+        if self.connected:
+            self.namespace.adapter.add(self.id, room)
+
+    def leave(self, room: str) -> None:
+        self.namespace.adapter.remove(self.id, room)
+
+    # --- ending ----------------------------------------------------------------------------
+
+    def disconnect(self, close: bool = False) -> None:
+        """Leave the namespace, telling the client (DISCONNECT). ``close=True`` also closes the
+        client's whole connection, every namespace on it included."""
+        if close:
+            self._connection.close("server namespace disconnect", notify=True)
+        elif self.connected:
+            self._send(encode_disconnect(self.namespace.name))
+            self._close("server namespace disconnect")
+
+    def _close(self, reason: str) -> None:
+        """Forget this socket everywhere and run the namespace's disconnect hook once."""
+        if not self.connected:
+            return
+        self.connected = False
+        self._acks = None
+        self._connection._forget(self)
+        self.namespace._forget(self, reason)
