@@ -1,0 +1,371 @@
+"""The per-connection Engine.IO state machine, sans-IO.
+
+A :class:`Connection` knows the protocol rules of one Engine.IO session and nothing about
+sockets or clocks: the IO adapter feeds it what arrived and the current time (``now``, any
+monotonic clock in seconds), and it answers with what to report (:class:`MessageReceived`,
+:class:`Closed`) while keeping the packets to send in its ``outbox``.
+
+Rules it owns:
+
+* Heartbeat: a ping is due ``ping_interval`` after the handshake and after every pong; once
+  a ping is out, no pong within ``ping_timeout`` closes the session with ``"ping timeout"``.
+  :attr:`Connection.deadline` says when :meth:`Connection.tick` must next run.
+* Long-polling: one pending GET at a time (a second one closes the session and the first is
+  answered with a close packet), one POST at a time, payloads no larger than ``max_payload``.
+* Upgrade: ``2probe`` on the new transport is answered ``3probe`` and the pending GET with a
+  noop; ``5`` switches the session to the websocket. The outbox is one queue whichever
+  transport drains it, so no packet is lost or sent twice across the switch.
+* Closing: a client ``1`` packet closes with ``"transport close"`` (a pending GET gets a
+  noop); server errors discard the outbox and answer a pending GET with ``1``; a server
+  ``close()`` first delivers what is queued, then the close packet (polling) or frame.
+* Send buffer: at most ``max_send_buffer`` packets wait in the outbox. A send beyond that
+  closes the session with ``"transport error"`` (the slow-client policy: a client that cannot
+  keep up is disconnected; memory per connection stays bounded).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Final, NamedTuple
+
+from expressio.protocol.engineio import (
+    PAYLOAD_SEPARATOR,
+    DecodeError,
+    Packet,
+    PacketType,
+    PreparedMessage,
+    decode_frame,
+    decode_payload,
+)
+
+__all__ = [
+    "Closed",
+    "Connection",
+    "ConnectionState",
+    "DuplicatePoll",
+    "MessageReceived",
+    "ProbeResult",
+]
+
+PING: Final = PreparedMessage.control(PacketType.PING)
+PONG_PROBE: Final = "3probe"
+NOOP_PAYLOAD: Final = "6"
+CLOSE_PAYLOAD: Final = "1"
+
+# Disconnect reasons, as the engine reports them.
+TRANSPORT_CLOSE: Final = "transport close"
+PING_TIMEOUT: Final = "ping timeout"
+TRANSPORT_ERROR: Final = "transport error"
+PARSE_ERROR: Final = "parse error"
+FORCED_CLOSE: Final = "forced close"
+SERVER_SHUTTING_DOWN: Final = "server shutting down"
+
+# Closes where the server still owes the client what it queued (Engine.IO's "drain first").
+_GRACEFUL_REASONS: Final = frozenset({FORCED_CLOSE, SERVER_SHUTTING_DOWN})
+
+
+class ConnectionState(Enum):
+    OPEN = "open"
+    UPGRADING = "upgrading"  # probe answered, waiting for the client's upgrade packet
+    CLOSING = "closing"  # closed for the application; a final delivery is still owed
+    CLOSED = "closed"
+
+
+class MessageReceived(NamedTuple):
+    data: str | bytes
+
+
+class Closed(NamedTuple):
+    reason: str
+
+
+Event = MessageReceived | Closed
+
+
+class DuplicatePoll(NamedTuple):
+    """A second GET arrived while one was pending: the session is closed."""
+
+    closed: Closed
+
+
+class ProbeResult(NamedTuple):
+    """What a frame on the probing websocket means.
+
+    ``reply`` is a frame to send on the probing websocket, ``upgraded`` says the session now
+    belongs to that websocket, ``failed`` says the probe must be abandoned (the probing socket
+    closed, the session stays on polling).
+    """
+
+    reply: str | None = None
+    upgraded: bool = False
+    failed: bool = False
+
+
+_PROBE_ACCEPTED: Final = ProbeResult(reply=PONG_PROBE)
+_UPGRADED: Final = ProbeResult(upgraded=True)
+_PROBE_FAILED: Final = ProbeResult(failed=True)
+_PROBE_IGNORED: Final = ProbeResult()
+
+
+class Connection:
+    """One Engine.IO session's protocol state. See the module docstring for the rules."""
+
+    __slots__ = (
+        "_awaiting_pong",
+        "_final_payload",
+        "close_reason",
+        "deadline",
+        "max_payload",
+        "max_send_buffer",
+        "outbox",
+        "ping_interval",
+        "ping_timeout",
+        "poll_pending",
+        "post_pending",
+        "probing",
+        "state",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        transport: str,
+        *,
+        now: float,
+        ping_interval: float,
+        ping_timeout: float,
+        max_payload: int,
+        max_send_buffer: int,
+    ) -> None:
+        self.transport = transport
+        self.state = ConnectionState.OPEN
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.max_payload = max_payload
+        self.max_send_buffer = max_send_buffer
+        # A list drained by swapping it out: cheaper per idle connection than a deque.
+        self.outbox: list[PreparedMessage] = []
+        self.close_reason: str | None = None
+        self.deadline = now + ping_interval
+        self._awaiting_pong = False
+        self.poll_pending = False
+        self.post_pending = False
+        self.probing = False
+        self._final_payload: str | None = None
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        """True while the application may send and receive."""
+        return self.state is ConnectionState.OPEN or self.state is ConnectionState.UPGRADING
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(self, message: PreparedMessage) -> Closed | None:
+        """Queue ``message``; a full buffer closes the session (slow-client policy)."""
+        if not self.is_open:
+            return None
+        outbox = self.outbox
+        if len(outbox) >= self.max_send_buffer:
+            return self._close(TRANSPORT_ERROR)
+        outbox.append(message)
+        return None
+
+    def take_outbox(self) -> list[PreparedMessage]:
+        """Everything queued, in order, for the websocket writer; the outbox is emptied."""
+        outbox = self.outbox
+        if outbox:
+            self.outbox = []
+        return outbox
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def receive_frame(self, frame: str | bytes, now: float) -> Event | None:
+        """A frame arrived on the websocket that carries this session."""
+        if not self.is_open:
+            return None
+        if len(frame) > self.max_payload or _utf8_size_exceeds(frame, self.max_payload):
+            return self._close(TRANSPORT_ERROR)
+        try:
+            packet = decode_frame(frame)
+        except DecodeError:
+            return self._close(PARSE_ERROR)
+        return self.receive_packet(packet, now)
+
+    def receive_packet(self, packet: Packet, now: float) -> Event | None:
+        """One decoded packet on the session's current transport."""
+        if not self.is_open:
+            return None
+        packet_type = packet.type
+        if packet_type is PacketType.MESSAGE:
+            return MessageReceived(packet.data)
+        if packet_type is PacketType.PONG:
+            if self._awaiting_pong:
+                self._awaiting_pong = False
+                self.deadline = now + self.ping_interval
+            return None
+        if packet_type is PacketType.CLOSE:
+            return self._close(TRANSPORT_CLOSE)
+        if packet_type is PacketType.PING:
+            # Engine.IO v4 clients do not ping (the server does); answering is harmless.
+            self.outbox.append(PreparedMessage.control(PacketType.PONG, str(packet.data)))
+            return None
+        # open, upgrade and noop mean nothing on an established transport.
+        return None
+
+    # -- heartbeat -------------------------------------------------------------------------
+
+    def tick(self, now: float) -> Closed | None:
+        """Advance the heartbeat to ``now``: queue a due ping, or close on a missed pong."""
+        if not self.is_open or now < self.deadline:
+            return None
+        if self._awaiting_pong:
+            return self._close(PING_TIMEOUT)
+        self._awaiting_pong = True
+        self.deadline = now + self.ping_timeout
+        # The ping jumps no queue but is never refused by the send buffer bound either:
+        # a session too slow to take it will time out instead.
+        self.outbox.append(PING)
+        return None
+
+    # -- long-polling ----------------------------------------------------------------------
+
+    def start_poll(self) -> str | DuplicatePoll | None:
+        """A GET arrived: the payload to answer now, or None to wait (:meth:`finish_poll`)."""
+        if self.poll_pending:
+            closed = self._close(TRANSPORT_ERROR)
+            self._final_payload = CLOSE_PAYLOAD
+            return DuplicatePoll(closed or Closed(self.close_reason or TRANSPORT_ERROR))
+        answer = self._poll_answer()
+        if answer is None:
+            self.poll_pending = True
+        return answer
+
+    def finish_poll(self) -> str | None:
+        """The pending GET was woken: its payload, or None if it should keep waiting."""
+        answer = self._poll_answer()
+        if answer is not None:
+            self.poll_pending = False
+        return answer
+
+    def abandon_poll(self) -> Closed | None:
+        """The client went away while its GET was pending."""
+        self.poll_pending = False
+        if self.state is ConnectionState.CLOSING:
+            self.state = ConnectionState.CLOSED
+            return None
+        return self._close(TRANSPORT_CLOSE)
+
+    def _poll_answer(self) -> str | None:
+        state = self.state
+        if state is ConnectionState.CLOSING or state is ConnectionState.CLOSED:
+            final = self._final_payload
+            self._final_payload = None
+            self.state = ConnectionState.CLOSED
+            return final if final is not None else CLOSE_PAYLOAD
+        if self.transport != "polling":
+            # A GET left over from before the upgrade: the websocket owns the outbox now.
+            return NOOP_PAYLOAD
+        outbox = self.outbox
+        if outbox:
+            self.outbox = []
+            return PAYLOAD_SEPARATOR.join(message.polling for message in outbox)
+        if state is ConnectionState.UPGRADING:
+            # Ends the GET cleanly so the client can finish pausing polling.
+            return NOOP_PAYLOAD
+        return None
+
+    def receive_payload(self, body: bytes, now: float) -> list[Event]:
+        """A POST body arrived: decode it whole, then apply its packets in order."""
+        if not self.is_open:
+            return []
+        if len(body) > self.max_payload:
+            closed = self._close(TRANSPORT_ERROR)
+            return [closed] if closed else []
+        try:
+            packets = decode_payload(body)
+        except DecodeError:
+            closed = self._close(PARSE_ERROR)
+            return [closed] if closed else []
+        events: list[Event] = []
+        for packet in packets:
+            event = self.receive_packet(packet, now)
+            if event is not None:
+                events.append(event)
+                if type(event) is Closed:
+                    break
+        return events
+
+    # -- upgrade ---------------------------------------------------------------------------
+
+    def start_probe(self) -> bool:
+        """A websocket asks to take over this polling session; False refuses it."""
+        if self.state is not ConnectionState.OPEN or self.transport != "polling" or self.probing:
+            return False
+        self.probing = True
+        return True
+
+    def receive_probe_frame(self, frame: str | bytes) -> ProbeResult:
+        """A frame on the probing websocket, before it carries the session."""
+        if not self.is_open:
+            return _PROBE_FAILED
+        if frame == "2probe" and self.state is ConnectionState.OPEN:
+            self.state = ConnectionState.UPGRADING
+            return _PROBE_ACCEPTED
+        if frame == "5" and self.state is ConnectionState.UPGRADING:
+            self.state = ConnectionState.OPEN
+            self.transport = "websocket"
+            self.probing = False
+            return _UPGRADED
+        if frame == "6":
+            return _PROBE_IGNORED
+        return _PROBE_FAILED
+
+    def abandon_probe(self) -> None:
+        """The probing websocket went away or timed out: the session stays on polling."""
+        if self.probing:
+            self.probing = False
+            if self.state is ConnectionState.UPGRADING:
+                self.state = ConnectionState.OPEN
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def close(self, reason: str = FORCED_CLOSE) -> Closed | None:
+        """Server-side close; returns the event to report, None if already closed."""
+        return self._close(reason)
+
+    def _close(self, reason: str) -> Closed | None:
+        if not self.is_open:
+            return None
+        self.close_reason = reason
+        if reason in _GRACEFUL_REASONS:
+            # What the application queued before closing still goes out, then the close.
+            self.state = ConnectionState.CLOSING
+            if self.transport == "polling":
+                pending = [message.polling for message in self.outbox]
+                pending.append(CLOSE_PAYLOAD)
+                self._final_payload = PAYLOAD_SEPARATOR.join(pending)
+                self.outbox = []
+            return Closed(reason)
+        self.outbox = []
+        if self.transport == "polling" and self.poll_pending:
+            self.state = ConnectionState.CLOSING
+            self._final_payload = NOOP_PAYLOAD if reason == TRANSPORT_CLOSE else CLOSE_PAYLOAD
+        else:
+            self.state = ConnectionState.CLOSED
+        return Closed(reason)
+
+    def finish_close(self) -> None:
+        """The transport delivered (or gave up on) the final packets."""
+        self.state = ConnectionState.CLOSED
+        self.outbox = []
+        self._final_payload = None
+
+
+def _utf8_size_exceeds(frame: str | bytes, limit: int) -> bool:
+    # len() of a str counts code points; only text that could exceed the limit once
+    # encoded (up to 4 bytes per code point) pays for the encoding.
+    if isinstance(frame, str) and len(frame) * 4 > limit:
+        return len(frame.encode("utf-8", "surrogatepass")) > limit
+    return False

@@ -1,0 +1,270 @@
+"""EngineServer: the Engine.IO v4 server, an ASGI application for any mount path.
+
+It owns the options, the table of sessions and the callbacks; the transports live in
+``polling.py`` (HTTP long-polling) and ``websocket.py``, which it dispatches ASGI scopes to.
+
+Callbacks (``on_connect``, ``on_message``, ``on_disconnect``) are plain synchronous functions
+called on the event loop thread and never awaited. One that raises is logged with its
+traceback and closes that one session with ``"forced close"``; nothing else is disturbed.
+
+Disconnect reasons given to ``on_disconnect``: ``"transport close"`` (the client went away or
+sent a close packet), ``"ping timeout"``, ``"transport error"`` (payload over ``max_payload``,
+duplicate poll, send buffer overflow), ``"parse error"`` (undecodable packet),
+``"forced close"`` (the server called ``close``) and ``"server shutting down"``.
+
+Slow clients: at most ``max_send_buffer`` packets wait per session. A send beyond that
+closes the session with ``"transport error"`` and logs a warning, so a client that stops
+reading costs bounded memory; broadcast messages are shared, not copied, per recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from typing import Any, Literal
+
+import orjson
+
+from expressio.engine.connection import (
+    FORCED_CLOSE,
+    SERVER_SHUTTING_DOWN,
+    Connection,
+    ConnectionState,
+)
+from expressio.engine.handshake import (
+    TRANSPORT_UNKNOWN,
+    UNSUPPORTED_PROTOCOL_VERSION,
+    EngineError,
+    HandshakeRequest,
+    OriginPolicy,
+)
+from expressio.engine.socket import EngineSocket
+from expressio.protocol.engineio import PreparedMessage
+
+__all__ = ["EngineServer"]
+
+logger = logging.getLogger("expressio.engine")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[MutableMapping[str, Any]], Any]
+
+KNOWN_TRANSPORTS = ("polling", "websocket")
+
+
+class EngineServer:
+    """An Engine.IO v4 server. Mount it at a path (``/engine.io/``, ``/socket.io/``...).
+
+    Example::
+
+        def echo(socket: EngineSocket, data: str | bytes) -> None:
+            socket.send(data)
+
+        engine = EngineServer(on_message=echo)
+        # uvicorn, Starlette's Mount, or any ASGI router can now serve ``engine``.
+    """
+
+    #: Seconds a probing websocket has to send its upgrade packet before it is dropped.
+    upgrade_timeout: float = 10.0
+
+    def __init__(
+        self,
+        *,
+        on_connect: Callable[[EngineSocket], None] | None = None,
+        on_message: Callable[[EngineSocket, str | bytes], None] | None = None,
+        on_disconnect: Callable[[EngineSocket, str], None] | None = None,
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
+        max_payload: int = 1_000_000,
+        transports: Sequence[str] = ("polling", "websocket"),
+        allow_upgrades: bool = True,
+        origins: Sequence[str] | Literal["*"] | None = None,
+        max_send_buffer: int = 10_000,
+    ) -> None:
+        unknown = [name for name in transports if name not in KNOWN_TRANSPORTS]
+        if unknown or not transports:
+            raise ValueError(f"transports must be among {KNOWN_TRANSPORTS}, got {transports!r}")
+        if ping_interval <= 0 or ping_timeout <= 0:
+            raise ValueError("ping_interval and ping_timeout must be positive")
+        if max_payload <= 0 or max_send_buffer <= 0:
+            raise ValueError("max_payload and max_send_buffer must be positive")
+        self.on_connect = on_connect
+        self.on_message = on_message
+        self.on_disconnect = on_disconnect
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.max_payload = max_payload
+        self.transports = tuple(transports)
+        self.allow_upgrades = allow_upgrades
+        self.max_send_buffer = max_send_buffer
+        self.origin_policy = OriginPolicy(origins)
+        self._sockets: dict[str, EngineSocket] = {}
+        # Polling sessions closed by the server that still owe the client a last payload.
+        self._draining: dict[str, EngineSocket] = {}
+        self._transport_tasks: set[asyncio.Future[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+        self._upgrades: list[str] = (
+            ["websocket"] if allow_upgrades and "websocket" in self.transports else []
+        )
+
+    @property
+    def sockets(self) -> Mapping[str, EngineSocket]:
+        """Open sessions by sid."""
+        return self._sockets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        kind = scope["type"]
+        if kind == "websocket":
+            from expressio.engine.websocket import handle_websocket
+
+            await handle_websocket(self, scope, receive, send)
+        elif kind == "http":
+            from expressio.engine.polling import handle_http
+
+            await handle_http(self, scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    def prepare(self, data: str | bytes) -> PreparedMessage:
+        """Encode a message once, to hand to ``send_prepared`` of many sockets."""
+        return PreparedMessage(data)
+
+    async def shutdown(self, reason: str = SERVER_SHUTTING_DOWN) -> None:
+        """Close every session (``on_disconnect`` gets ``reason``) and let transports finish."""
+        for socket in list(self._sockets.values()):
+            socket.close(reason)
+        for socket in list(self._draining.values()):
+            socket._connection.finish_close()
+            self._forget_draining(socket)
+        tasks = [task for task in self._transport_tasks if not task.done()]
+        if tasks:
+            # Bounded: a client that never reads must not hold the shutdown forever.
+            await asyncio.wait(tasks, timeout=2.0)
+
+    # -- for the transports ----------------------------------------------------------------
+
+    def check_query(self, query: Mapping[str, str], transport: str) -> EngineError | None:
+        if query.get("EIO") != "4":
+            return UNSUPPORTED_PROTOCOL_VERSION
+        if query.get("transport") != transport or transport not in self.transports:
+            return TRANSPORT_UNKNOWN
+        return None
+
+    def find(self, sid: str) -> EngineSocket | None:
+        """The session ``sid``, including a closed polling one that owes a last payload."""
+        socket = self._sockets.get(sid)
+        if socket is None:
+            socket = self._draining.get(sid)
+        return socket
+
+    def open_session(self, transport: str, request: HandshakeRequest) -> EngineSocket:
+        """Create and register a session; the caller sends :meth:`open_packet` first."""
+        loop = self._loop
+        connection = Connection(
+            transport,
+            now=loop.time(),
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            max_payload=self.max_payload,
+            max_send_buffer=self.max_send_buffer,
+        )
+        sid = secrets.token_urlsafe(15)
+        while sid in self._sockets:
+            sid = secrets.token_urlsafe(15)
+        socket = EngineSocket(self, sid, request, connection)
+        self._sockets[sid] = socket
+        socket._arm_heartbeat()
+        return socket
+
+    def open_packet(self, socket: EngineSocket) -> str:
+        handshake = {
+            "sid": socket.sid,
+            "upgrades": self._upgrades if socket.transport == "polling" else [],
+            "pingInterval": round(self.ping_interval * 1000),
+            "pingTimeout": round(self.ping_timeout * 1000),
+            "maxPayload": self.max_payload,
+        }
+        return "0" + orjson.dumps(handshake).decode()
+
+    def connected(self, socket: EngineSocket) -> None:
+        """The open packet is out: tell the application."""
+        callback = self.on_connect
+        if callback is None:
+            return
+        try:
+            callback(socket)
+        except Exception:
+            logger.exception("on_connect callback failed; closing session %s", socket.sid)
+            socket.close(FORCED_CLOSE)
+
+    def track(self, task: asyncio.Future[Any]) -> None:
+        """A transport task that :meth:`shutdown` should wait for."""
+        self._transport_tasks.add(task)
+        task.add_done_callback(self._transport_tasks.discard)
+
+    def _deliver(self, socket: EngineSocket, data: str | bytes) -> None:
+        callback = self.on_message
+        if callback is None:
+            return
+        try:
+            callback(socket, data)
+        except Exception:
+            logger.exception("on_message callback failed; closing session %s", socket.sid)
+            socket.close(FORCED_CLOSE)
+
+    def _report_disconnect(self, socket: EngineSocket, reason: str) -> None:
+        callback = self.on_disconnect
+        if callback is None:
+            return
+        try:
+            callback(socket, reason)
+        except Exception:
+            logger.exception("on_disconnect callback failed for session %s", socket.sid)
+
+    def _release(self, socket: EngineSocket) -> None:
+        """A session closed: drop it, or keep it reachable for its last polling payload."""
+        self._sockets.pop(socket.sid, None)
+        connection = socket._connection
+        if (
+            connection.state is ConnectionState.CLOSING
+            and connection.transport == "polling"
+            and not connection.poll_pending
+        ):
+            self._draining[socket.sid] = socket
+            # The client polls again within a ping interval when it is alive.
+            grace = self.ping_interval + self.ping_timeout
+            socket._timer = self._loop.call_later(grace, self._drop_draining, socket)
+
+    def _drop_draining(self, socket: EngineSocket) -> None:
+        socket._timer = None
+        socket._connection.finish_close()
+        self._forget_draining(socket)
+
+    def _forget_draining(self, socket: EngineSocket) -> None:
+        if self._draining.pop(socket.sid, None) is not None:
+            timer = socket._timer
+            if timer is not None:
+                socket._timer = None
+                timer.cancel()
+
+    def _log_slow_client(self, socket: EngineSocket) -> None:
+        logger.warning(
+            "session %s closed: its send buffer exceeded %d packets (client too slow)",
+            socket.sid,
+            self.max_send_buffer,
+        )
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        # Serving the engine on its own (``uvicorn module:engine``) needs lifespan answers.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

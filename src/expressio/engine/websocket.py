@@ -1,0 +1,207 @@
+"""The websocket transport over ASGI: direct sessions and the upgrade from polling.
+
+A websocket session is one reader loop (the ASGI handler itself) plus one writer task that
+drains the session's outbox and sleeps on a future while it is empty: no task per message.
+ASGI message dicts exist only in this module.
+
+A websocket that brings the ``sid`` of a polling session probes first (``2probe`` ->
+``3probe``), then takes the session over on ``5``. One that brings the sid of a session
+already on a websocket (or already probing) is accepted and closed at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, Final
+
+from starlette.datastructures import Headers
+
+from expressio.engine.connection import TRANSPORT_CLOSE, TRANSPORT_ERROR
+from expressio.engine.handshake import (
+    FORBIDDEN,
+    UNKNOWN_SID,
+    EngineError,
+    HandshakeRequest,
+    parse_query,
+)
+from expressio.engine.server import EngineServer, Receive, Scope, Send
+from expressio.engine.socket import EngineSocket
+
+__all__ = ["handle_websocket"]
+
+_NORMAL_CLOSURE: Final = 1000
+_POLICY_VIOLATION: Final = 1008
+
+
+async def handle_websocket(
+    server: EngineServer, scope: Scope, receive: Receive, send: Send
+) -> None:
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    headers = Headers(scope=scope)
+    if not server.origin_policy.allows(headers.get("origin"), scope, headers):
+        await _deny(scope, send, FORBIDDEN)
+        return
+    query = parse_query(scope)
+    error = server.check_query(query, "websocket")
+    if error is not None:
+        await _deny(scope, send, error)
+        return
+    sid = query.get("sid")
+    if sid is None:
+        await send({"type": "websocket.accept"})
+        socket = server.open_session("websocket", HandshakeRequest.from_scope(scope, query))
+        await send({"type": "websocket.send", "text": server.open_packet(socket)})
+        server.connected(socket)
+        await _carry_session(server, socket, receive, send)
+        return
+    polling_socket = server.sockets.get(sid)
+    if polling_socket is None:
+        await _deny(scope, send, UNKNOWN_SID)
+        return
+    socket = polling_socket
+    await send({"type": "websocket.accept"})
+    if not server.allow_upgrades or not socket._connection.start_probe():
+        # A second websocket for the session: the protocol says close it, and only it.
+        await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
+        return
+    if await _probe(server, socket, receive, send):
+        await _carry_session(server, socket, receive, send)
+
+
+async def _probe(server: EngineServer, socket: EngineSocket, receive: Receive, send: Send) -> bool:
+    """Run the upgrade handshake; True once the session belongs to this websocket."""
+    connection = socket._connection
+    try:
+        async with asyncio.timeout(server.upgrade_timeout):
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    connection.abandon_probe()
+                    return False
+                frame = _frame_of(message)
+                if frame is None:
+                    continue
+                result = connection.receive_probe_frame(frame)
+                if result.reply is not None:
+                    await send({"type": "websocket.send", "text": result.reply})
+                    # A pending GET now answers a noop so the client can pause polling.
+                    socket._wake()
+                elif result.upgraded:
+                    # Any GET still pending ends with a noop; the outbox is ours now.
+                    socket._wake()
+                    return True
+                elif result.failed:
+                    break
+    except TimeoutError:
+        pass
+    connection.abandon_probe()
+    with contextlib.suppress(Exception):
+        await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
+    return False
+
+
+async def _carry_session(
+    server: EngineServer, socket: EngineSocket, receive: Receive, send: Send
+) -> None:
+    """Read frames until the websocket ends, with a writer task draining the outbox."""
+    state = _WriterState()
+    writer = asyncio.ensure_future(_write(socket, send, state))
+    server.track(writer)
+    connection = socket._connection
+    clock = server._loop.time
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                frame = message.get("text")
+                if frame is None:
+                    frame = message.get("bytes")
+                    if frame is None:
+                        continue
+                event = connection.receive_frame(frame, clock())
+                if event is not None:
+                    socket._dispatch(event)
+                else:
+                    # A pong moves the next ping; a ping queued a pong.
+                    socket._arm_heartbeat()
+                    if connection.outbox:
+                        socket._wake()
+            elif message["type"] == "websocket.disconnect":
+                state.peer_closed = True
+                break
+    finally:
+        closed = connection.close(TRANSPORT_CLOSE)
+        if closed is not None:
+            socket._closed(closed.reason)
+        if state.peer_closed:
+            writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        connection.finish_close()
+
+
+class _WriterState:
+    __slots__ = ("peer_closed",)
+
+    def __init__(self) -> None:
+        self.peer_closed = False
+
+
+async def _write(socket: EngineSocket, send: Send, state: _WriterState) -> None:
+    connection = socket._connection
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            batch = connection.take_outbox()
+            if batch:
+                for prepared in batch:
+                    frame = prepared.websocket
+                    message: dict[str, Any]
+                    if type(frame) is str:
+                        message = {"type": "websocket.send", "text": frame}
+                    else:
+                        message = {"type": "websocket.send", "bytes": frame}
+                    await send(message)
+                continue
+            if not connection.is_open:
+                break
+            waiter: asyncio.Future[None] = loop.create_future()
+            socket._waiter = waiter
+            await waiter
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        # The peer is gone mid-write; the reader sees the disconnect and reports it.
+        closed = connection.close(TRANSPORT_ERROR)
+        if closed is not None:
+            socket._closed(closed.reason)
+        return
+    if not state.peer_closed:
+        with contextlib.suppress(Exception):
+            await send({"type": "websocket.close", "code": _NORMAL_CLOSURE})
+
+
+def _frame_of(message: Any) -> str | bytes | None:
+    text: str | None = message.get("text")
+    if text is not None:
+        return text
+    data: bytes | None = message.get("bytes")
+    return data
+
+
+async def _deny(scope: Scope, send: Send, error: EngineError) -> None:
+    """Refuse the websocket before accepting it, with an HTTP answer when the server can."""
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": error.status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": error.body()})
+    else:
+        await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
