@@ -1,0 +1,181 @@
+"""Built-in middleware: body parsers, static files, cookie secrets.
+
+Each factory returns an ``async`` middleware ``(req, res, next)``, so none of them costs a
+thread hop. Body parsers act only on requests of their Content-Type and leave ``req.body``
+as ``{}`` otherwise, like Express's body-parser.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
+
+from .cookies import Secret
+from .request import HTTPError, Request, parse_query
+from .response import Response
+from .routing import Next
+
+Middleware = Callable[[Request, Response, Next], Awaitable[None]]
+
+
+def _types(value: str | Sequence[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def json(*, limit: int = 100_000, type: str | Sequence[str] = ("json",)) -> Middleware:
+    """Parse JSON bodies into ``req.body`` (orjson). Malformed JSON → 400, over ``limit``
+    bytes → 413. ``type`` says which Content-Types count (default: ``application/json`` and
+    ``*/*+json``)."""
+    wanted = _types(type)
+
+    async def json_parser(req: Request, res: Response, next: Next) -> None:
+        if req._body_parsed or not req.is_type(*wanted):
+            if req.body is None:
+                req.body = {}
+            next()
+            return
+        req._body_parsed = True
+        raw = await req.read_body(limit)
+        if not raw.strip():
+            req.body = {}
+        else:
+            try:
+                req.body = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise HTTPError(400, f"Invalid JSON body: {exc}") from exc
+        next()
+
+    return json_parser
+
+
+def urlencoded(
+    *, limit: int = 100_000, type: str | Sequence[str] = ("application/x-www-form-urlencoded",)
+) -> Middleware:
+    """Parse form bodies into ``req.body`` (a dict; repeated names become lists)."""
+    wanted = _types(type)
+
+    async def urlencoded_parser(req: Request, res: Response, next: Next) -> None:
+        if req._body_parsed or not req.is_type(*wanted):
+            if req.body is None:
+                req.body = {}
+            next()
+            return
+        req._body_parsed = True
+        raw = await req.read_body(limit)
+        try:
+            req.body = parse_query(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise HTTPError(400, "Invalid form body: not UTF-8") from exc
+        next()
+
+    return urlencoded_parser
+
+
+def multipart(*, max_files: int = 1000, max_fields: int = 1000) -> Middleware:
+    """Parse ``multipart/form-data`` with Starlette: fields into ``req.body``, uploads into
+    ``req.files`` (name → Starlette ``UploadFile``, or a list of them when repeated).
+
+    Uploads are closed when the response has gone out.
+    """
+
+    async def multipart_parser(req: Request, res: Response, next: Next) -> None:
+        if req._body_parsed or not req.is_type("multipart/form-data"):
+            if req.body is None:
+                req.body = {}
+            next()
+            return
+        req._body_parsed = True
+        try:
+            form = await req.starlette.form(max_files=max_files, max_fields=max_fields)
+        except HTTPException as exc:
+            raise HTTPError(exc.status_code, f"Invalid multipart body: {exc.detail}") from exc
+        fields: dict[str, Any] = {}
+        files: dict[str, Any] = {}
+        for name, value in form.multi_items():
+            target = files if isinstance(value, UploadFile) else fields
+            if name in target:
+                existing = target[name]
+                target[name] = (
+                    [*existing, value] if isinstance(existing, list) else [existing, value]
+                )
+            else:
+                target[name] = value
+        req.body = fields
+        req.files = files
+        next()
+
+    return multipart_parser
+
+
+def cookie_parser(secret: Secret | None = None) -> Middleware:
+    """Give signed cookies a secret: ``req.signed_cookies`` and ``res.cookie(..., signed=True)``.
+
+    Cookies are always parsed (lazily); this only sets ``req.secret``. A list of secrets
+    allows rotation: the last one signs, all of them verify.
+    """
+
+    async def cookie_secret(req: Request, res: Response, next: Next) -> None:
+        req.secret = secret
+        req._cookies = None  # parse again with the secret if something read them before
+        next()
+
+    return cookie_secret
+
+
+def static(
+    root: str | os.PathLike[str],
+    *,
+    index: str | None = "index.html",
+    redirect: bool = True,
+    fallthrough: bool = True,
+) -> Middleware:
+    """Serve files under ``root`` for GET and HEAD (Starlette's ``StaticFiles``: ranges,
+    ETag, 304s, no escaping the directory). A directory serves its ``index`` file, after a
+    redirect that adds the trailing slash. A missing file passes on to the next handler
+    (or answers 404 when ``fallthrough`` is false)."""
+    files = StaticFiles(directory=Path(root), check_dir=True)
+
+    async def serve_static(req: Request, res: Response, next: Next) -> None:
+        if req.method not in ("GET", "HEAD"):
+            next()
+            return
+        relative = os.path.normpath(os.path.join(*req.path.split("/")))
+        try:
+            response = await files.get_response(relative, req.scope)
+        except HTTPException as exc:
+            if exc.status_code != 404:
+                raise HTTPError(exc.status_code) from exc
+            if index and await _is_directory(files, relative):
+                if not req.path.endswith("/") and redirect:
+                    query = req.query_string
+                    target = req.base_url + req.path + "/" + (f"?{query}" if query else "")
+                    res.redirect(301, target)
+                    return
+                try:
+                    response = await files.get_response(os.path.join(relative, index), req.scope)
+                except HTTPException:
+                    response = None
+            else:
+                response = None
+        if response is None:
+            if fallthrough:
+                next()
+                return
+            raise HTTPError(404, "Not Found")
+        res.send(response)
+
+    return serve_static
+
+
+async def _is_directory(files: StaticFiles, relative: str) -> bool:
+    _full, stat_result = await anyio.to_thread.run_sync(files.lookup_path, relative)
+    return stat_result is not None and stat.S_ISDIR(stat_result.st_mode)

@@ -1,0 +1,64 @@
+"""Serving an app with uvicorn (uvloop + httptools), over HTTP or HTTPS.
+
+``build_config`` is separate from ``serve`` so tests and tools can run the same
+configuration in their own ``uvicorn.Server`` (for instance in a thread).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+# Keyword options of app.listen() that are ours rather than uvicorn's.
+_TLS_KEYS = {
+    "key": "ssl_keyfile",
+    "cert": "ssl_certfile",
+    "passphrase": "ssl_keyfile_password",
+    "ca": "ssl_ca_certs",
+}
+
+
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def build_config(
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7076,
+    tls: dict[str, Any] | None = None,
+    **options: Any,
+) -> uvicorn.Config:
+    """A uvicorn configuration for ``app``; ``tls`` is ``app.https()``'s options.
+
+    Other keyword options go to ``uvicorn.Config`` as they are (``log_level``,
+    ``access_log``, ``ws``...). uvloop and httptools are used when installed.
+    """
+    settings: dict[str, Any] = {
+        "loop": "uvloop" if _available("uvloop") else "asyncio",
+        "http": "httptools" if _available("httptools") else "h11",
+        "access_log": False,
+        "log_level": "info",
+        "lifespan": "on",
+    }
+    settings.update(options)
+    for ours, theirs in _TLS_KEYS.items():
+        if tls and tls.get(ours) is not None:
+            settings[theirs] = str(tls[ours])
+    return uvicorn.Config(app, host=host, port=port, **settings)
+
+
+def serve(
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7076,
+    tls: dict[str, Any] | None = None,
+    **options: Any,
+) -> None:
+    """Serve ``app`` until interrupted (blocking)."""
+    uvicorn.Server(build_config(app, host=host, port=port, tls=tls, **options)).run()
