@@ -41,6 +41,7 @@ HeadersHook = Callable[[], Awaitable[None] | None]
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
+_TYPE_ALIASES = {"text": "text/plain", "json": JSON, "html": "text/html", "js": "text/javascript"}
 _LOCATION_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 # Response life cycle: OPEN → PENDING (decided, not yet on the wire) → SENT (headers out).
@@ -132,7 +133,8 @@ class Response:
     def type(self, mime: str) -> Response:
         """Set Content-Type from a MIME type or an extension: ``"json"``, ``".png"``, ``"html"``."""
         if "/" not in mime:
-            guessed = mimetypes.guess_type("x." + mime.lstrip("."))[0]
+            extension = mime.lstrip(".").lower()
+            guessed = _TYPE_ALIASES.get(extension) or mimetypes.guess_type("x." + extension)[0]
             mime = guessed or "application/octet-stream"
             if mime.startswith("text/") or mime in (JSON, "application/javascript"):
                 mime += "; charset=utf-8"
