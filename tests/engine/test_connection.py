@@ -1,0 +1,396 @@
+"""The sans-IO connection state machine: every protocol rule, no network, no clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from expressio.engine.connection import (
+    Closed,
+    Connection,
+    ConnectionState,
+    DuplicatePoll,
+    MessageReceived,
+    ProbeResult,
+)
+from expressio.protocol.engineio import PreparedMessage
+
+INTERVAL = 25.0
+TIMEOUT = 20.0
+
+
+def make(transport: str = "polling", **options: float) -> Connection:
+    settings: dict[str, float] = {
+        "ping_interval": INTERVAL,
+        "ping_timeout": TIMEOUT,
+        "max_payload": 1000,
+        "max_send_buffer": 100,
+        **options,
+    }
+    return Connection(
+        transport,
+        now=100.0,
+        ping_interval=settings["ping_interval"],
+        ping_timeout=settings["ping_timeout"],
+        max_payload=int(settings["max_payload"]),
+        max_send_buffer=int(settings["max_send_buffer"]),
+    )
+
+
+def frames(connection: Connection) -> list[str | bytes]:
+    return [message.websocket for message in connection.take_outbox()]
+
+
+# -- heartbeat ---------------------------------------------------------------------------
+
+
+def test_first_ping_is_due_one_interval_after_the_handshake() -> None:
+    connection = make()
+    assert connection.deadline == 100.0 + INTERVAL
+    assert connection.tick(100.0 + INTERVAL - 0.001) is None
+    assert connection.outbox == []
+    assert connection.tick(100.0 + INTERVAL) is None
+    assert frames(connection) == ["2"]
+    assert connection.deadline == 100.0 + INTERVAL + TIMEOUT
+
+
+def test_pong_schedules_the_next_ping_one_interval_later() -> None:
+    connection = make("websocket")
+    connection.tick(125.0)
+    assert frames(connection) == ["2"]
+    assert connection.receive_frame("3", 130.0) is None
+    assert connection.deadline == 130.0 + INTERVAL
+    # The pong deadline is gone: nothing happens at the old ping + timeout.
+    assert connection.tick(145.0) is None
+    assert connection.is_open
+    assert connection.tick(155.0) is None
+    assert frames(connection) == ["2"]
+
+
+def test_missing_pong_closes_with_ping_timeout_exactly_at_the_deadline() -> None:
+    connection = make("websocket")
+    connection.tick(125.0)
+    connection.send(PreparedMessage("queued"))
+    assert connection.tick(144.999) is None
+    assert connection.tick(145.0) == Closed("ping timeout")
+    assert connection.state is ConnectionState.CLOSED
+    assert connection.outbox == []
+    assert connection.tick(1000.0) is None
+
+
+def test_unsolicited_pong_does_not_move_the_heartbeat() -> None:
+    connection = make("websocket")
+    connection.receive_frame("3", 110.0)
+    assert connection.deadline == 125.0
+
+
+def test_client_ping_is_answered_with_pong() -> None:
+    connection = make("websocket")
+    assert connection.receive_frame("2hey", 101.0) is None
+    assert frames(connection) == ["3hey"]
+
+
+def test_messages_do_not_count_as_pongs() -> None:
+    connection = make("websocket")
+    connection.tick(125.0)
+    connection.receive_frame("4still here", 130.0)
+    assert connection.tick(145.0) == Closed("ping timeout")
+
+
+# -- messages --------------------------------------------------------------------------
+
+
+def test_text_and_binary_messages_are_reported() -> None:
+    connection = make("websocket")
+    assert connection.receive_frame("4hello", 101.0) == MessageReceived("hello")
+    assert connection.receive_frame(b"\x00\x01", 101.0) == MessageReceived(b"\x00\x01")
+    assert connection.receive_frame("4", 101.0) == MessageReceived("")
+
+
+@pytest.mark.parametrize("ignored", ["0", "5", "6", "0{}"])
+def test_open_upgrade_and_noop_are_ignored_on_an_established_transport(ignored: str) -> None:
+    connection = make("websocket")
+    assert connection.receive_frame(ignored, 101.0) is None
+    assert connection.is_open
+
+
+@pytest.mark.parametrize("garbage", ["abc", "", "9", "x4hello"])
+def test_undecodable_frame_closes_with_parse_error(garbage: str) -> None:
+    connection = make("websocket")
+    assert connection.receive_frame(garbage, 101.0) == Closed("parse error")
+    assert connection.state is ConnectionState.CLOSED
+
+
+def test_frame_over_max_payload_closes_with_transport_error() -> None:
+    connection = make("websocket", max_payload=10)
+    assert connection.receive_frame("4" + "a" * 9, 101.0) == MessageReceived("a" * 9)
+    assert connection.receive_frame(b"x" * 11, 101.0) == Closed("transport error")
+
+
+def test_max_payload_counts_utf8_bytes_not_characters() -> None:
+    connection = make("websocket", max_payload=10)
+    # 4 characters, 13 bytes once encoded.
+    assert connection.receive_frame("4€€€€", 101.0) == Closed("transport error")
+
+
+def test_client_close_packet_closes_with_transport_close() -> None:
+    connection = make("websocket")
+    assert connection.receive_frame("1", 101.0) == Closed("transport close")
+    assert connection.receive_frame("4late", 101.0) is None
+
+
+# -- send buffer -----------------------------------------------------------------------
+
+
+def test_send_keeps_order() -> None:
+    connection = make("websocket")
+    for text in ("a", "b", "c"):
+        assert connection.send(PreparedMessage(text)) is None
+    assert frames(connection) == ["4a", "4b", "4c"]
+    assert connection.take_outbox() == []
+
+
+def test_send_buffer_overflow_closes_with_transport_error() -> None:
+    connection = make("websocket", max_send_buffer=3)
+    for text in ("a", "b", "c"):
+        assert connection.send(PreparedMessage(text)) is None
+    assert connection.send(PreparedMessage("d")) == Closed("transport error")
+    assert connection.state is ConnectionState.CLOSED
+    assert connection.outbox == []
+    assert connection.send(PreparedMessage("e")) is None
+    assert connection.outbox == []
+
+
+def test_draining_makes_room_again() -> None:
+    connection = make("websocket", max_send_buffer=2)
+    connection.send(PreparedMessage("a"))
+    connection.send(PreparedMessage("b"))
+    connection.take_outbox()
+    assert connection.send(PreparedMessage("c")) is None
+    assert connection.is_open
+
+
+# -- long-polling ----------------------------------------------------------------------
+
+
+def test_poll_waits_when_nothing_is_queued_then_gets_the_messages() -> None:
+    connection = make()
+    assert connection.start_poll() is None
+    assert connection.poll_pending
+    assert connection.finish_poll() is None  # a spurious wake keeps waiting
+    connection.send(PreparedMessage("one"))
+    connection.send(PreparedMessage(b"\x01\x02\x03\x04"))
+    assert connection.finish_poll() == "4one\x1ebAQIDBA=="
+    assert not connection.poll_pending
+
+
+def test_poll_is_answered_at_once_when_messages_are_queued() -> None:
+    connection = make()
+    connection.send(PreparedMessage("ready"))
+    assert connection.start_poll() == "4ready"
+    assert not connection.poll_pending
+
+
+def test_ping_reaches_a_pending_poll() -> None:
+    connection = make()
+    connection.start_poll()
+    connection.tick(125.0)
+    assert connection.finish_poll() == "2"
+
+
+def test_duplicate_poll_closes_the_session_and_the_first_gets_close() -> None:
+    connection = make()
+    assert connection.start_poll() is None
+    duplicate = connection.start_poll()
+    assert duplicate == DuplicatePoll(Closed("transport error"))
+    assert connection.finish_poll() == "1"
+    assert connection.state is ConnectionState.CLOSED
+
+
+def test_abandoned_poll_closes_with_transport_close() -> None:
+    connection = make()
+    connection.start_poll()
+    assert connection.abandon_poll() == Closed("transport close")
+    assert connection.state is ConnectionState.CLOSED
+
+
+def test_post_payload_reports_messages_in_order() -> None:
+    connection = make()
+    events = connection.receive_payload(b"4test1\x1e4test2\x1ebAQIDBA==", 101.0)
+    assert events == [
+        MessageReceived("test1"),
+        MessageReceived("test2"),
+        MessageReceived(b"\x01\x02\x03\x04"),
+    ]
+
+
+def test_post_with_pong_keeps_the_session_alive() -> None:
+    connection = make()
+    connection.tick(125.0)
+    assert connection.receive_payload(b"3", 126.0) == []
+    assert connection.deadline == 126.0 + INTERVAL
+
+
+def test_post_close_packet_answers_the_pending_poll_with_noop() -> None:
+    connection = make()
+    connection.start_poll()
+    assert connection.receive_payload(b"1", 101.0) == [Closed("transport close")]
+    assert connection.finish_poll() == "6"
+    assert connection.state is ConnectionState.CLOSED
+
+
+def test_post_messages_before_a_close_packet_are_delivered() -> None:
+    connection = make()
+    events = connection.receive_payload(b"4bye\x1e1\x1e4never", 101.0)
+    assert events == [MessageReceived("bye"), Closed("transport close")]
+
+
+def test_undecodable_post_delivers_nothing_and_closes_with_parse_error() -> None:
+    connection = make()
+    connection.start_poll()
+    assert connection.receive_payload(b"4fine\x1eabc", 101.0) == [Closed("parse error")]
+    assert connection.finish_poll() == "1"
+
+
+def test_post_over_max_payload_closes_with_transport_error() -> None:
+    connection = make(max_payload=8)
+    assert connection.receive_payload(b"4" + b"a" * 8, 101.0) == [Closed("transport error")]
+
+
+def test_post_on_closed_session_is_ignored() -> None:
+    connection = make()
+    connection.close()
+    assert connection.receive_payload(b"4late", 101.0) == []
+
+
+# -- upgrade ---------------------------------------------------------------------------
+
+
+def test_upgrade_probe_then_upgrade_packet() -> None:
+    connection = make()
+    assert connection.start_probe()
+    assert connection.receive_probe_frame("2probe") == ProbeResult(reply="3probe")
+    assert connection.state is ConnectionState.UPGRADING
+    assert connection.transport == "polling"
+    assert connection.receive_probe_frame("5") == ProbeResult(upgraded=True)
+    assert connection.transport == "websocket"
+    assert connection.state is ConnectionState.OPEN
+
+
+def test_pending_poll_is_released_with_noop_once_probed() -> None:
+    connection = make()
+    assert connection.start_poll() is None
+    assert connection.start_probe()
+    connection.receive_probe_frame("2probe")
+    assert connection.finish_poll() == "6"
+    # A new GET during the upgrade is answered at once too.
+    assert connection.start_poll() == "6"
+
+
+def test_no_message_lost_or_duplicated_across_the_upgrade() -> None:
+    connection = make()
+    connection.send(PreparedMessage("m1"))
+    assert connection.start_poll() == "4m1"
+    assert connection.start_probe()
+    connection.receive_probe_frame("2probe")
+    connection.send(PreparedMessage("m2"))
+    # The client's in-flight poll may still take what is queued during the probe...
+    assert connection.start_poll() == "4m2"
+    connection.send(PreparedMessage("m3"))
+    connection.receive_probe_frame("5")
+    connection.send(PreparedMessage("m4"))
+    # ...and everything after it goes out on the websocket, once.
+    assert frames(connection) == ["4m3", "4m4"]
+    # A leftover GET after the upgrade never takes websocket traffic.
+    connection.send(PreparedMessage("m5"))
+    assert connection.start_poll() == "6"
+    assert frames(connection) == ["4m5"]
+
+
+def test_messages_queued_during_the_probe_wait_for_the_websocket() -> None:
+    connection = make()
+    connection.start_probe()
+    connection.receive_probe_frame("2probe")
+    connection.send(PreparedMessage("during"))
+    connection.tick(125.0)
+    connection.receive_probe_frame("5")
+    assert frames(connection) == ["4during", "2"]
+
+
+def test_upgrade_packet_before_probe_fails_the_probe() -> None:
+    connection = make()
+    connection.start_probe()
+    assert connection.receive_probe_frame("5") == ProbeResult(failed=True)
+    connection.abandon_probe()
+    assert connection.transport == "polling"
+    assert connection.start_probe()
+
+
+@pytest.mark.parametrize("frame", ["4hello", "2", b"\x01", "abc"])
+def test_unexpected_frame_on_the_probe_fails_it(frame: str | bytes) -> None:
+    connection = make()
+    connection.start_probe()
+    assert connection.receive_probe_frame(frame).failed
+
+
+def test_abandoned_probe_returns_to_polling() -> None:
+    connection = make()
+    connection.start_probe()
+    connection.receive_probe_frame("2probe")
+    connection.abandon_probe()
+    assert connection.state is ConnectionState.OPEN
+    assert connection.transport == "polling"
+    assert connection.start_poll() is None
+
+
+def test_only_one_probe_at_a_time_and_none_on_websocket() -> None:
+    connection = make()
+    assert connection.start_probe()
+    assert not connection.start_probe()
+    assert not make("websocket").start_probe()
+
+
+def test_probe_on_a_closed_session_fails() -> None:
+    connection = make()
+    connection.start_probe()
+    connection.close()
+    assert connection.receive_probe_frame("2probe").failed
+
+
+# -- server-side close -----------------------------------------------------------------
+
+
+def test_forced_close_on_websocket_still_delivers_the_queue() -> None:
+    connection = make("websocket")
+    connection.send(PreparedMessage("last words"))
+    assert connection.close() == Closed("forced close")
+    assert connection.state is ConnectionState.CLOSING
+    assert not connection.is_open
+    assert frames(connection) == ["4last words"]
+    assert connection.close() is None
+    connection.finish_close()
+    assert connection.state is ConnectionState.CLOSED
+
+
+def test_forced_close_on_polling_delivers_queue_then_close_packet() -> None:
+    connection = make()
+    connection.send(PreparedMessage("bye"))
+    assert connection.close("server shutting down") == Closed("server shutting down")
+    assert connection.start_poll() == "4bye\x1e1"
+    assert connection.state is ConnectionState.CLOSED
+
+
+def test_forced_close_with_a_pending_poll_answers_it() -> None:
+    connection = make()
+    connection.start_poll()
+    connection.close()
+    assert connection.finish_poll() == "1"
+
+
+def test_error_close_discards_the_queue() -> None:
+    connection = make()
+    connection.send(PreparedMessage("dropped"))
+    connection.start_probe()
+    connection.tick(125.0)
+    connection.tick(145.0)
+    assert connection.outbox == []
+    assert connection.state is ConnectionState.CLOSED
