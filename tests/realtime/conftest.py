@@ -1,24 +1,19 @@
-"""Fixtures for the realtime layer: a RealtimeServer on a recording fake engine."""
+"""Fixtures for the realtime layer: RealtimeServer on a recording fake engine, and live uvicorn."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-
-from .fake_engine import FakeEngineServer, FakeEngineSocket
-
-try:
-    from expressio.engine import EngineServer  # noqa: F401
-except ImportError:  # TEMPORARY: the engine package is still being written
-    import expressio.engine as _engine
-
-    _engine.EngineServer = FakeEngineServer  # type: ignore[attr-defined]
-    _engine.EngineSocket = FakeEngineSocket  # type: ignore[attr-defined]
+import uvicorn
 
 from expressio.realtime import RealtimeServer
 from expressio.realtime import server as server_module
+from tests.support import free_port
+
+from .fake_engine import FakeEngineServer
 
 
 @pytest.fixture
@@ -31,3 +26,30 @@ def make_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         return server, server.engine
 
     yield make
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Any], Awaitable[str]]]:
+    """Serve an ASGI app with a real uvicorn on a free 127.0.0.1 port; returns its base URL."""
+    running: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def start(app: Any) -> str:
+        port = free_port()
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        running.append((server, task))
+        for _ in range(500):
+            if server.started:
+                return f"http://127.0.0.1:{port}"
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        raise TimeoutError("uvicorn did not start")
+
+    yield start
+    for server, task in running:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
