@@ -1,10 +1,11 @@
-// Load generator for the realtime benchmark: raw Engine.IO v4 / Socket.IO v5 over `ws`.
+// Load generator for the realtime benchmark: raw Engine.IO v4 / Socket.IO v5 over websocket.
 //
 //   node loadgen.js --port N --scenario acks|broadcast|connect|idle [options]
 //
-// It speaks the protocol directly (no socket.io-client) so that one core can receive far more
-// than any server under test can produce: the hot loops look at the first two bytes of each
-// frame and nothing else. Every scenario runs a warm-up, then a fixed measuring window, then
+// It speaks the protocol directly, on a minimal websocket client over `net` (no socket.io-client,
+// not even the `ws` package, whose per-frame work would make the generator the limit), so that
+// one core can receive far more than any server under test can produce: the hot loops look at
+// the first two bytes of each message and nothing else. Every scenario runs a warm-up, then a fixed measuring window, then
 // closes its connections and exits by itself.
 //
 // stdout carries control lines for the runner, one per line:
@@ -14,20 +15,130 @@
 // Progress and errors go to stderr.
 "use strict";
 
-const path = require("path");
+const net = require("net");
 const readline = require("readline");
-const WebSocket = require(path.join(__dirname, "..", "..", "node_modules", "ws"));
 
 const CHAR_0 = 0x30; // Engine.IO "open", Socket.IO "CONNECT"
 const CHAR_2 = 0x32; // Engine.IO "ping", Socket.IO "EVENT"
 const CHAR_3 = 0x33; // Socket.IO "ACK"
 const CHAR_4 = 0x34; // Engine.IO "message"
-const PONG = Buffer.from("3");
-const NAMESPACE_CONNECT = Buffer.from("40");
-const TEXT = { binary: false };
+
+// Client frames must be masked; a zero mask key is valid and leaves the payload as it is, so a
+// frame is built once and written as many times as needed.
+function textFrame(text) {
+  const payload = Buffer.from(text);
+  const length = payload.length;
+  let header;
+  if (length < 126) header = Buffer.from([0x81, 0x80 | length, 0, 0, 0, 0]);
+  else if (length < 65536) header = Buffer.from([0x81, 0x80 | 126, length >> 8, length & 255, 0, 0, 0, 0]);
+  else throw new Error("frame too large for the load generator");
+  return Buffer.concat([header, payload]);
+}
+
+const PONG = textFrame("3");
+const NAMESPACE_CONNECT = textFrame("40");
+const CLOSE_NORMAL = Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
 
 const ACK_ARGUMENT = { seq: 1, text: "hello" };
-const ACK_FRAME = Buffer.from('421["ack",' + JSON.stringify(ACK_ARGUMENT) + "]");
+const ACK_FRAME = textFrame('421["ack",' + JSON.stringify(ACK_ARGUMENT) + "]");
+
+// The fixed key of RFC 6455's example; the server's answer is checked once per connection by
+// its status line only, which is all a benchmark client needs.
+function upgradeRequest(port) {
+  return Buffer.from(
+    "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n" +
+      `Host: 127.0.0.1:${port}\r\n` +
+      "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  );
+}
+
+// A websocket client connection reduced to what the benchmark needs: it hands each complete
+// message to `onMessage(buffer, start, length)` without copying it, answers websocket pings, and
+// keeps a partial frame only when a read ends inside one.
+class Client {
+  constructor(socket) {
+    this.socket = socket;
+    this.rest = null;
+    this.upgraded = false;
+    this.closed = false;
+    this.onMessage = () => {};
+    this.onClose = () => {};
+    socket.setNoDelay(true);
+    socket.on("data", (chunk) => this.receive(chunk));
+    socket.on("error", () => {}); // a reset surfaces as "close" right after
+    socket.on("close", () => {
+      this.closed = true;
+      this.onClose();
+    });
+  }
+
+  send(frame) {
+    if (!this.closed) this.socket.write(frame);
+  }
+
+  sendText(text) {
+    this.send(textFrame(text));
+  }
+
+  receive(chunk) {
+    let buffer = this.rest === null ? chunk : Buffer.concat([this.rest, chunk]);
+    this.rest = null;
+    let at = 0;
+    if (!this.upgraded) {
+      const end = buffer.indexOf("\r\n\r\n");
+      if (end < 0) {
+        this.rest = buffer;
+        return;
+      }
+      if (!buffer.toString("latin1", 0, 12).startsWith("HTTP/1.1 101")) {
+        this.fail(new Error(`upgrade refused: ${buffer.toString("latin1", 0, end)}`));
+        return;
+      }
+      this.upgraded = true;
+      at = end + 4;
+    }
+    const size = buffer.length;
+    while (at + 2 <= size) {
+      const first = buffer[at];
+      let length = buffer[at + 1] & 0x7f;
+      let start = at + 2;
+      if (length === 126) {
+        if (start + 2 > size) break;
+        length = buffer.readUInt16BE(at + 2);
+        start += 2;
+      } else if (length === 127) {
+        if (start + 8 > size) break;
+        length = Number(buffer.readBigUInt64BE(at + 2));
+        start += 8;
+      }
+      if (start + length > size) break;
+      const opcode = first & 0x0f;
+      if (opcode === 1 || opcode === 2) this.onMessage(buffer, start, length);
+      else if (opcode === 8) this.socket.end();
+      else if (opcode === 9) this.send(Buffer.concat([Buffer.from([0x8a, 0x80 | length, 0, 0, 0, 0]), buffer.subarray(start, start + length)]));
+      at = start + length;
+    }
+    if (at < size) this.rest = buffer.subarray(at);
+  }
+
+  fail(error) {
+    this.error = error;
+    this.socket.destroy();
+  }
+
+  close() {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve();
+      const timer = setTimeout(() => this.socket.destroy(), 2000);
+      this.onClose = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.send(CLOSE_NORMAL);
+    });
+  }
+}
 
 const DEFAULTS = {
   port: 0,
@@ -59,41 +170,41 @@ const log = (message) => process.stderr.write(`loadgen: ${message}\n`);
 const control = (line) => process.stdout.write(line + "\n");
 const sleep = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 const now = () => Number(process.hrtime.bigint()) / 1e9;
-const isPing = (data) => data.length === 1 && data[0] === CHAR_2;
+const isPing = (buffer, start, length) => length === 1 && buffer[start] === CHAR_2;
+const text = (buffer, start, length) => buffer.toString("utf8", start, start + length);
 
 // Opens one Socket.IO client on the default namespace; resolves once `40{"sid":...}` arrived.
 function connectClient(port, timeoutSeconds) {
-  const url = `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
   return new Promise((resolve, reject) => {
-    // No permessage-deflate: socket.io's default is off, and compression would measure zlib.
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const client = new Client(net.connect(port, "127.0.0.1"));
     let stage = "open";
     const fail = (error) => {
       if (stage === "done") return;
       stage = "done";
       clearTimeout(timer);
-      ws.terminate();
+      client.socket.destroy();
       reject(error);
     };
     const timer = setTimeout(() => fail(new Error("handshake timed out")), timeoutSeconds * 1000);
-    ws.on("message", (data) => {
+    client.onMessage = (buffer, start, length) => {
       if (stage === "open") {
-        if (data[0] !== CHAR_0) return fail(new Error(`expected open packet, got ${data}`));
+        if (buffer[start] !== CHAR_0) return fail(new Error(`expected open, got ${text(buffer, start, length)}`));
         stage = "namespace";
-        ws.send(NAMESPACE_CONNECT, TEXT);
+        client.send(NAMESPACE_CONNECT);
       } else if (stage === "namespace") {
-        if (isPing(data)) return ws.send(PONG, TEXT);
-        if (data[0] !== CHAR_4 || data[1] !== CHAR_0) {
-          return fail(new Error(`expected namespace CONNECT, got ${data}`));
+        if (isPing(buffer, start, length)) return client.send(PONG);
+        if (buffer[start] !== CHAR_4 || buffer[start + 1] !== CHAR_0) {
+          return fail(new Error(`expected namespace CONNECT, got ${text(buffer, start, length)}`));
         }
         stage = "done";
         clearTimeout(timer);
-        ws.removeAllListeners("message");
-        resolve(ws);
+        client.onMessage = () => {};
+        client.onClose = () => {};
+        resolve(client);
       }
-    });
-    ws.on("error", (error) => fail(error));
-    ws.on("close", () => fail(new Error("closed during the handshake")));
+    };
+    client.onClose = () => fail(client.error || new Error("closed during the handshake"));
+    client.socket.write(upgradeRequest(port));
   });
 }
 
@@ -108,48 +219,32 @@ async function openClients(options, count) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, count) }, worker));
-  for (const ws of clients) {
-    ws.removeAllListeners("close");
-    ws.removeAllListeners("error");
-    ws.on("error", () => {}); // a reset while closing must not crash the generator
-  }
   return clients;
 }
 
 async function closeClients(clients) {
-  await Promise.all(
-    clients.map(
-      (ws) =>
-        new Promise((resolve) => {
-          if (ws.readyState === WebSocket.CLOSED) return resolve();
-          const timer = setTimeout(() => ws.terminate(), 2000);
-          ws.once("close", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          ws.close();
-        }),
-    ),
-  );
+  await Promise.all(clients.map((client) => client.close()));
 }
 
 // Sends one event with an ack id and waits for the matching ACK; returns its parsed arguments.
-function request(ws, ackId, event, args, timeoutSeconds) {
+// Used outside the hot loops only (joins, the one-off echo check).
+function request(client, ackId, event, args, timeoutSeconds) {
   return new Promise((resolve, reject) => {
-    const prefix = `43${ackId}`;
+    const previous = client.onMessage;
+    const prefix = `43${ackId}[`;
     const timer = setTimeout(() => {
-      ws.off("message", listener);
+      client.onMessage = previous;
       reject(new Error(`no ack for ${event} within ${timeoutSeconds} s`));
     }, timeoutSeconds * 1000);
-    const listener = (data) => {
-      const text = data.toString();
-      if (!text.startsWith(prefix) || text[prefix.length] !== "[") return;
+    client.onMessage = (buffer, start, length) => {
+      if (isPing(buffer, start, length)) return client.send(PONG);
+      const message = text(buffer, start, length);
+      if (!message.startsWith(prefix)) return;
       clearTimeout(timer);
-      ws.off("message", listener);
-      resolve(JSON.parse(text.slice(prefix.length)));
+      client.onMessage = previous;
+      resolve(JSON.parse(message.slice(prefix.length - 1)));
     };
-    ws.on("message", listener);
-    ws.send(`42${ackId}` + JSON.stringify([event, ...args]), TEXT);
+    client.sendText(`42${ackId}` + JSON.stringify([event, ...args]));
   });
 }
 
@@ -182,17 +277,17 @@ async function scenarioAcks(options) {
   }
   let acks = 0;
   let running = true;
-  for (const ws of clients) {
-    ws.on("message", (data) => {
-      if (data[0] === CHAR_4 && data[1] === CHAR_3) {
+  for (const client of clients) {
+    client.onMessage = (buffer, start, length) => {
+      if (buffer[start] === CHAR_4 && buffer[start + 1] === CHAR_3) {
         acks++;
-        if (running) ws.send(ACK_FRAME, TEXT);
-      } else if (isPing(data)) {
-        ws.send(PONG, TEXT);
+        if (running) client.send(ACK_FRAME);
+      } else if (isPing(buffer, start, length)) {
+        client.send(PONG);
       }
-    });
+    };
   }
-  for (const ws of clients) ws.send(ACK_FRAME, TEXT);
+  for (const client of clients) client.send(ACK_FRAME);
   const result = await measure(options, () => acks);
   running = false;
   await sleep(0.2); // let the acks in flight arrive before closing
@@ -202,38 +297,39 @@ async function scenarioAcks(options) {
 
 async function scenarioBroadcast(options) {
   const members = await openClients(options, options.clients);
-  await Promise.all(members.map((ws) => request(ws, 1, "join", [], 10)));
+  await Promise.all(members.map((client) => request(client, 1, "join", [], 10)));
   const [trigger] = await openClients(options, 1);
-  trigger.on("message", (data) => {
-    if (isPing(data)) trigger.send(PONG, TEXT);
-  });
+  trigger.onMessage = (buffer, start, length) => {
+    if (isPing(buffer, start, length)) trigger.send(PONG);
+  };
   const fanoutSize = options["fanout-n"];
   const windowTicks = Math.max(options["window-ticks"], fanoutSize);
-  const fanoutFrame = Buffer.from(`42["fanout",{"n":${fanoutSize}}]`);
+  const fanoutFrame = textFrame(`42["fanout",{"n":${fanoutSize}}]`);
   const population = members.length;
   let delivered = 0;
   let sentTicks = 0;
   let nextTriggerAt = 0;
   let running = true;
+  const sendFanout = () => {
+    trigger.send(fanoutFrame);
+    sentTicks += fanoutSize;
+    nextTriggerAt = (sentTicks - windowTicks + fanoutSize) * population;
+  };
   // Credit-based trigger: keep at most `windowTicks` ticks in flight, counted over all members,
   // so the server always has work queued but its buffers stay bounded whatever its speed.
   const triggerFanouts = () => {
-    while (running && delivered >= (sentTicks - windowTicks + fanoutSize) * population) {
-      trigger.send(fanoutFrame, TEXT);
-      sentTicks += fanoutSize;
-    }
-    nextTriggerAt = (sentTicks - windowTicks + fanoutSize) * population;
+    while (running && delivered >= nextTriggerAt) sendFanout();
   };
   let firstTick = null;
-  for (const ws of members) {
-    ws.on("message", (data) => {
-      if (data[0] === CHAR_4 && data[1] === CHAR_2) {
+  for (const client of members) {
+    client.onMessage = (buffer, start, length) => {
+      if (buffer[start] === CHAR_4 && buffer[start + 1] === CHAR_2) {
         if (++delivered >= nextTriggerAt) triggerFanouts();
-        if (firstTick === null) firstTick = data.toString();
-      } else if (isPing(data)) {
-        ws.send(PONG, TEXT);
+        if (firstTick === null) firstTick = text(buffer, start, length);
+      } else if (isPing(buffer, start, length)) {
+        client.send(PONG);
       }
-    });
+    };
   }
   // A server that drops deliveries (a slow-client policy) would starve the credit loop;
   // the watchdog notices a standstill, counts it and sends one more trigger.
@@ -242,9 +338,7 @@ async function scenarioBroadcast(options) {
   const watchdog = setInterval(() => {
     if (running && delivered === lastSeen) {
       stalls++;
-      trigger.send(fanoutFrame, TEXT);
-      sentTicks += fanoutSize;
-      nextTriggerAt = (sentTicks - windowTicks + fanoutSize) * population;
+      sendFanout();
     }
     lastSeen = delivered;
   }, 500);
@@ -273,17 +367,17 @@ async function scenarioConnect(options) {
   let lastError = null;
   const worker = async () => {
     while (running) {
-      let ws;
+      let client;
       try {
-        ws = await connectClient(options.port, options["connect-timeout"]);
+        client = await connectClient(options.port, options["connect-timeout"]);
       } catch (error) {
         failures++;
         lastError = String(error);
+        await sleep(0.01); // a refusing server must not turn this into a busy loop
         continue;
       }
       completed++;
-      ws.on("error", () => {});
-      await closeClients([ws]);
+      await client.close();
     }
   };
   const workers = Array.from({ length: options.concurrency }, worker);
@@ -294,30 +388,44 @@ async function scenarioConnect(options) {
   return { ...result, concurrency: options.concurrency, failures };
 }
 
-// Waits for the runner to answer a control line (it reads the server's RSS meanwhile).
-function waitForRunner(lines, line) {
-  control(line);
-  return new Promise((resolve, reject) => {
-    lines.once("line", resolve);
-    lines.once("close", () => reject(new Error("runner went away")));
+// The runner's answers on stdin, one line each, kept in order even if they arrive early.
+function runnerLines() {
+  const queued = [];
+  const waiting = [];
+  let closed = false;
+  const lines = readline.createInterface({ input: process.stdin });
+  lines.on("line", (line) => (waiting.length ? waiting.shift().resolve(line) : queued.push(line)));
+  lines.on("close", () => {
+    closed = true;
+    for (const waiter of waiting.splice(0)) waiter.reject(new Error("runner went away"));
   });
+  return {
+    // Prints a control line, then waits for the runner's answer (it reads server RSS meanwhile).
+    ask(line) {
+      control(line);
+      if (queued.length) return Promise.resolve(queued.shift());
+      if (closed) return Promise.reject(new Error("runner went away"));
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+    },
+    close: () => lines.close(),
+  };
 }
 
 async function scenarioIdle(options) {
-  const lines = readline.createInterface({ input: process.stdin });
+  const runner = runnerLines();
   // Warm the server's code paths and allocator before the baseline is taken.
   await closeClients(await openClients(options, 20));
   await sleep(0.5);
-  await waitForRunner(lines, "IDLE_BASELINE");
+  await runner.ask("IDLE_BASELINE");
   const clients = await openClients(options, options.clients);
-  for (const ws of clients) {
-    ws.on("message", (data) => {
-      if (isPing(data)) ws.send(PONG, TEXT);
-    });
+  for (const client of clients) {
+    client.onMessage = (buffer, start, length) => {
+      if (isPing(buffer, start, length)) client.send(PONG);
+    };
   }
   await sleep(1); // let the server settle (buffers, deferred work) before its RSS is read
-  await waitForRunner(lines, "IDLE_READY");
-  lines.close();
+  await runner.ask("IDLE_READY");
+  runner.close();
   await closeClients(clients);
   return { clients: clients.length };
 }
