@@ -18,6 +18,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
 # Generous bounds for "this must happen": they only decide how long a broken server is waited
 # for, never whether a correct one passes.
@@ -107,10 +108,17 @@ async def poll_until(
     return packets
 
 
-def open_websocket(url: str) -> Any:
+def open_websocket(url: str, origin: str | None = None) -> Any:
     """`websockets.connect` with settings that keep the wire exactly what the test writes."""
     # The client's own WebSocket-level pings are off: heartbeats are the server's business here.
-    return connect(url, proxy=None, ping_interval=None, open_timeout=RECEIVE_TIMEOUT, max_size=None)
+    return connect(
+        url,
+        origin=Origin(origin) if origin else None,
+        proxy=None,
+        ping_interval=None,
+        open_timeout=RECEIVE_TIMEOUT,
+        max_size=None,
+    )
 
 
 async def receive(ws: ClientConnection, *, answer_pings: bool = True) -> str | bytes:

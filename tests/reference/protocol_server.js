@@ -8,7 +8,8 @@
 //                client's auth payload; on "/", "message" -> "message-back" with the same
 //                arguments and "message-with-ack" -> ack with the same arguments.
 //   /engine.io/  raw Engine.IO v4 that echoes every message (text as text, binary as binary).
-// Both use pingInterval 300 ms, pingTimeout 200 ms and maxPayload 1,000,000 bytes.
+// Both use pingInterval 300 ms, pingTimeout 200 ms and maxPayload 1,000,000 bytes, and allow
+// cross-origin long-polling from any origin, with credentials.
 "use strict";
 
 const http = require("node:http");
@@ -30,9 +31,11 @@ function parsePort(argv) {
 }
 
 const timings = { pingInterval: 300, pingTimeout: 200, maxHttpBufferSize: 1e6 };
+// Any origin, with credentials: browsers' long-polling from another origin must work.
+const cors = { origin: true, credentials: true };
 const httpServer = http.createServer();
 
-const io = new Server(httpServer, { ...timings, serveClient: false, path: "/socket.io/" });
+const io = new Server(httpServer, { ...timings, cors, serveClient: false, path: "/socket.io/" });
 
 function greetWithAuth(socket) {
   socket.emit("auth", socket.handshake.auth);
@@ -48,7 +51,7 @@ io.of("/").on("connection", (socket) => {
 });
 io.of("/custom").on("connection", greetWithAuth);
 
-const rawEngine = engine.attach(httpServer, { ...timings, path: "/engine.io/" });
+const rawEngine = engine.attach(httpServer, { ...timings, cors, path: "/engine.io/" });
 rawEngine.on("connection", (socket) => {
   socket.on("message", (data) => socket.send(data));
 });
