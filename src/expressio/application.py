@@ -229,8 +229,9 @@ class Application(Router):
         """Decide the response for an error no error handler answered (Express's final handler).
 
         The status comes from the error's ``status``/``status_code`` (4xx/5xx), else 500.
-        4xx errors show their message; 5xx ones are logged with their traceback and show only
-        the status phrase, plus the traceback when ``env`` is ``"development"``.
+        4xx errors and ``HTTPError`` show their message; other 5xx errors show only the status
+        phrase, plus the traceback when ``env`` is ``"development"``. 5xx errors are logged
+        with their traceback.
         """
         status = _status_of(err)
         if status >= 500 and not logged:
@@ -247,7 +248,8 @@ class Application(Router):
         res._reset_for_error()
         res.status_code = status
         res.set("Content-Type", TEXT)
-        if status < 500:
+        if status < 500 or isinstance(err, HTTPError):
+            # An HTTPError's message was written for the client; so are 4xx messages.
             message = getattr(err, "message", None) or str(err) or _phrase(status)
             res.end(message)
             return

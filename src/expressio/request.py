@@ -30,8 +30,7 @@ TrustFunction = Callable[[str, int], bool]
 class HTTPError(Exception):
     """An error that carries its HTTP status, e.g. ``raise HTTPError(403, "Not yours")``.
 
-    For statuses below 500 the message is shown to the client; 5xx errors show only the
-    status phrase (plus the traceback in development).
+    Its message is the body of the error response (the status phrase when there is none).
     """
 
     def __init__(self, status: int, message: str | None = None) -> None:

@@ -81,6 +81,7 @@ class Response:
         self._asgi_response: StarletteResponse | None = None
         self._state = OPEN
         self._committing = False
+        self._in_hooks = False
         self._commit_task: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -89,13 +90,13 @@ class Response:
 
     def status(self, code: int) -> Response:
         """Set the status code; chainable: ``res.status(201).json(item)``."""
-        self._check_open()
+        self._check_headers_open()
         self.status_code = code
         return self
 
     def set(self, name: str | dict[str, str], value: str | list[str] | None = None) -> Response:
         """Set a header (or several from a dict). A list value sends the header once per item."""
-        self._check_open()
+        self._check_headers_open()
         if isinstance(name, dict):
             for key, item in name.items():
                 self.set(key, item)
@@ -126,7 +127,7 @@ class Response:
         return entry[1] if entry else None
 
     def remove_header(self, name: str) -> Response:
-        self._check_open()
+        self._check_headers_open()
         self._headers.pop(name.lower(), None)
         return self
 
@@ -170,7 +171,7 @@ class Response:
         ``signed=True`` signs it with the secret of ``cookie_parser(secret)`` or the app's
         ``"secret"`` setting; it then reads back from ``req.signed_cookies``.
         """
-        self._check_open()
+        self._check_headers_open()
         secret = None
         if signed:
             secret = self.req.secret if self.req.secret is not None else self.app.get("secret")
@@ -295,6 +296,11 @@ class Response:
             value = value[0]
         self.send(value)
 
+    def _check_headers_open(self) -> None:
+        # on_headers hooks run after the response was decided and may still change headers.
+        if self._state != OPEN and not self._in_hooks:
+            self._check_open()
+
     def _check_open(self) -> None:
         if self._state != OPEN:
             raise ResponseAlreadySent(
@@ -365,10 +371,14 @@ class Response:
 
     async def _run_hooks(self) -> None:
         hooks, self._hooks = self._hooks, []
-        for hook in hooks:
-            outcome = hook()
-            if outcome is not None:
-                await outcome
+        self._in_hooks = True
+        try:
+            for hook in hooks:
+                outcome = hook()
+                if outcome is not None:
+                    await outcome
+        finally:
+            self._in_hooks = False
 
     async def _commit(self) -> None:
         if self._committing:

@@ -83,7 +83,7 @@ class HandlerSpec:
             return NEXT, exc
         if step.called:
             return NEXT, step.value
-        if result is not None:
+        if result is not None and result is not res:  # `return res.send(...)` sent already
             try:
                 res._send_returned(result)
             except Exception as exc:

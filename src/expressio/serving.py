@@ -44,6 +44,9 @@ def build_config(
         "access_log": False,
         "log_level": "info",
         "lifespan": "on",
+        # Proxies are the app's business ("trust proxy" setting, as in Express): uvicorn must
+        # not rewrite the client address and scheme from X-Forwarded-* on its own.
+        "proxy_headers": False,
     }
     settings.update(options)
     for ours, theirs in _TLS_KEYS.items():
