@@ -24,9 +24,9 @@ def build_server() -> RealtimeServer:
     server = RealtimeServer(transports=["websocket"])
     namespace = server.of("/")
 
-    def ack(socket: Socket, argument: Any) -> Any:
-        # The handler's return value is the acknowledgement; the benchmark sends one argument.
-        return argument
+    def ack(socket: Socket, *args: Any) -> tuple[Any, ...]:
+        # The return value answers the ack; a tuple is spread into the ack's arguments.
+        return args
 
     def join(socket: Socket, *args: Any) -> None:
         socket.join(ROOM)

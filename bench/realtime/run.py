@@ -339,6 +339,30 @@ def best_of(scenario: str, kept: dict[str, Any], new: dict[str, Any]) -> dict[st
     return new if new["rate_per_s"] > kept["rate_per_s"] else kept
 
 
+def anomalies(runs: Sequence[ServerRun]) -> list[str]:
+    """Signs that a figure does not measure the server alone."""
+    notes = []
+    for run in runs:
+        for scenario, result in run.results.items():
+            label = f"{run.peer.label} {scenario}"
+            if result.get("deliveries_missing"):
+                notes.append(f"{label}: {result['deliveries_missing']} deliveries never arrived")
+            if result.get("stalls"):
+                notes.append(f"{label}: {result['stalls']} stalls (no delivery for 0.5 s)")
+            if result.get("failures"):
+                notes.append(f"{label}: {result['failures']} connection attempts failed")
+            server, core = result.get("server_cpu_share"), result.get("server_core_total_share")
+            if isinstance(server, float) and isinstance(core, float) and core - server > 0.15:
+                notes.append(
+                    f"{label}: core 0 was {core:.0%} busy but the server used {server:.0%}: "
+                    "other load on the machine; compare the CPU µs per operation instead"
+                )
+            generator = result.get("loadgen_cpu_share")
+            if isinstance(generator, float) and generator > 0.9:
+                notes.append(f"{label}: the load generator used {generator:.0%} of its core")
+    return notes
+
+
 def machine_description() -> dict[str, Any]:
     model = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -411,11 +435,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\ntargets:")
         for verdict in verdicts:
             print(f"  {verdict}")
+    notes = anomalies(runs)
+    if notes:
+        print("\nnotes:")
+        for note in notes:
+            print(f"  {note}")
     for run in runs:
+        failures: dict[str, list[str]] = {}
         for scenario, result in run.results.items():
             if "error" in result:
-                print(f"\n{run.peer.label} {scenario} failed: {result['error']}")
-                print("  server output (tail):\n    " + result["log"].replace("\n", "\n    "))
+                failures.setdefault(result["error"] + "\n" + result["log"], []).append(scenario)
+        for failure, scenarios in failures.items():
+            error, log = failure.split("\n", 1)
+            print(f"\n{run.peer.label} failed ({', '.join(scenarios)}): {error}")
+            print("  server output (tail):\n    " + log.replace("\n", "\n    "))
     RESULTS.mkdir(exist_ok=True)
     output = options.output or RESULTS / f"realtime-{time.strftime('%Y%m%d-%H%M%S')}.json"
     document = {
@@ -424,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "servers": {run.peer.name: {"label": run.peer.label, **run.results} for run in runs},
         "rounds": rounds if options.repeat > 1 else None,
         "targets": verdicts,
+        "notes": notes,
     }
     output.write_text(json.dumps(document, indent=2, default=str))
     print(f"\nresults: {output}")
