@@ -8,7 +8,9 @@ server on Node's socket.io, which validates the client scripts and assertions th
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 
@@ -25,6 +27,7 @@ INTEROP_DIR = ROOT / "tests" / "interop"
 @pytest.fixture(scope="module")
 def interop_url() -> Iterator[str]:
     port = free_port()
+    server: AbstractContextManager[subprocess.Popen[bytes]]
     if TARGET == "node":
         server = server_process(
             ["node", str(INTEROP_DIR / "node" / "reference_server.js"), "--port", str(port)], port

@@ -163,3 +163,14 @@ def test_client_reconnects_after_the_server_drops_it(
 @mode_parameter
 def test_every_scenario_passed(client_results: Callable[[str], Results], mode: str) -> None:
     assert step(client_results(mode), "done")["failed"] == []
+
+
+@mode_parameter
+def test_burst_is_delivered_once_and_in_order(
+    client_results: Callable[[str], Results], mode: str
+) -> None:
+    """Events emitted from the first moment (across the upgrade, where there is one): every
+    ack arrives, every echo arrives once, in the order sent."""
+    record = step(client_results(mode), "burst_across_upgrade")
+    assert record["acked"] == list(range(50))
+    assert record["echoed"] == list(range(50))

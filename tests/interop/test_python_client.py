@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import socketio
-from socketio.exceptions import ConnectionError as SocketIOConnectionError
+import socketio  # type: ignore[import-untyped]
+from socketio.exceptions import (  # type: ignore[import-untyped]
+    ConnectionError as SocketIOConnectionError,
+)
 
 # Generous bound for "this must happen"; a correct server answers in milliseconds.
 WAIT = 5.0

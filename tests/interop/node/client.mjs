@@ -95,6 +95,10 @@ async function waitForFinalTransport(socket) {
 }
 
 let firstTransport = null;
+const BURST = 50;
+// Emitted from the very start, so that with polling,websocket they cross the upgrade.
+let burstAcks = null;
+const burstEchoes = [];
 
 const scenarios = {
   async connect(main) {
@@ -139,6 +143,23 @@ const scenarios = {
     const got = once(main, "binary");
     main.emit("send-binary");
     return { received: describe(await got) };
+  },
+
+  async burst_across_upgrade() {
+    const acked = await burstAcks;
+    const deadline = withTimeout(
+      new Promise((resolve) => {
+        const check = setInterval(() => {
+          if (burstEchoes.length >= BURST) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 10);
+      }),
+      "the burst's echoes",
+    );
+    await deadline;
+    return { acked, echoed: burstEchoes };
   },
 
   // Namespaces multiplexed over the main socket's connection, as the client does by default.
@@ -210,6 +231,17 @@ async function main() {
   mainSocket.on("server-asks", (payload, ack) => {
     ack({ got: payload, reply: Buffer.from([7, 8, 9]) });
   });
+  mainSocket.on("echo-event-back", (payload) => {
+    if (payload && typeof payload.burst === "number") burstEchoes.push(payload.burst);
+  });
+  const indexes = Array.from({ length: BURST }, (_, index) => index);
+  burstAcks = Promise.all(
+    indexes.map((index) => {
+      mainSocket.emit("echo-event", { burst: index });
+      return emitExpectingAck(mainSocket, "echo", index).then(([answer]) => answer);
+    }),
+  );
+  burstAcks.catch(() => {}); // reported by the scenario, not as an unhandled rejection
   const admission = await connectOrRefuse(mainSocket);
   if (!admission.connected) {
     report("connect", { error: `could not connect: ${admission.message}` });
