@@ -15,10 +15,11 @@ Decoding is strict: whatever a peer could send that is not a valid packet raises
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -55,14 +56,17 @@ class PacketType(IntEnum):
 
 
 _TYPE_BY_DIGIT: Final = {str(int(t)): t for t in PacketType}
-_BINARY_TYPES: Final = frozenset({PacketType.BINARY_EVENT, PacketType.BINARY_ACK})
-_ACKABLE_TYPES: Final = frozenset(
-    {PacketType.EVENT, PacketType.BINARY_EVENT, PacketType.ACK, PacketType.BINARY_ACK}
-)
-_BINARY_TYPE_OF: Final = {
-    PacketType.EVENT: PacketType.BINARY_EVENT,
-    PacketType.ACK: PacketType.BINARY_ACK,
-}
+_TYPE_DIGITS: Final = "0123456"  # indexed by PacketType
+# Module-level aliases: on Python 3.11 reading ``PacketType.X`` costs ten times a global
+# lookup, and hashing a member runs Python code; the hot paths below compare identities.
+_CONNECT: Final = PacketType.CONNECT
+_DISCONNECT: Final = PacketType.DISCONNECT
+_EVENT: Final = PacketType.EVENT
+_ACK: Final = PacketType.ACK
+_CONNECT_ERROR: Final = PacketType.CONNECT_ERROR
+_BINARY_EVENT: Final = PacketType.BINARY_EVENT
+_BINARY_ACK: Final = PacketType.BINARY_ACK
+_DIGITS: Final = re.compile(r"[0-9]*")
 
 
 class DecodeError(ValueError):
@@ -79,15 +83,15 @@ class Packet:
     id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EncodedPacket:
+class EncodedPacket(NamedTuple):
     """A packet ready for the wire: the text message and the binary messages that follow it.
 
     Encoding happens once per packet; a broadcast hands the same object to every recipient.
+    (A named tuple: it is built on every emit and ack, and tuples are the cheapest to build.)
     """
 
     text: str
-    attachments: tuple[bytes, ...] = field(default=())
+    attachments: tuple[bytes, ...] = ()
 
     @property
     def messages(self) -> tuple[str | bytes, ...]:
@@ -123,7 +127,7 @@ def _dump(data: Any) -> tuple[str, tuple[bytes, ...]]:
 
 
 def _header(packet_type: PacketType, namespace: str, attachments: int, ack_id: int | None) -> str:
-    header = str(int(packet_type))
+    header = _TYPE_DIGITS[packet_type]
     if attachments:
         header += f"{attachments}-"
     if namespace != DEFAULT_NAMESPACE:
@@ -150,8 +154,11 @@ def encode_packet(
         return EncodedPacket(_header(packet_type, namespace, 0, ack_id))
     text, attachments = _dump(data)
     if attachments:
-        binary_type = _BINARY_TYPE_OF.get(packet_type)
-        if binary_type is None:
+        if packet_type is _EVENT:
+            binary_type = _BINARY_EVENT
+        elif packet_type is _ACK:
+            binary_type = _BINARY_ACK
+        else:
             raise TypeError(f"{packet_type.name} packets cannot carry binary data")
         return EncodedPacket(
             _header(binary_type, namespace, len(attachments), ack_id) + text, attachments
@@ -163,12 +170,13 @@ def encode_event(
     namespace: str, event: str, args: Sequence[Any], ack_id: int | None = None
 ) -> EncodedPacket:
     """EVENT (or BINARY_EVENT) ``[event, *args]``, asking for an ack when ``ack_id`` is set."""
-    return encode_packet(PacketType.EVENT, namespace, [event, *args], ack_id)
+    return encode_packet(_EVENT, namespace, [event, *args], ack_id)
 
 
 def encode_ack(namespace: str, ack_id: int, args: Sequence[Any]) -> EncodedPacket:
     """ACK (or BINARY_ACK) answering ``ack_id`` with ``args``."""
-    return encode_packet(PacketType.ACK, namespace, list(args), ack_id)
+    # orjson writes a tuple as an array: no list copy needed
+    return encode_packet(_ACK, namespace, tuple(args), ack_id)
 
 
 def encode_connect(namespace: str, sid: str) -> EncodedPacket:
@@ -202,7 +210,7 @@ def _parse_text(text: str, max_attachments: int) -> tuple[Packet, int]:
     i = 1
 
     attachments = 0
-    if packet_type in _BINARY_TYPES:
+    if packet_type is _BINARY_EVENT or packet_type is _BINARY_ACK:
         dash = text.find("-", i)
         count = text[i:dash]
         if dash < 0 or not count.isdigit() or not count.isascii() or len(count) > 6:
@@ -221,13 +229,12 @@ def _parse_text(text: str, max_attachments: int) -> tuple[Packet, int]:
             namespace, i = text[i:comma], comma + 1
 
     ack_id: int | None = None
-    start = i
-    while i < end and "0" <= text[i] <= "9":
-        i += 1
-    if i > start:
-        if i - start > _MAX_ACK_ID_DIGITS or int(text[start:i]) > MAX_ACK_ID:
+    digits_end = _DIGITS.match(text, i).end()  # type: ignore[union-attr]  # "*" always matches
+    if digits_end > i:
+        if digits_end - i > _MAX_ACK_ID_DIGITS or int(text[i:digits_end]) > MAX_ACK_ID:
             raise DecodeError("ack id out of range")
-        ack_id = int(text[start:i])
+        ack_id = int(text[i:digits_end])
+        i = digits_end
 
     data: Any = None
     if i < end:
@@ -242,23 +249,23 @@ def _validate(packet: Packet) -> None:
     """The payload rules of Socket.IO v5, per packet type."""
     data = packet.data
     kind = packet.type
-    if packet.id is not None and kind not in _ACKABLE_TYPES:
-        raise DecodeError(f"a {kind.name} packet carries no ack id")
-    if kind is PacketType.CONNECT:
-        if data is not None and not isinstance(data, dict):
-            raise DecodeError("a CONNECT payload must be an object")
-    elif kind is PacketType.DISCONNECT:
-        if data is not None:
-            raise DecodeError("a DISCONNECT packet carries no payload")
-    elif kind is PacketType.EVENT or kind is PacketType.BINARY_EVENT:
-        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+    if kind is _EVENT or kind is _BINARY_EVENT:
+        if type(data) is not list or not data or type(data[0]) is not str:
             raise DecodeError("an EVENT payload must be a non-empty array starting with a name")
-    elif kind is PacketType.ACK or kind is PacketType.BINARY_ACK:
+    elif kind is _ACK or kind is _BINARY_ACK:
         if packet.id is None:
             raise DecodeError("an ACK packet needs an ack id")
-        if not isinstance(data, list):
+        if type(data) is not list:
             raise DecodeError("an ACK payload must be an array")
-    elif kind is PacketType.CONNECT_ERROR and not isinstance(data, dict | str):
+    elif packet.id is not None:
+        raise DecodeError(f"a {kind.name} packet carries no ack id")
+    elif kind is _CONNECT:
+        if data is not None and type(data) is not dict:
+            raise DecodeError("a CONNECT payload must be an object")
+    elif kind is _DISCONNECT:
+        if data is not None:
+            raise DecodeError("a DISCONNECT packet carries no payload")
+    elif kind is _CONNECT_ERROR and not isinstance(data, dict | str):
         raise DecodeError("a CONNECT_ERROR payload must be an object or a string")
 
 
@@ -309,9 +316,9 @@ class Decoder:
 
     def feed(self, message: str | bytes) -> Packet | None:
         """Feed one Engine.IO message; returns the packet it completes, if any."""
-        if isinstance(message, str):
+        if type(message) is str:
             return self.feed_text(message)
-        return self.feed_binary(message)
+        return self.feed_binary(message)  # type: ignore[arg-type]
 
     def feed_text(self, text: str) -> Packet | None:
         if self._pending is not None:
@@ -319,7 +326,8 @@ class Decoder:
             raise DecodeError("text message while binary attachments were expected")
         packet, attachments = _parse_text(text, self.max_attachments)
         _validate(packet)
-        if packet.type not in _BINARY_TYPES:
+        kind = packet.type
+        if kind is not _BINARY_EVENT and kind is not _BINARY_ACK:
             return packet
         if attachments == 0:
             return self._complete(packet, [])

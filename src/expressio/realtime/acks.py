@@ -40,6 +40,14 @@ class Ack:
         self._socket._send_ack(self.id, args)
         self._answered = True
 
+    def answer_with(self, result: Any) -> None:
+        """Answer with a handler's return value (see :func:`ack_arguments`)."""
+        self(*ack_arguments(result))
+
+    def fail(self) -> None:
+        """Answer ``{"error": "Internal Server Error"}``: the handler failed."""
+        self(*INTERNAL_ERROR_ACK)
+
     def __repr__(self) -> str:
         return f"<Ack {self.id} of socket {self._socket.id} answered={self._answered}>"
 

@@ -22,6 +22,14 @@ logger = logging.getLogger("expressio.realtime")
 
 PARSE_ERROR = "parse error"
 
+# Globals, not ``PacketType.X``: enum member access is slow on the per-message path.
+_CONNECT = PacketType.CONNECT
+_DISCONNECT = PacketType.DISCONNECT
+_EVENT = PacketType.EVENT
+_ACK = PacketType.ACK
+_BINARY_EVENT = PacketType.BINARY_EVENT
+_BINARY_ACK = PacketType.BINARY_ACK
+
 
 class Connection:
     """Per engine connection: decoder, sockets by namespace name, connect timeout."""
@@ -60,7 +68,7 @@ class Connection:
         if packet is None:
             return  # a binary packet still waiting for attachments
         kind = packet.type
-        if kind is PacketType.CONNECT:
+        if kind is _CONNECT:
             self._on_connect_packet(packet)
             return
         if not self._seen_connect:
@@ -68,10 +76,10 @@ class Connection:
             self.close(PARSE_ERROR)
             return
         socket = self.sockets.get(packet.namespace)
-        if kind is PacketType.EVENT or kind is PacketType.BINARY_EVENT:
+        if kind is _EVENT or kind is _BINARY_EVENT:
             if socket is not None:
                 socket.namespace._handle_event(socket, packet)
-        elif kind is PacketType.ACK or kind is PacketType.BINARY_ACK:
+        elif kind is _ACK or kind is _BINARY_ACK:
             if socket is not None and not socket._on_ack(packet.id, packet.data):  # type: ignore[arg-type]
                 logger.info(
                     "closing connection %s: ack %s was never requested",
@@ -79,7 +87,7 @@ class Connection:
                     packet.id,
                 )
                 self.close(PARSE_ERROR)
-        elif kind is PacketType.DISCONNECT:
+        elif kind is _DISCONNECT:
             if socket is not None:
                 socket._close("client namespace disconnect")
         else:  # CONNECT_ERROR is for clients only

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
@@ -15,10 +14,10 @@ from ..protocol.socketio import (
     encode_connect_error,
     encode_event,
 )
-from .acks import INTERNAL_ERROR_ACK, Ack, ack_arguments
+from .acks import Ack
 from .adapter import Adapter
 from .socket import Socket, check_event_name
-from .user_code import call_user_code
+from .user_code import call_event_handler, call_user_code, is_awaitable
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -119,7 +118,7 @@ class Namespace:
             except Exception as error:
                 self._refuse(connection, error)
                 return
-            if pending is not None and inspect.isawaitable(pending):
+            if is_awaitable(pending):
                 rest = middlewares[index + 1 :]
                 task = asyncio.ensure_future(self._admit_later(connection, socket, pending, rest))
                 _admissions.add(task)
@@ -138,7 +137,7 @@ class Namespace:
             await pending
             for middleware in rest:
                 result = middleware(socket, socket._auth)
-                if result is not None and inspect.isawaitable(result):
+                if is_awaitable(result):
                     await result
         except Exception as error:
             self._refuse(connection, error)
@@ -195,23 +194,13 @@ class Namespace:
             except Exception:
                 logger.exception("error dispatching %r on %s", event, self.name)
                 if ack is not None:
-                    ack(*INTERNAL_ERROR_ACK)
+                    ack.fail()
             return
         handler = self._handlers.get(event)
         if handler is None:
             logger.debug("no handler for %r on %s", event, self.name)
             return
-        if ack is None:
-            call_user_code(handler, (socket, *args), description=f"handler of {event!r}")
-            return
-        answer = ack
-        call_user_code(
-            handler,
-            (socket, *args),
-            description=f"handler of {event!r}",
-            on_result=lambda result: answer(*ack_arguments(result)),
-            on_error=lambda: answer(*INTERNAL_ERROR_ACK),
-        )
+        call_event_handler(handler, (socket, *args), ack, event)
 
     def _forget(self, socket: Socket, reason: str) -> None:
         self._sockets.pop(socket.id, None)

@@ -11,13 +11,65 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+if TYPE_CHECKING:
+    from .acks import Ack
 
 logger = logging.getLogger("expressio.realtime")
 
 # Strong references: the loop keeps only weak ones to tasks, and a handler task collected
 # mid-flight would vanish without a trace.
 _running: set[asyncio.Future[Any]] = set()
+
+
+def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
+    """``inspect.isawaitable``, answering fast for plain values and coroutines."""
+    if value is None:
+        return False
+    kind = type(value)
+    if kind is CoroutineType:
+        return True
+    if kind in _PLAIN_TYPES:
+        return False
+    return inspect.isawaitable(value)
+
+
+_PLAIN_TYPES = frozenset({tuple, list, dict, str, bytes, int, float, bool})
+
+
+def call_event_handler(
+    handler: Callable[..., Any], args: tuple[Any, ...], ack: Ack | None, event: str
+) -> None:
+    """The event path: ``call_user_code`` specialised to answer ``ack`` with the result.
+
+    Events are the hot path (one per ack round trip), so this avoids building closures and
+    description strings unless something goes wrong.
+    """
+    if ack is None:
+        call_user_code(handler, args, description=f"handler of {event!r}")
+        return
+    try:
+        result = handler(*args)
+    except Exception:
+        logger.exception("error in handler of %r", event)
+        ack.fail()
+        return
+    if is_awaitable(result):
+        call_user_code(
+            lambda: result,
+            (),
+            description=f"handler of {event!r}",
+            on_result=ack.answer_with,
+            on_error=ack.fail,
+        )
+        return
+    try:
+        ack.answer_with(result)
+    except Exception:
+        logger.exception("error handling the result of the handler of %r", event)
+        ack.fail()
 
 
 def call_user_code(
@@ -39,7 +91,7 @@ def call_user_code(
         logger.exception("error in %s", description)
         _report(on_error, description)
         return
-    if inspect.isawaitable(result):
+    if is_awaitable(result):
         task = asyncio.ensure_future(_finish(result, description, on_result, on_error))
         _running.add(task)
         task.add_done_callback(_running.discard)
