@@ -14,6 +14,7 @@ async def login(req, res):
 
 from .errors import SessionDataError, SessionError, SessionStoreUnavailable
 from .manager import DEFAULT_IDLE_TTL, SessionManager
+from .middleware import SessionMiddleware, session
 from .serialization import MAX_SESSION_BYTES
 from .session import Session, StoreOperation
 from .stores import MemoryStore, RedisStore, SessionStore
@@ -27,7 +28,9 @@ __all__ = [
     "SessionDataError",
     "SessionError",
     "SessionManager",
+    "SessionMiddleware",
     "SessionStore",
     "SessionStoreUnavailable",
     "StoreOperation",
+    "session",
 ]

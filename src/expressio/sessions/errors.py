@@ -21,3 +21,6 @@ class SessionStoreUnavailable(SessionError):
     HTTP requests that need the session answer 503 while it lasts; service resumes by itself
     when the store is back.
     """
+
+    #: The HTTP status an app answers with when this error reaches it.
+    status = 503

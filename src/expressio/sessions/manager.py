@@ -84,7 +84,10 @@ class SessionManager:
         missing, unsigned, tampered with, or names a session the store no longer has.
 
         Raises `SessionStoreUnavailable` when the store cannot be reached."""
-        session_id = self.signer.unsign(cookie_value)
+        return await self.load_id(self.signer.unsign(cookie_value))
+
+    async def load_id(self, session_id: str | None) -> Session:
+        """The stored session `session_id` (an id from a verified cookie), or a fresh one."""
         if session_id is not None:
             payload = await self.store.load(session_id)
             if payload is not None:

@@ -1,0 +1,96 @@
+"""`session(...)`: the HTTP middleware that gives every request `req.session`.
+
+What goes over the wire: one cookie (default name `expressio.sid`) holding the signed session
+id, `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` when the request came over HTTPS. A new
+session is stored and its cookie set on the first response, even when nothing was put in it
+(as connect's sessions did with express.io), so that a realtime connection opened by the page
+already carries the cookie and shares the session.
+
+When the response goes out, the session is saved if its data changed (nested changes
+included), else its store expiry is refreshed. With `max_age` the cookie is re-sent on every
+response so that it and the store copy expire together, `max_age` seconds after the last
+request; without it the cookie lasts until the browser closes and the store copy until
+`DEFAULT_IDLE_TTL` (24 h) of inactivity.
+
+Errors: a store that cannot be reached (`SessionStoreUnavailable`) makes the request answer
+503; data that cannot be stored (`SessionDataError`) makes it answer 500; both are logged on
+the `expressio` logger by the app's error handling, with the message naming the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .cookie import Secrets
+from .manager import SessionManager
+from .session import Session
+from .stores import SessionStore
+
+if TYPE_CHECKING:
+    from ..request import Request
+    from ..response import Response
+    from ..routing import Next
+
+
+class SessionMiddleware:
+    """The middleware `session(...)` returns; `manager` is its `SessionManager`.
+
+    Registered with `app.use(...)`, it also publishes its manager as `app.session_manager`,
+    where the realtime layer finds it.
+    """
+
+    def __init__(self, manager: SessionManager) -> None:
+        self.manager = manager
+
+    def on_use(self, router: Any) -> None:
+        """Called by `app.use(...)`: make the manager reachable from the app."""
+        router.session_manager = self.manager
+
+    async def __call__(self, req: Request, res: Response, next: Next) -> None:
+        if isinstance(req.session, Session):  # already loaded (e.g. by an outer app)
+            next()
+            return
+        manager = self.manager
+        cookie_value = req.cookies.get(manager.cookie_name)
+        cookie_id = manager.signer.unsign(cookie_value if isinstance(cookie_value, str) else None)
+        session = await manager.load_id(cookie_id)
+        req.session = session
+        # The id the browser already holds, if it named this very session.
+        held_id = cookie_id if session.id == cookie_id else None
+
+        async def before_response() -> None:
+            await manager.save_if_changed(session)
+            attributes = manager.cookie_attributes(secure_request=req.secure)
+            if session.id is None:
+                if held_id is not None:
+                    del attributes["max_age"]
+                    res.clear_cookie(manager.cookie_name, **attributes)
+            elif session.id != held_id or manager.max_age is not None:
+                res.cookie(manager.cookie_name, manager.cookie_value(session), **attributes)
+
+        res.on_headers(before_response)
+        next()
+
+
+def session(
+    secret: Secrets,
+    store: SessionStore | None = None,
+    name: str = "expressio.sid",
+    max_age: float | None = None,
+    cookie: Mapping[str, Any] | None = None,
+) -> SessionMiddleware:
+    """Session middleware: `app.use(expressio.session(secret="monkey"))`.
+
+    - `secret` signs the session cookie (a list rotates secrets: the last signs, all verify).
+    - `store` keeps the data: `MemoryStore()` (the default, this process only) or
+      `RedisStore(url)` (shared by every process).
+    - `name` is the cookie's name.
+    - `max_age` (seconds) is the cookie's Max-Age and the store's time to live, both renewed
+      by each request; None gives a browser-session cookie and a 24 h idle expiry in the store.
+    - `cookie` overrides cookie attributes: `path`, `domain`, `secure` (None: when HTTPS),
+      `samesite` ("lax"), `httponly` (True).
+    """
+    return SessionMiddleware(
+        SessionManager(secret, store, name=name, max_age=max_age, cookie=cookie)
+    )
