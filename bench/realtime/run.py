@@ -61,11 +61,16 @@ SCENARIOS = ("idle", "acks", "broadcast", "connect")
 
 
 @dataclass
+class PeerResults:
+    peer: Peer
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # by scenario
+
+
+@dataclass
 class ServerRun:
     peer: Peer
     process: subprocess.Popen[bytes]
     log: IO[bytes]
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def log_tail(self, limit: int = 2000) -> str:
         self.log.flush()
@@ -208,28 +213,30 @@ def run_loadgen(
     return result
 
 
-def bench_server(peer: Peer, scenarios: Sequence[str], options: argparse.Namespace) -> ServerRun:
+def bench_server(peer: Peer, scenarios: Sequence[str], options: argparse.Namespace) -> PeerResults:
     port = free_port()
+    measured = PeerResults(peer)
+    results = measured.results
     with running_server(peer, port) as server:
         try:
             wait_for_port(port, timeout=20, process=server.process)
         except (RuntimeError, TimeoutError) as error:
             failure = {"error": f"server did not start: {error}", "log": server.log_tail()}
-            server.results = {scenario: failure for scenario in scenarios}
-            return server
+            results.update((scenario, failure) for scenario in scenarios)
+            return measured
         for scenario in scenarios:
             print(f"  {peer.label}: {scenario} ...", file=sys.stderr, flush=True)
             if not server.alive():
-                server.results[scenario] = {
+                results[scenario] = {
                     "error": f"server exited with {server.process.returncode}",
                     "log": server.log_tail(),
                 }
                 continue
             try:
-                server.results[scenario] = run_loadgen(server, port, scenario, options)
+                results[scenario] = run_loadgen(server, port, scenario, options)
             except (RuntimeError, OSError, ValueError, KeyError) as error:
-                server.results[scenario] = {"error": str(error), "log": server.log_tail()}
-        return server
+                results[scenario] = {"error": str(error), "log": server.log_tail()}
+    return measured
 
 
 # (scenario, key, title, number format); "rate" figures are higher-is-better.
@@ -270,7 +277,7 @@ def format_share(result: dict[str, Any], role: str) -> str:
     return f"{process:.0%} / {core:.0%}"
 
 
-def render_table(runs: Sequence[ServerRun], scenarios: Sequence[str]) -> str:
+def render_table(runs: Sequence[PeerResults], scenarios: Sequence[str]) -> str:
     by_name = {run.peer.name: run for run in runs}
     ratio_peers = [name for name in ("psio", "node") if "expressio" in by_name and name in by_name]
     header = ["", *(run.peer.label for run in runs)]
@@ -305,14 +312,14 @@ def render_table(runs: Sequence[ServerRun], scenarios: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def check_targets(runs: Sequence[ServerRun]) -> list[str]:
+def check_targets(runs: Sequence[PeerResults]) -> list[str]:
     by_name = {run.peer.name: run.results for run in runs}
     mine = by_name.get("expressio")
     if mine is None:
         return []
     verdicts = []
     for scenario, key, peer, minimum in TARGETS:
-        if peer not in by_name:
+        if peer not in by_name or scenario not in mine:
             continue
         value, theirs = figure(mine, scenario, key), figure(by_name[peer], scenario, key)
         label = f"{scenario} expressio/{PEERS_BY_NAME[peer].label} >= {minimum}x"
@@ -339,7 +346,7 @@ def best_of(scenario: str, kept: dict[str, Any], new: dict[str, Any]) -> dict[st
     return new if new["rate_per_s"] > kept["rate_per_s"] else kept
 
 
-def anomalies(runs: Sequence[ServerRun]) -> list[str]:
+def anomalies(runs: Sequence[PeerResults]) -> list[str]:
     """Signs that a figure does not measure the server alone."""
     notes = []
     for run in runs:
@@ -412,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (os.cpu_count() or 1) < 2:
         print("warning: fewer than 2 cores; server and generator share one", file=sys.stderr)
     machine = machine_description()
-    runs: list[ServerRun] = []
+    runs: list[PeerResults] = []
     rounds: dict[str, list[dict[str, dict[str, Any]]]] = {}
     # Rounds go through every server in turn, so a burst of load elsewhere on the machine
     # hurts one round of each rather than all rounds of one server.

@@ -1,0 +1,80 @@
+"""The realtime benchmark harness measures something real: a short run against real servers.
+
+Run explicitly (the benchmark is not part of the product's test suite):
+    .venv/bin/pytest bench/tests
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent
+RUNNER = BENCH / "realtime" / "run.py"
+
+sys.path.insert(0, str(BENCH / "realtime"))
+import run  # noqa: E402
+
+
+def run_benchmark(tmp_path: Path, servers: str) -> dict[str, Any]:
+    output = tmp_path / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable, str(RUNNER), "--servers", servers,
+            "--duration", "0.5", "--connect-duration", "0.5", "--warmup", "0.2",
+            "--ack-clients", "10", "--broadcast-clients", "50", "--idle-connections", "100",
+            "--output", str(output),
+        ],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "ack round-trips/s" in completed.stdout
+    document: dict[str, Any] = json.loads(output.read_text())
+    return document
+
+
+def test_a_short_run_measures_every_scenario_against_a_real_server(tmp_path: Path) -> None:
+    document = run_benchmark(tmp_path, "raw")
+    raw = document["servers"]["raw"]
+    for scenario in ("acks", "broadcast", "connect"):
+        assert "error" not in raw[scenario], raw[scenario]
+        assert raw[scenario]["count"] > 0
+        assert raw[scenario]["server_cpu_s"] > 0
+    assert raw["broadcast"]["deliveries_missing"] == 0
+    assert raw["broadcast"]["clients"] == 50
+    assert raw["connect"]["failures"] == 0
+    # 100 websocket connections cost a Python server memory: the RSS reading is live.
+    assert raw["idle"]["rss_after_kb"] > raw["idle"]["rss_before_kb"]
+
+
+def test_a_server_that_cannot_start_is_reported_not_fatal(tmp_path: Path) -> None:
+    broken = run.Peer("broken", "broken", (sys.executable, "-c", "raise SystemExit('no server')"))
+    options = run.parse_options(["--duration", "0.5"])
+    server = run.bench_server(broken, ["acks"], options)
+    assert "server did not start" in server.results["acks"]["error"]
+    assert "no server" in server.results["acks"]["log"]
+
+
+def test_the_best_round_is_the_faster_or_the_leaner() -> None:
+    slow, fast = {"rate_per_s": 10.0}, {"rate_per_s": 20.0}
+    assert run.best_of("acks", slow, fast) is fast
+    assert run.best_of("acks", fast, slow) is fast
+    assert run.best_of("acks", {"error": "x"}, slow) is slow
+    lean, fat = {"kb_per_connection": 5.0}, {"kb_per_connection": 9.0}
+    assert run.best_of("idle", fat, lean) is lean
+
+
+@pytest.mark.parametrize(
+    ("ratio", "verdict"), [(3.0, "met"), (2.0, "NOT met")], ids=["above", "below"]
+)
+def test_targets_compare_expressio_with_its_peers(ratio: float, verdict: str) -> None:
+    def server(name: str, acks: float) -> run.PeerResults:
+        return run.PeerResults(run.PEERS_BY_NAME[name], {"acks": {"rate_per_s": acks}})
+
+    verdicts = run.check_targets([server("expressio", 1000.0 * ratio), server("psio", 1000.0)])
+    assert verdicts == [f"acks expressio/python-socketio >= 2.5x: {ratio:.2f}x {verdict}"]
