@@ -221,6 +221,7 @@ async def test_binary_event_over_polling(socketio_endpoint: Endpoint) -> None:
         ["4/custom"],
         ['451-["message",{"_placeholder":true,"num":5}]', b"\x01"],
         ['45x-["message",{"_placeholder":true,"num":0}]', b"\x01"],
+        [b"\x01\x02"],
     ],
     ids=[
         "unknown-packet-type",
@@ -233,6 +234,7 @@ async def test_binary_event_over_polling(socketio_endpoint: Endpoint) -> None:
         "namespace-without-type",
         "placeholder-out-of-range",
         "bad-attachment-count",
+        "attachment-without-packet",
     ],
 )
 async def test_malformed_packet_closes_only_its_connection(
