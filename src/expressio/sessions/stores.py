@@ -163,7 +163,7 @@ class RedisStore(SessionStore):
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
             raise SessionStoreUnavailable(
                 f"session store unavailable: Redis at {self.url}: {error}"
-            ) from error
+            ) from None  # the message says it all; Redis's own traceback would only add noise
 
 
 def _milliseconds(seconds: float) -> int:
