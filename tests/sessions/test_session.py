@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 import pytest
@@ -259,8 +258,7 @@ async def test_operations_from_a_worker_thread_keep_order() -> None:
         session["more"] = 1
         session.save().result(timeout=5)
 
-    worker = threading.Thread(target=handler)
-    await asyncio.to_thread(worker.run)
+    await asyncio.to_thread(handler)
     await session.settle()
     assert [call[:2] for call in store.calls] == [
         ("save", ids[0]), ("destroy", ids[0]), ("save", ids[1]), ("save", ids[1]),
