@@ -125,10 +125,10 @@ async def _carry_session(
                 if event is not None:
                     socket._dispatch(event)
                 else:
-                    # A pong moves the next ping; a ping queued a pong.
+                    # A pong moves the next ping.
                     socket._arm_heartbeat()
-                    if connection.outbox:
-                        socket._wake()
+                if connection.outbox:
+                    await _flush_inline(socket, send)
             elif message["type"] == "websocket.disconnect":
                 state.peer_closed = True
                 break
@@ -141,6 +141,41 @@ async def _carry_session(
         with contextlib.suppress(asyncio.CancelledError):
             await writer
         connection.finish_close()
+
+
+async def _flush_inline(socket: EngineSocket, send: Send) -> None:
+    """Send what the last frame produced (an answer, an ack) from the reader itself.
+
+    Saves waking the writer task for the common request/answer pattern. Only when the writer
+    is idle: its waiter is held back meanwhile so nothing else wakes it, which keeps a single
+    sender at a time and therefore the order of frames.
+    """
+    waiter = socket._waiter
+    if waiter is None:
+        socket._wake()  # the writer is busy sending and will see the outbox
+        return
+    socket._waiter = None
+    connection = socket._connection
+    try:
+        while batch := connection.take_outbox():
+            for prepared in batch:
+                await send(_ws_message(prepared.websocket))
+    except Exception:
+        closed = connection.close(TRANSPORT_ERROR)
+        if closed is not None:
+            socket._closed(closed.reason)
+    if waiter.done():
+        return
+    if connection.outbox or not connection.is_open:
+        waiter.set_result(None)
+    else:
+        socket._waiter = waiter
+
+
+def _ws_message(frame: str | bytes) -> dict[str, Any]:
+    if type(frame) is str:
+        return {"type": "websocket.send", "text": frame}
+    return {"type": "websocket.send", "bytes": frame}
 
 
 class _WriterState:
@@ -158,13 +193,7 @@ async def _write(socket: EngineSocket, send: Send, state: _WriterState) -> None:
             batch = connection.take_outbox()
             if batch:
                 for prepared in batch:
-                    frame = prepared.websocket
-                    message: dict[str, Any]
-                    if type(frame) is str:
-                        message = {"type": "websocket.send", "text": frame}
-                    else:
-                        message = {"type": "websocket.send", "bytes": frame}
-                    await send(message)
+                    await send(_ws_message(prepared.websocket))
                 continue
             if not connection.is_open:
                 break
