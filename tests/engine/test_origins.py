@@ -101,7 +101,7 @@ async def test_star_allows_every_origin(make_server: Any) -> None:
             assert response.headers["access-control-allow-credentials"] == "true"
         websocket, _ = await open_websocket(
             server.websocket_url(),
-            origin="http://anywhere.example",  # type: ignore[arg-type]
+            origin="http://anywhere.example",
         )
         await websocket.close()
 

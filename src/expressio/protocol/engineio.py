@@ -72,7 +72,7 @@ def encode_frame(packet: Packet) -> str | bytes:
     return f"{int(packet.type)}{packet.data}"
 
 
-def decode_frame(frame: str | bytes) -> Packet:
+def decode_frame(frame: str | bytes | bytearray | memoryview) -> Packet:
     """Decode one websocket frame: a text packet, or a binary frame (a binary message)."""
     if isinstance(frame, str):
         return _decode_text_packet(frame)
