@@ -9,6 +9,15 @@ from .middleware import cookie_parser, json, multipart, static, urlencoded
 from .request import HTTPError, Request
 from .response import Response
 from .routing import Router
+from .sessions import (
+    MemoryStore,
+    RedisStore,
+    Session,
+    SessionDataError,
+    SessionStore,
+    SessionStoreUnavailable,
+    session,
+)
 
 __version__ = "0.1.0"
 
@@ -16,14 +25,21 @@ __all__ = [
     "Application",
     "HTTPError",
     "HandlerDidNotRespond",
+    "MemoryStore",
+    "RedisStore",
     "Request",
     "Response",
     "Router",
+    "Session",
+    "SessionDataError",
+    "SessionStore",
+    "SessionStoreUnavailable",
     "__version__",
     "cookie_parser",
     "express",
     "json",
     "multipart",
+    "session",
     "static",
     "urlencoded",
 ]
