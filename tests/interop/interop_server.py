@@ -8,7 +8,9 @@ same server on Node's socket.io, to validate the clients):
 - "/": "echo" acks with its own arguments; "echo-event" answers "echo-event-back" with them;
   "ask-callback" / "ask-await" ask the client "server-asks" with an ack (a callback, or
   awaited) and report the client's answer as "server-got-ack"; "send-binary" sends bytes nested
-  in an object; "drop-me" closes the client's transport, as a network failure would.
+  in an object; "join" joins a room (acked); "to-room" sends "room-message" to a room minus
+  the sender, then "room-done" to everyone; "disconnect-me" disconnects the socket from the
+  namespace; "drop-me" closes the client's transport, as a network failure would.
 - "/admin": "whoami" acks {"namespace": "/admin"}.
 - "/private": a middleware refuses ("not authorized") unless the auth payload carries
   {"token": "letmein"}; "whoami" as above.
@@ -56,6 +58,19 @@ def build_server() -> RealtimeServer:
             },
         )
 
+    def join(socket: Socket, room: str) -> str:
+        socket.join(room)
+        return room
+
+    def to_room(socket: Socket, room: str, payload: Any) -> None:
+        root.emit("room-message", payload, to=room, skip=socket.id)
+        # Sent after the room message on every connection: a client that sees it knows that
+        # nothing from the room is still on its way.
+        root.emit("room-done", room)
+
+    def disconnect_me(socket: Socket) -> None:
+        socket.disconnect()
+
     def drop_me(socket: Socket) -> None:
         socket.engine_socket.close()
 
@@ -64,6 +79,9 @@ def build_server() -> RealtimeServer:
     root.on("ask-callback", ask_callback)
     root.on("ask-await", ask_await)
     root.on("send-binary", send_binary)
+    root.on("join", join)
+    root.on("to-room", to_room)
+    root.on("disconnect-me", disconnect_me)
     root.on("drop-me", drop_me)
 
     def whoami(socket: Socket) -> dict[str, str]:

@@ -174,3 +174,23 @@ def test_burst_is_delivered_once_and_in_order(
     record = step(client_results(mode), "burst_across_upgrade")
     assert record["acked"] == list(range(50))
     assert record["echoed"] == list(range(50))
+
+
+@mode_parameter
+def test_room_broadcast_skips_the_sender_and_outsiders(
+    client_results: Callable[[str], Results], mode: str
+) -> None:
+    record = step(client_results(mode), "rooms")
+    assert record["seen"] == {
+        "sender": [],
+        "peer": [{"text": "to the room", "buf": binary("03")}],
+        "outsider": [],
+    }
+
+
+@mode_parameter
+def test_server_namespace_disconnect_is_final(
+    client_results: Callable[[str], Results], mode: str
+) -> None:
+    record = step(client_results(mode), "server_disconnect")
+    assert record == {"reason": "io server disconnect", "active": False}

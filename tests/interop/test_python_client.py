@@ -168,6 +168,50 @@ async def test_middleware_refusal_reaches_connect_error(interop_url: str, mode: 
         }
 
 
+@mode_parameter
+async def test_room_broadcast_skips_the_sender_and_outsiders(interop_url: str, mode: str) -> None:
+    room = f"room-{mode}-{id(interop_url)}"
+    clients = {name: new_client() for name in ("sender", "peer", "outsider")}
+    messages = {name: collect(client, "room-message") for name, client in clients.items()}
+    done = {name: collect(client, "room-done") for name, client in clients.items()}
+    async with (
+        connected(clients["sender"], interop_url, mode) as sender,
+        connected(clients["peer"], interop_url, mode) as peer,
+        connected(clients["outsider"], interop_url, mode),
+    ):
+        assert await sender.call("join", room, timeout=WAIT) == room
+        assert await peer.call("join", room, timeout=WAIT) == room
+        await sender.emit("to-room", (room, {"text": "to the room", "buf": b"\x03"}))
+        # "room-done" follows the room message on every connection: once it is in, whatever
+        # the room sent has arrived too.
+        for name in clients:
+            assert await next_item(done[name]) == room
+    seen = {
+        name: [queue.get_nowait() for _ in range(queue.qsize())] for name, queue in messages.items()
+    }
+    assert seen == {
+        "sender": [],
+        "peer": [{"text": "to the room", "buf": b"\x03"}],
+        "outsider": [],
+    }
+
+
+@mode_parameter
+async def test_server_namespace_disconnect_is_final(interop_url: str, mode: str) -> None:
+    client = new_client()
+    connections = collect(client, "connect")
+    disconnections = collect(client, "disconnect")
+    await client.connect(interop_url, transports=MODES[mode][0], wait_timeout=WAIT)
+    try:
+        await next_item(connections)
+        await client.emit("disconnect-me")
+        assert await next_item(disconnections) == "server disconnect"
+        await asyncio.wait_for(client.wait(), WAIT)  # the client gives up: no reconnection
+        assert connections.empty()
+    finally:
+        await client.disconnect()
+
+
 @pytest.mark.parametrize(
     "mode",
     [

@@ -201,6 +201,56 @@ const scenarios = {
     }
   },
 
+  async rooms(main) {
+    const room = `room-${process.pid}-${Date.now()}`;
+    const peer = io(url, { ...baseOptions, forceNew: true });
+    const outsider = io(url, { ...baseOptions, forceNew: true });
+    try {
+      await Promise.all([connectOrRefuse(peer), connectOrRefuse(outsider)]);
+      const participants = { sender: main, peer, outsider };
+      const seen = {};
+      const finished = Object.entries(participants).map(([name, socket]) => {
+        seen[name] = [];
+        const onMessage = (payload) => seen[name].push(payload);
+        socket.on("room-message", onMessage);
+        return withTimeout(
+          new Promise((resolve) => {
+            const onDone = (doneRoom) => {
+              if (doneRoom !== room) return;
+              socket.off("room-done", onDone);
+              socket.off("room-message", onMessage);
+              resolve();
+            };
+            socket.on("room-done", onDone);
+          }),
+          `"room-done" on ${name}`,
+        );
+      });
+      await emitExpectingAck(main, "join", room);
+      await emitExpectingAck(peer, "join", room);
+      main.emit("to-room", room, { text: "to the room", buf: Buffer.from([3]) });
+      await Promise.all(finished);
+      return { seen: describe(seen) };
+    } finally {
+      peer.close();
+      outsider.close();
+    }
+  },
+
+  async server_disconnect() {
+    const socket = io(url, { ...baseOptions, forceNew: true });
+    try {
+      await connectOrRefuse(socket);
+      const disconnected = once(socket, "disconnect");
+      socket.emit("disconnect-me");
+      const [reason] = await disconnected;
+      // `active` is false when the client has given up on reconnecting, as it must here.
+      return { reason, active: socket.active };
+    } finally {
+      socket.close();
+    }
+  },
+
   // Last: it tears down the transport every other scenario used.
   async reconnection(main) {
     const firstId = main.id;

@@ -44,6 +44,18 @@ io.of("/").on("connection", (socket) => {
       nested: [{ deep: Buffer.from([16, 32]) }],
     });
   });
+  // Rooms: join acks the room; "to-room" reaches the room minus the sender, then every socket
+  // of the namespace gets "room-done", which tells a client nothing more is coming.
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    ack(room);
+  });
+  socket.on("to-room", (room, payload) => {
+    socket.to(room).emit("room-message", payload);
+    io.of("/").emit("room-done", room);
+  });
+  // A namespace-level disconnect: the client must not reconnect.
+  socket.on("disconnect-me", () => socket.disconnect());
   // Drop the whole transport, as a network failure would: the client must reconnect.
   socket.on("drop-me", () => socket.conn.close());
 });
