@@ -4,9 +4,12 @@ One app that serves Express-style HTTP routes and Socket.IO realtime routes,
 shares one session between them, and forwards HTTP requests into realtime routes.
 """
 
+from .appio import AppIO
 from .application import Application, HandlerDidNotRespond, express
+from .io_loop import Pending
 from .middleware import cookie_parser, json, multipart, static, urlencoded
 from .request import HTTPError, Request
+from .request_io import RequestIO
 from .response import Response
 from .routing import Router
 from .sessions import (
@@ -18,22 +21,28 @@ from .sessions import (
     SessionStoreUnavailable,
     session,
 )
+from .socket_request import HandshakeData, SocketRequest
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AppIO",
     "Application",
     "HTTPError",
     "HandlerDidNotRespond",
+    "HandshakeData",
     "MemoryStore",
+    "Pending",
     "RedisStore",
     "Request",
+    "RequestIO",
     "Response",
     "Router",
     "Session",
     "SessionDataError",
     "SessionStore",
     "SessionStoreUnavailable",
+    "SocketRequest",
     "__version__",
     "cookie_parser",
     "express",

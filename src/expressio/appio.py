@@ -1,16 +1,55 @@
-"""``app.io``: the express.io realtime API of an app (a placeholder until the realtime server).
+"""``app.io``: the io object of the whole app — realtime routing, broadcasting, settings.
 
-``app.io`` exists on every app. Calling ``app.io()`` creates the realtime server; until the
-realtime layer is available it raises ``NotImplementedError``. Every member used before
-``app.io()`` raises the "call app.io() first" error, as express.io did.
+```python
+app = expressio.express()
+app.http().io()
+
+app.io.broadcast("hey", {"this": "goes to everyone!"})
+app.io.room("hipster").broadcast("meh", {"this": "goes to all hipsters"})
+
+@app.io.route("special")
+def special(req):
+    req.io.respond({"got": req.data})
+
+app.io.configure(lambda: app.io.enable("browser client minification").set("log level", 1))
+```
+
+``app.io()`` creates the realtime server and mounts it at ``/socket.io`` (the Engine.IO
+endpoint and the browser client ``/socket.io/socket.io.js``). It is called once; a second call
+raises (change settings with ``app.io.set``). Every member used before it raises the "call
+app.io() first" error, as express.io did. ``app.io`` itself is the default namespace ``/``;
+``app.io.of("/admin")`` gives the same API for another namespace.
+
+Settings (``app.io(...)`` keywords or ``app.io.set``): see :mod:`expressio.io_settings`. Engine
+settings changed after ``app.io()`` apply to connections opened afterwards; the adapter
+(``store``) can only change while no client is connected.
+
+Logging goes to the ``expressio`` logger (``expressio.io`` for this layer); the ``log level``
+setting sets its level.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from .client_bundle import ClientBundle, is_bundle_path
+from .engine.handshake import OriginPolicy
+from .io_loop import LoopBridge
+from .io_namespace import HandshakeMiddleware, IONamespace, NamespaceRoom
+from .io_routes import RouteTable
+from .io_settings import ENGINE_KEYS, IOSettings, apply_log_level, engine_options
+from .realtime import Adapter, InMemoryAdapter, Namespace, RealtimeServer
+from .request_io import MISSING as _MISSING
 
 if TYPE_CHECKING:
     from .application import Application
+
+MOUNT_PATH = "/socket.io"
+
+Scope = MutableMapping[str, Any]
 
 
 class AppIO:
@@ -18,36 +57,204 @@ class AppIO:
 
     def __init__(self, app: Application) -> None:
         self.app = app
+        self.server: RealtimeServer | None = None
+        self.settings: IOSettings | None = None
+        self._bridge = LoopBridge()
+        self._namespaces: dict[str, IONamespace] = {}
+        self._bundle: ClientBundle | None = None
+
+    # -- starting ----------------------------------------------------------------------------
 
     def __call__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> Application:
-        raise NotImplementedError("the realtime server is not available yet")
+        """Create the realtime server at ``/socket.io``; returns the app.
+
+        ``options`` (a dict) and keywords take setting names: ``adapter``, ``ping_interval``,
+        ``ping_timeout``, ``max_payload``, ``transports``, ``origins``, ``connect_timeout``,
+        and every name ``app.io.set`` knows."""
+        if self.server is not None:
+            raise RuntimeError(
+                "app.io() was already called; change settings with app.io.set(name, value)"
+            )
+        settings = IOSettings()
+        for name, value in {**(options or {}), **kwargs}.items():
+            settings.set(name, value)
+        self.settings = settings
+        self.server = RealtimeServer(
+            adapter_factory=self._make_adapter, **engine_options(settings.values)
+        )
+        apply_log_level(settings["log_level"])
+        settings.on_change = self._apply
+        self._bundle = ClientBundle(settings.__getitem__, roots=(self.app.root, Path.cwd()))
+        self.app.mount_asgi(MOUNT_PATH, self._asgi)
+        self.app.on_startup(self._bridge.attach)
+        self.app.on_shutdown(self._shutdown)
+        self._namespaces["/"] = self._wrap(self.server.of("/"))
+        return self.app
+
+    @property
+    def started(self) -> bool:
+        """True once ``app.io()`` was called."""
+        return self.server is not None
 
     def _not_started(self, name: str) -> NoReturn:
         raise RuntimeError(f"You must call app.io() before using app.io.{name}")
 
-    def route(self, *args: Any, **kwargs: Any) -> Any:
-        self._not_started("route")
+    def _default(self, member: str) -> IONamespace:
+        namespace = self._namespaces.get("/")
+        if namespace is None:
+            self._not_started(member)
+        return namespace
 
-    def broadcast(self, *args: Any, **kwargs: Any) -> Any:
-        self._not_started("broadcast")
+    # -- the default namespace's API -----------------------------------------------------
 
-    def room(self, *args: Any, **kwargs: Any) -> Any:
-        self._not_started("room")
+    def route(self, event: str, handler: Any = _MISSING) -> Any:
+        """``app.io.route(event, handler)``, ``@app.io.route(event)``, or
+        ``app.io.route(name, {"create": f, "update": g})`` for ``name:create``/``name:update``.
+        ``connect`` and ``disconnect`` run on each connection's lifecycle (``req.data``: the
+        client's auth payload / the reason); other reserved names raise ``ValueError``."""
+        return self._default("route").route(event, handler)
 
-    def set(self, *args: Any, **kwargs: Any) -> Any:
-        self._not_started("set")
+    def broadcast(self, event: str, data: Any = _MISSING) -> None:
+        """Send ``event`` with ``data`` to every client (of the default namespace)."""
+        self._default("broadcast").broadcast(event, data)
 
-    def enable(self, *args: Any, **kwargs: Any) -> Any:
-        self._not_started("enable")
+    def room(self, room: str) -> NamespaceRoom:
+        """``app.io.room(room).broadcast(event, data)``: every client in ``room``."""
+        return self._default("room").room(room)
 
-    def disable(self, *args: Any, **kwargs: Any) -> Any:
-        self._not_started("disable")
+    def use(self, middleware: HandshakeMiddleware) -> HandshakeMiddleware:
+        """Handshake middleware: ``fn(handshake, next)`` or ``fn(handshake)`` (see
+        :meth:`IONamespace.use`)."""
+        return self._default("use").use(middleware)
 
-    def configure(self, *args: Any, **kwargs: Any) -> Any:
-        self._not_started("configure")
+    @property
+    def routes(self) -> RouteTable:
+        """The default namespace's route table."""
+        return self._default("routes").routes
 
-    def use(self, *args: Any, **kwargs: Any) -> Any:
-        self._not_started("use")
+    def of(self, name: str) -> IONamespace:
+        """The same API for another namespace: own routes, middleware, hooks and rooms."""
+        self._default("of")
+        server = self.server
+        assert server is not None
+        namespace = server.of(name)
+        wrapped = self._namespaces.get(namespace.name)
+        if wrapped is None:
+            wrapped = self._namespaces[namespace.name] = self._wrap(namespace)
+        return wrapped
 
-    def of(self, *args: Any, **kwargs: Any) -> Any:
-        self._not_started("of")
+    def _wrap(self, namespace: Namespace) -> IONamespace:
+        wrapped = IONamespace(self.app, namespace, self._bridge)
+        wrapped.authorization = self._authorization
+        return wrapped
+
+    def _authorization(self) -> HandshakeMiddleware | None:
+        settings = self.settings
+        return settings["authorization"] if settings is not None else None
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def set(self, name: str, value: Any) -> AppIO:
+        """Set a server setting (socket.io 0.9 names or modern ones); returns ``app.io``."""
+        if self.settings is None:
+            self._not_started("set")
+        self.settings.set(name, value)
+        return self
+
+    def enable(self, name: str) -> AppIO:
+        if self.settings is None:
+            self._not_started("enable")
+        return self.set(name, True)
+
+    def disable(self, name: str) -> AppIO:
+        if self.settings is None:
+            self._not_started("disable")
+        return self.set(name, False)
+
+    def get(self, name: str) -> Any:
+        """The current value of a setting."""
+        if self.settings is None:
+            self._not_started("get")
+        return self.settings.get(name)
+
+    def enabled(self, name: str) -> bool:
+        return bool(self.get(name))
+
+    def disabled(self, name: str) -> bool:
+        return not self.get(name)
+
+    def configure(self, *args: Any) -> AppIO:
+        """``configure(fn)`` runs ``fn()`` now; ``configure(env, ..., fn)`` only when
+        ``app.get("env")`` is one of the ``env`` names (Express 3's ``app.configure``)."""
+        if self.settings is None:
+            self._not_started("configure")
+        if not args or not callable(args[-1]):
+            raise TypeError("app.io.configure([env, ...,] fn) needs a function last")
+        *environments, function = args
+        if not environments or self.app.get("env") in environments:
+            function()
+        return self
+
+    def _apply(self, key: str, value: Any) -> None:
+        server = self.server
+        assert server is not None
+        engine = server.engine
+        if key == "log_level":
+            apply_log_level(value)
+        elif key in ENGINE_KEYS:
+            setattr(engine, key, value)
+        elif key in ("transports", "allow_upgrades"):
+            transports = value if key == "transports" else engine.transports
+            allow = value if key == "allow_upgrades" else engine.allow_upgrades
+            engine.transports = tuple(transports)
+            engine.allow_upgrades = allow
+            # The handshake advertises upgrades from this list, computed in the constructor.
+            engine._upgrades = ["websocket"] if allow and "websocket" in transports else []
+        elif key == "origins":
+            engine.origin_policy = OriginPolicy(value)
+        elif key == "connect_timeout":
+            server.connect_timeout = value
+        elif key == "adapter":
+            connected = [ns.name for ns in server.namespaces.values() if ns.sockets]
+            if connected:
+                raise RuntimeError(
+                    "the adapter ('store') cannot change while clients are connected "
+                    f"(namespaces {connected}); set it before serving, or in app.io(adapter=...)"
+                )
+            factory = value or InMemoryAdapter
+            for namespace in server.namespaces.values():
+                namespace.adapter = factory(namespace)
+
+    def _make_adapter(self, namespace: Namespace) -> Adapter:
+        settings = self.settings
+        factory: Callable[[Namespace], Adapter] | None = (
+            settings["adapter"] if settings is not None else None
+        )
+        return (factory or InMemoryAdapter)(namespace)
+
+    # -- serving -----------------------------------------------------------------------------
+
+    async def _asgi(self, scope: Scope, receive: Any, send: Any) -> None:
+        self._bridge.attach()
+        if scope["type"] == "http" and self._bundle is not None:
+            path: str = scope["path"]
+            root_path: str = scope.get("root_path", "")
+            relative = path[len(root_path) :] if path.startswith(root_path) else path
+            if is_bundle_path(relative):
+                await self._bundle.serve(scope, send, relative[1:])
+                return
+        server = self.server
+        assert server is not None
+        await server(scope, receive, send)
+
+    async def _shutdown(self) -> None:
+        if self.server is not None:
+            await self.server.shutdown()
+        pending = [task for ns in self._namespaces.values() for task in ns._tasks]
+        if pending:
+            # disconnect hooks just started; bounded so that a stuck one cannot hold shutdown
+            await asyncio.wait(pending, timeout=2.0)
+
+    def __repr__(self) -> str:
+        state = "started" if self.server is not None else "not started (call app.io())"
+        return f"<AppIO {state}>"

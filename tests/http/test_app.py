@@ -75,9 +75,11 @@ def test_app_io_exists_and_needs_to_be_called_first() -> None:
             pass
 
 
-def test_app_io_call_is_not_available_yet() -> None:
+def test_app_io_call_creates_the_server_once() -> None:
     app = expressio.express()
-    with pytest.raises(NotImplementedError, match="realtime server is not available yet"):
+    assert app.io() is app
+    assert app.io.started
+    with pytest.raises(RuntimeError, match=r"already called"):
         app.io()
 
 

@@ -1,0 +1,159 @@
+"""The realtime route table and the one path every route runs through.
+
+A :class:`RouteTable` maps event names to handlers; it is read at event time, so a route
+added after clients connected is live for them. A :class:`RouteChain` runs the routes of one
+request: the first one, and every route it forwards to with ``req.io.route(name)``. The chain
+never touches the table, so forwarding costs no memory however often it happens.
+
+The chain does not know where the request came from. Whoever starts it says what an unknown
+route and a failed route mean through :class:`RouteOutcomes`: over a socket the client's ack
+gets an error; an HTTP request forwarded into a realtime route answers 404 or 500 instead.
+
+How handlers run:
+
+- ``async def`` handlers run as tasks on the event loop.
+- plain ``def`` handlers run in a worker thread (Starlette's thread pool, as ``def`` HTTP
+  endpoints do), so a blocking handler never stalls other clients. The IO methods they call
+  hop onto the loop in call order (see :mod:`expressio.io_loop`).
+- a ``def`` handler that returns an awaitable has it awaited on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
+
+import anyio.to_thread
+
+logger = logging.getLogger("expressio.io")
+
+RouteHandler = Callable[[Any], Any]
+
+#: A chain that starts more routes than this is forwarding in a loop (``a`` → ``b`` → ``a``...).
+MAX_ROUTES_PER_CHAIN = 1000
+
+
+class RouteTable(Mapping[str, RouteHandler]):
+    """Event name → handler, for one namespace. A mapping, so ``len()`` and iteration work."""
+
+    __slots__ = ("_routes",)
+
+    def __init__(self) -> None:
+        self._routes: dict[str, RouteHandler] = {}
+
+    def add(self, name: str, handler: RouteHandler) -> None:
+        if not callable(handler):
+            raise TypeError(f"the handler of route {name!r} must be callable, got {handler!r}")
+        self._routes[name] = handler
+
+    def __getitem__(self, name: str) -> RouteHandler:
+        return self._routes[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._routes)
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def __repr__(self) -> str:
+        return f"<RouteTable {sorted(self._routes)}>"
+
+
+class RouteOutcomes(Protocol):
+    """What a chain reports to the side that started it (socket or HTTP)."""
+
+    def route_missing(self, name: str) -> None:
+        """A forward named a route that does not exist (logged by the chain already)."""
+
+    def route_failed(self, name: str, error: BaseException) -> None:
+        """A route raised (logged with its traceback by the chain already)."""
+
+
+class RouteChain:
+    """Runs the routes of one request; :meth:`wait` returns when all of them have finished.
+
+    Loop thread only: the socket side hops there before calling :meth:`start`.
+    """
+
+    __slots__ = ("_outcomes", "_pending", "_started", "routes")
+
+    def __init__(self, routes: RouteTable, outcomes: RouteOutcomes) -> None:
+        self.routes = routes
+        self._outcomes = outcomes
+        self._pending: set[asyncio.Future[None]] = set()
+        self._started = 0
+
+    def has(self, name: str) -> bool:
+        return name in self.routes
+
+    def start(self, name: str, req: Any) -> asyncio.Future[None]:
+        """Start route ``name`` with ``req``; the future resolves when it has finished.
+
+        It never raises: an unknown route or a failing handler is logged and reported to the
+        outcomes, and the future still resolves (to ``None``)."""
+        loop = asyncio.get_running_loop()
+        handler = self.routes.get(name)
+        if handler is None:
+            logger.warning("forward to unknown route %r ignored", name)
+            self._outcomes.route_missing(name)
+            done: asyncio.Future[None] = loop.create_future()
+            done.set_result(None)
+            return done
+        self._started += 1
+        if self._started > MAX_ROUTES_PER_CHAIN:
+            error = RecursionError(
+                f"more than {MAX_ROUTES_PER_CHAIN} routes forwarded for one request "
+                f"(a forwarding loop through {name!r}?)"
+            )
+            logger.error("%s", error)
+            self._outcomes.route_failed(name, error)
+            stopped: asyncio.Future[None] = loop.create_future()
+            stopped.set_result(None)
+            return stopped
+        return self.run(name, handler, req)
+
+    def run(self, name: str, handler: RouteHandler, req: Any) -> asyncio.Future[None]:
+        """Run ``handler`` as part of this chain (a route found elsewhere, e.g. a listener
+        registered for one client); reported under ``name``."""
+        task = asyncio.get_running_loop().create_task(self._run(name, handler, req))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
+
+    async def wait(self) -> None:
+        """Wait for every route started so far, and for those they start meanwhile."""
+        while self._pending:
+            await asyncio.wait(tuple(self._pending))
+
+    async def _run(self, name: str, handler: RouteHandler, req: Any) -> None:
+        try:
+            await call_route_handler(handler, req)
+        except Exception as error:
+            logger.error("error in realtime route %r", name, exc_info=error)
+            try:
+                self._outcomes.route_failed(name, error)
+            except Exception:
+                logger.exception("error reporting the failure of route %r", name)
+
+
+async def call_route_handler(handler: RouteHandler, req: Any) -> Any:
+    """Run one handler the way routes run (see the module docstring) and return its result."""
+    if is_async_callable(handler):
+        return await handler(req)
+    result = await anyio.to_thread.run_sync(handler, req)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def is_async_callable(function: Any) -> bool:
+    """True for ``async def`` functions, also behind ``functools.partial`` or as ``__call__``."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        getattr(function, "__call__", None)  # noqa: B004 - an object with an async __call__
+    )

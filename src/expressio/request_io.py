@@ -1,0 +1,245 @@
+"""``req.io``: the RequestIO of a realtime route — talking back to the client that sent the event.
+
+Every method takes effect at once and in call order, with no ``await``, from ``async def`` and
+plain ``def`` routes alike; from a worker thread the call is handed to the event loop in order.
+Where there is something to wait for (the client's ack, a forwarded route) the method returns a
+:class:`~expressio.io_loop.Pending`: ``await`` it in ``async def`` code, or call its
+``result(timeout)`` from a ``def`` route.
+
+```python
+@app.io.route("example")
+def example(req):
+    req.io.emit("event", {"this": "is sent as an event to the client"})
+    req.io.broadcast("shout-out", {"this": "goes to every client, except this one"})
+    req.io.respond({"sends": "this data back to the client as an acknowledgment"})
+    req.io.join("hipster")
+    req.io.room("hipster").broadcast("hey", {"this": "goes to every hipster but me"})
+    req.io.leave("hipster")
+    req.io.route("some-other-route")
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .io_loop import LoopBridge, Pending, fail, settle
+from .io_routes import RouteChain, RouteHandler, RouteTable
+from .realtime.acks import ack_value
+
+if TYPE_CHECKING:
+    from .realtime import Ack, Namespace, Socket
+
+logger = logging.getLogger("expressio.io")
+
+#: The seed's reserved events plus socket.io 4's: never emitted, never routed from a client.
+RESERVED_EVENTS = frozenset(
+    {
+        "connect",
+        "connecting",
+        "disconnect",
+        "connect_failed",
+        "error",
+        "message",
+        "reconnect_failed",
+        "reconnect",
+        "reconnecting",
+        "connect_error",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+    }
+)
+
+#: The reserved names a route may take: they run on each connection's lifecycle.
+LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
+
+DEFAULT_ACK_TIMEOUT = 10.0  # seconds
+
+UNKNOWN_ROUTE = "Unknown route: "
+MISSING: Any = object()  # "no data argument" (None is a value a client can get)
+_MISSING = MISSING
+
+
+def check_emittable(event: str) -> None:
+    """Refuse what a client would take for a lifecycle event, before anything is sent."""
+    if not isinstance(event, str):
+        raise TypeError(f"an event name is a str, not {type(event).__name__}")
+    if event in RESERVED_EVENTS:
+        raise ValueError(
+            f"{event!r} is a reserved event name and cannot be emitted "
+            f"(reserved: {', '.join(sorted(RESERVED_EVENTS))})"
+        )
+
+
+def payload(data: Any) -> tuple[Any, ...]:
+    """``emit(event)`` sends no argument; ``emit(event, data)`` sends one (``None`` included)."""
+    return () if data is _MISSING else (data,)
+
+
+class RequestIO:
+    """The IO of one realtime request: this client, its rooms, its ack, its route chain."""
+
+    __slots__ = ("_ack", "_bridge", "_chain", "_req", "socket")
+
+    def __init__(
+        self, socket: Socket, ack: Ack | None, routes: RouteTable, bridge: LoopBridge
+    ) -> None:
+        self.socket = socket
+        self._ack = ack
+        self._chain = RouteChain(routes, self)
+        self._bridge = bridge
+        self._req: Any = None  # the SocketRequest, set by it
+
+    @property
+    def chain(self) -> RouteChain:
+        """The routes this request runs (the first one and every forward)."""
+        return self._chain
+
+    @property
+    def namespace(self) -> Namespace:
+        return self.socket.namespace
+
+    # -- this client -----------------------------------------------------------------------
+
+    def emit(
+        self, event: str, data: Any = _MISSING, callback: Callable[..., Any] | None = None
+    ) -> None:
+        """Send ``event`` with ``data`` to this client only. With ``callback``, the client's
+        ack arguments reach it spread (``callback(*args)``), on the event loop."""
+        check_emittable(event)
+        self._bridge.call(_emit_to, self.socket, event, payload(data), callback)
+
+    def emit_with_ack(
+        self, event: str, data: Any = _MISSING, *, timeout: float = DEFAULT_ACK_TIMEOUT
+    ) -> Pending:
+        """Send ``event`` and return the client's answer as a :class:`Pending`: the single
+        argument, a tuple when several, ``None`` when none; ``TimeoutError`` after ``timeout``
+        seconds (also when the client disconnects before answering)."""
+        check_emittable(event)
+        pending = Pending()
+        self._bridge.call(self._start_emit_with_ack, event, payload(data), timeout, pending)
+        return pending
+
+    def _start_emit_with_ack(
+        self, event: str, args: tuple[Any, ...], timeout: float, pending: Pending
+    ) -> None:
+        # The emit itself happens here, synchronously, so that it keeps its place among the
+        # emits around it; only the wait is deferred.
+        future = pending.future
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(
+            timeout,
+            fail,
+            future,
+            TimeoutError(f"no ack for {event!r} within {timeout} s"),
+        )
+
+        def answered(*answer: Any) -> None:
+            timer.cancel()
+            settle(future, ack_value(answer))
+
+        try:
+            self.socket.emit(event, *args, callback=answered)
+        except Exception as error:
+            timer.cancel()
+            fail(future, error)
+
+    def respond(self, *args: Any) -> None:
+        """Answer the client's acknowledgement callback with ``args`` (once; later calls and
+        events sent without a callback are a no-op, logged at debug level)."""
+        ack = self._ack
+        if ack is None:
+            logger.debug("respond() ignored: the client asked for no acknowledgement")
+            return
+        self._bridge.call(ack, *args)
+
+    def join(self, room: str) -> None:
+        self._bridge.call(self.socket.join, room)
+
+    def leave(self, room: str) -> None:
+        self._bridge.call(self.socket.leave, room)
+
+    def disconnect(self) -> None:
+        """Disconnect this client from the namespace (it is told, and does not reconnect)."""
+        self._bridge.call(self.socket.disconnect)
+
+    # -- other clients ---------------------------------------------------------------------
+
+    def broadcast(self, event: str, data: Any = _MISSING) -> None:
+        """Send to every client of the namespace except this one."""
+        check_emittable(event)
+        self._bridge.call(_broadcast, self.socket, event, payload(data), None)
+
+    def room(self, room: str) -> RequestRoom:
+        """``req.io.room(room).broadcast(event, data)``: everyone in ``room`` but this client."""
+        return RequestRoom(self, room)
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def route(self, name: str) -> Pending:
+        """Forward this same ``req`` to route ``name``. It starts at once; the returned
+        :class:`Pending` resolves when it has finished (also when it failed: failures are
+        logged and answered to the client's ack, not raised here)."""
+        pending = Pending()
+        self._bridge.call(self._start_route, name, pending)
+        return pending
+
+    def _start_route(self, name: str, pending: Pending) -> None:
+        task = self._chain.start(name, self._req)
+        task.add_done_callback(lambda _: settle(pending.future))
+
+    def on(self, event: str, handler: RouteHandler) -> RouteHandler:
+        """A route for this client only: ``handler(req)`` runs on each ``event`` it sends from
+        now on (after the app's route of the same name, if any). ``disconnect`` is allowed:
+        it runs when this client leaves."""
+        if event in RESERVED_EVENTS and event != "disconnect":
+            raise ValueError(f"{event!r} is a reserved event name; only 'disconnect' is allowed")
+        listeners = getattr(self._req, "_listeners", None)
+        if listeners is None:
+            raise RuntimeError("req.io.on() is only available in realtime routes")
+        self._bridge.call(listeners.setdefault(event, []).append, handler)
+        return handler
+
+    # -- for the event pipeline ------------------------------------------------------------
+
+    def route_missing(self, name: str) -> None:
+        ack = self._ack
+        if ack is not None and not ack.answered:
+            ack({"error": UNKNOWN_ROUTE + name})
+
+    def route_failed(self, name: str, error: BaseException) -> None:
+        ack = self._ack
+        if ack is not None and not ack.answered:
+            ack.fail()
+
+    def __repr__(self) -> str:
+        return f"<RequestIO socket={self.socket.id} namespace={self.socket.namespace.name}>"
+
+
+class RequestRoom:
+    """``req.io.room(room)``: broadcasts to a room, leaving out the sender."""
+
+    __slots__ = ("_io", "name")
+
+    def __init__(self, io: RequestIO, name: str) -> None:
+        self._io = io
+        self.name = name
+
+    def broadcast(self, event: str, data: Any = _MISSING) -> None:
+        check_emittable(event)
+        io = self._io
+        io._bridge.call(_broadcast, io.socket, event, payload(data), self.name)
+
+
+def _emit_to(
+    socket: Socket, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None
+) -> None:
+    socket.emit(event, *args, callback=callback)
+
+
+def _broadcast(socket: Socket, event: str, args: tuple[Any, ...], room: str | None) -> None:
+    socket.namespace.emit(event, *args, to=room, skip=socket.id)
