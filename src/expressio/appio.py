@@ -154,10 +154,12 @@ class AppIO:
 
     # -- settings ----------------------------------------------------------------------------
 
-    def set(self, name: str, value: Any) -> AppIO:
+    def set(self, name: str, value: Any = _MISSING) -> AppIO:
         """Set a server setting (socket.io 0.9 names or modern ones); returns ``app.io``."""
         if self.settings is None:
             self._not_started("set")
+        if value is _MISSING:
+            raise TypeError("app.io.set(name, value) needs a value")
         self.settings.set(name, value)
         return self
 
