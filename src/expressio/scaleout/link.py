@@ -1,0 +1,328 @@
+"""One process's connection to Redis pub/sub: an ordered publish queue, the subscriptions, and
+what happens when Redis goes away.
+
+The link never blocks its callers: :meth:`RedisLink.publish` appends to a queue that one task
+drains (many messages per round trip, in order), and received messages are handed to the
+channel's handler on the loop thread. When Redis is unreachable the link is *down*: messages
+for other processes are dropped and counted (never replayed: a late broadcast is worse than a
+missing one for realtime clients), the outage is logged once, and the link reconnects with a
+backoff capped at :data:`MAX_RETRY_DELAY`; on recovery it logs how long the outage lasted and
+how many messages were dropped.
+
+A link belongs to one process and one event loop: it starts on first use on the running loop
+and starts afresh in a forked child or on another loop (a worker process must not share its
+parent's connections, nor its node id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("expressio.scaleout")
+
+FIRST_RETRY_DELAY = 0.1  # seconds
+MAX_RETRY_DELAY = 2.0  # seconds: reconnection is tried at least this often
+CONNECT_TIMEOUT = 2.0  # seconds
+MAX_QUEUED = 10_000  # messages waiting to be published; beyond, new ones are dropped
+MAX_BATCH = 500  # messages per pipeline round trip
+
+Handler = Callable[[bytes], None]
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class RedisLink:
+    """Publishing and subscribing for one process. States: *connecting* (publishes are queued),
+    *up* (queued and sent), *down* (dropped and counted)."""
+
+    def __init__(self, url: str, control_channel: bytes) -> None:
+        self.url = url
+        self.node_id = ""  # set when the link starts, in the process that uses it
+        self._control_channel = control_channel
+        self._handlers: dict[bytes, Handler] = {}
+        self._queue: deque[tuple[bytes, bytes]] = deque()
+        self._pid: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Event | None = None
+        self._pubsub: Any = None
+        self.up = False
+        self.down = False
+        self._outage_started: float | None = None
+        self._dropped_when_up = 0  # self.dropped when the link last came up
+        self._overflow_logged = False
+        self.published = 0
+        self.dropped = 0
+        self.received = 0
+        # flush(): how many messages were handed to publish() and how many were dealt with
+        self._accepted = 0
+        self._settled = 0
+        self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
+
+    # --- used by the adapter (loop thread) ---------------------------------------------------
+
+    def ensure_started(self) -> None:
+        """Start the link on the running loop if it is not running there yet (cheap when it is).
+        Without a running loop nothing happens: the link starts at its first use on one."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._loop is loop and self._pid == os.getpid():
+            return
+        self._start(loop)
+
+    def subscribe(self, channel: bytes, handler: Handler) -> None:
+        """Deliver every message of ``channel`` to ``handler(data)``, now and after reconnects."""
+        self._handlers[channel] = handler
+        pubsub = self._pubsub
+        if pubsub is not None and self.up:
+            task = asyncio.ensure_future(self._subscribe_now(pubsub, channel))
+            task.add_done_callback(_log_failure)
+
+    def publish(self, channel: bytes, message: bytes) -> None:
+        """Queue ``message`` for ``channel``; never blocks. Dropped (and counted) while down."""
+        self.ensure_started()
+        self._accepted += 1
+        if self.down or self._loop is None:
+            # Without a running loop there is no link (and no node id to tell our echo by).
+            self._drop(1)
+            return
+        if len(self._queue) >= MAX_QUEUED:
+            if not self._overflow_logged:
+                self._overflow_logged = True
+                logger.warning(
+                    "Redis publish queue full (%d messages): cross-process messages are dropped "
+                    "until it drains",
+                    MAX_QUEUED,
+                )
+            self._drop(1)
+            return
+        self._queue.append((channel, message))
+        wakeup = self._wakeup
+        if wakeup is not None and len(self._queue) == 1:
+            wakeup.set()
+
+    async def flush(self) -> None:
+        """Wait until every message queued so far was published (or dropped)."""
+        target = self._accepted
+        if self._settled >= target:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._flush_waiters.append((target, future))
+        await future
+
+    async def wait_up(self, timeout: float) -> None:
+        """Wait until the link is connected and subscribed; ``TimeoutError`` after ``timeout``."""
+        self.ensure_started()
+        deadline = time.monotonic() + timeout
+        while not self.up:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"Redis at {redact(self.url)} not reachable in {timeout} s")
+            await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        """Stop the link (a later use starts it again)."""
+        task, self._task = self._task, None
+        self._loop = None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.up = False
+        self._settle_all_queued()
+
+    # --- the connection's life ----------------------------------------------------------------
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        # A forked child or a new loop: nothing of the previous life is usable here.
+        self._pid = os.getpid()
+        self._loop = loop
+        self.node_id = secrets.token_hex(8)
+        self._settle_all_queued()  # queued under another node id: they would echo back here
+        self._flush_waiters = []
+        self._wakeup = asyncio.Event()
+        self._pubsub = None
+        self.up = False
+        self.down = False
+        self._task = loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        delay = FIRST_RETRY_DELAY
+        while True:
+            client = redis.asyncio.Redis.from_url(
+                self.url,
+                retry=Retry(NoBackoff(), 0),  # reconnection is ours, with our backoff and logs
+                socket_connect_timeout=CONNECT_TIMEOUT,
+            )
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await client.ping()
+                await pubsub.subscribe(self._control_channel, *self._handlers)
+                self._pubsub = pubsub
+                self._went_up()
+                delay = FIRST_RETRY_DELAY
+                await self._pump(client, pubsub)
+            except (RedisError, OSError) as error:
+                self._went_down(error)
+            except Exception as error:  # a bug must not end cross-process delivery for good
+                logger.exception("unexpected error on the Redis link")
+                self._went_down(error)
+            finally:
+                self._pubsub = None
+                self.up = False
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_DELAY)
+
+    async def _pump(self, client: redis.asyncio.Redis, pubsub: Any) -> None:
+        """Receive and publish until either fails; its error ends the connection."""
+        receiving = asyncio.ensure_future(self._receive(pubsub))
+        publishing = asyncio.ensure_future(self._publish(client))
+        try:
+            done, _ = await asyncio.wait(
+                (receiving, publishing), return_when=asyncio.FIRST_EXCEPTION
+            )
+        finally:
+            for task in (receiving, publishing):
+                task.cancel()
+            await asyncio.gather(receiving, publishing, return_exceptions=True)
+        for task in done:
+            error = task.exception()
+            if error is not None:
+                raise error
+
+    async def _receive(self, pubsub: Any) -> None:
+        handlers = self._handlers
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+            if message is None or message["type"] != "message":
+                continue
+            handler = handlers.get(message["channel"])
+            if handler is None:
+                continue
+            self.received += 1
+            try:
+                handler(message["data"])
+            except Exception:
+                logger.exception("error handling a message from Redis")
+
+    async def _publish(self, client: redis.asyncio.Redis) -> None:
+        queue = self._queue
+        wakeup = self._wakeup
+        assert wakeup is not None
+        while True:
+            if not queue:
+                wakeup.clear()
+                await wakeup.wait()
+                continue
+            count = min(len(queue), MAX_BATCH)
+            batch = [queue.popleft() for _ in range(count)]
+            try:
+                if count == 1:
+                    await client.publish(*batch[0])
+                else:
+                    pipeline = client.pipeline(transaction=False)
+                    for channel, message in batch:
+                        pipeline.publish(channel, message)
+                    await pipeline.execute()
+            except BaseException:
+                # Whether Redis took them is unknown: count them as dropped, never resend them
+                # (a client must not get a broadcast twice).
+                self._drop(count)
+                raise
+            self.published += count
+            self._settle(count)
+
+    async def _subscribe_now(self, pubsub: Any, channel: bytes) -> None:
+        with contextlib.suppress(RedisError, OSError):  # a reconnect subscribes it anyway
+            await pubsub.subscribe(channel)
+
+    def _went_up(self) -> None:
+        self.up = True
+        self.down = False
+        self._overflow_logged = False
+        if self._outage_started is not None:
+            # every drop since the link was last up: queued, in flight, and refused while down
+            logger.warning(
+                "Redis at %s reachable again after %.1f s; %d cross-process messages were "
+                "dropped during the outage",
+                redact(self.url),
+                time.monotonic() - self._outage_started,
+                self.dropped - self._dropped_when_up,
+            )
+            self._outage_started = None
+        else:
+            logger.info("connected to Redis at %s (node %s)", redact(self.url), self.node_id)
+        self._dropped_when_up = self.dropped
+
+    def _went_down(self, error: BaseException) -> None:
+        self.down = True
+        self._settle_all_queued()
+        if self._outage_started is None:
+            self._outage_started = time.monotonic()
+            logger.warning(
+                "Redis at %s unreachable (%s): each process keeps serving its own clients, "
+                "cross-process messages are dropped until it is back; retrying every %.0f s "
+                "at most",
+                redact(self.url),
+                error or type(error).__name__,
+                MAX_RETRY_DELAY,
+            )
+
+    # --- counting -------------------------------------------------------------------------
+
+    def _drop(self, count: int) -> None:
+        self.dropped += count
+        self._settle(count)
+
+    def _settle_all_queued(self) -> None:
+        if self._queue:
+            count = len(self._queue)
+            self._queue.clear()
+            self._drop(count)
+
+    def _settle(self, count: int) -> None:
+        self._settled += count
+        waiters = self._flush_waiters
+        if waiters:
+            settled = self._settled
+            remaining = []
+            for target, future in waiters:
+                if target <= settled:
+                    if not future.done():
+                        future.set_result(None)
+                else:
+                    remaining.append((target, future))
+            self._flush_waiters = remaining
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("subscribing failed", exc_info=task.exception())
