@@ -61,6 +61,30 @@ class LoopBridge:
         loop.call_soon_threadsafe(_logged, function, args)
 
 
+    def call_and_wait(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` on the loop; from another thread, block until it has run there
+        (and return its result or raise its exception). For changes the caller reads back at
+        once, such as joining a room and then listing the rooms."""
+        loop = self._loop
+        if loop is None or threading.get_ident() == self._thread_id:
+            return function(*args)
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(function(*args))
+            except BaseException as error:
+                future.set_exception(error)
+
+        loop.call_soon_threadsafe(run)
+        return future.result(HAND_OVER_TIMEOUT)
+
+
+#: Seconds a worker thread waits for the loop to run a call it handed over (a loop that long
+#: unresponsive is stuck or gone; the caller gets a TimeoutError rather than hanging forever).
+HAND_OVER_TIMEOUT = 30.0
+
+
 def _logged(function: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
         function(*args)

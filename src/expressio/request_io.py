@@ -155,13 +155,16 @@ class RequestIO:
         if ack is None:
             logger.debug("respond() ignored: the client asked for no acknowledgement")
             return
-        self._bridge.call(ack, *args)
+        self._bridge.call(_answer, ack, args)
 
     def join(self, room: str) -> None:
-        self._bridge.call(self.socket.join, room)
+        """Join ``room``. Done when this returns, also from a worker thread (which waits for
+        the loop), so ``req.socket.rooms`` read next includes it."""
+        self._bridge.call_and_wait(self.socket.join, room)
 
     def leave(self, room: str) -> None:
-        self._bridge.call(self.socket.leave, room)
+        """Leave ``room``; done when this returns, like :meth:`join`."""
+        self._bridge.call_and_wait(self.socket.leave, room)
 
     def disconnect(self) -> None:
         """Disconnect this client from the namespace (it is told, and does not reconnect)."""
@@ -233,6 +236,15 @@ class RequestRoom:
         check_emittable(event)
         io = self._io
         io._bridge.call(_broadcast, io.socket, event, payload(data), self.name)
+
+
+def _answer(ack: Ack, args: tuple[Any, ...]) -> None:
+    try:
+        ack(*args)
+    except Exception:
+        # e.g. a value JSON cannot carry: the client still gets an answer
+        logger.exception("respond() failed; answering the client with an error")
+        ack.fail()
 
 
 def _emit_to(
