@@ -12,6 +12,7 @@ from .request import HTTPError, Request
 from .request_io import RequestIO
 from .response import Response
 from .routing import Router
+from .scaleout import Emitter, RedisAdapter
 from .sessions import (
     MemoryStore,
     RedisStore,
@@ -28,11 +29,13 @@ __version__ = "0.1.0"
 __all__ = [
     "AppIO",
     "Application",
+    "Emitter",
     "HTTPError",
     "HandlerDidNotRespond",
     "HandshakeData",
     "MemoryStore",
     "Pending",
+    "RedisAdapter",
     "RedisStore",
     "Request",
     "RequestIO",

@@ -195,6 +195,31 @@ class Client:
         await self.sio.disconnect()
 
 
+@pytest.fixture(scope="module")
+def shared_redis() -> Iterator[RedisServer]:
+    """One redis-server for a whole module whose tests do not stop it."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def trio(
+    shared_redis: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[ServerProcess]]:
+    """Three realtime server processes on ``shared_redis``, subscribed, for a whole module."""
+    group = Cluster(tmp_path_factory.mktemp("trio"))
+    try:
+        servers = [group.start_realtime(shared_redis.url) for _ in range(3)]
+        wait_subscribers(shared_redis.url, "expressio#/#", 3)
+        yield servers
+    finally:
+        group.close()
+
+
 @pytest.fixture
 async def clients() -> AsyncIterator[Callable[..., Any]]:
     """``await clients(url, namespaces=("/",), transports=None)`` → a connected Client."""

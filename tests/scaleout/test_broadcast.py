@@ -6,25 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.redis_support import RedisServer
-
-from .conftest import Client, Cluster, wait_subscribers_async
+from .conftest import Client, ServerProcess
 
 Connect = Callable[..., Any]
 
 
-async def start_three(
-    cluster: Cluster, redis_server: RedisServer, clients: Connect
-) -> tuple[list[str], list[Client]]:
-    """Three processes; clients a1, a2 on the first, b on the second, c on the third."""
-    servers = [cluster.start_realtime(redis_server.url) for _ in range(3)]
-    await wait_subscribers_async(redis_server.url, "expressio#/#", 3)
-    urls = [server.url for server in servers]
-    a1 = await clients(urls[0], ("/", "/chat"))
-    a2 = await clients(urls[0], ("/", "/chat"))
-    b = await clients(urls[1], ("/", "/chat"))
-    c = await clients(urls[2], ("/", "/chat"))
-    return urls, [a1, a2, b, c]
+async def spread(trio: list[ServerProcess], clients: Connect) -> list[Client]:
+    """Clients a1, a2 on the first process, b on the second, c on the third."""
+    urls = [server.url for server in trio]
+    return [await clients(url, ("/", "/chat")) for url in (urls[0], urls[0], urls[1], urls[2])]
 
 
 async def fence(sender: Client, everyone: list[Client], name: str = "fence") -> None:
@@ -36,10 +26,10 @@ async def fence(sender: Client, everyone: list[Client], name: str = "fence") -> 
 
 
 async def test_broadcast_to_all_reaches_every_process_once(
-    cluster: Cluster, redis_server: RedisServer, clients: Connect
+    trio: list[ServerProcess], clients: Connect
 ) -> None:
-    _, everyone = await start_three(cluster, redis_server, clients)
-    a1, a2, b, c = everyone
+    everyone = await spread(trio, clients)
+    b = everyone[2]
     payload = {"text": "hello", "n": [1, 2, 3]}
     assert await b.call("broadcast", {"event": "news", "args": [payload, "second"]})
     await fence(b, everyone)
@@ -50,9 +40,9 @@ async def test_broadcast_to_all_reaches_every_process_once(
 
 
 async def test_broadcast_to_a_room_and_with_the_sender_excluded(
-    cluster: Cluster, redis_server: RedisServer, clients: Connect
+    trio: list[ServerProcess], clients: Connect
 ) -> None:
-    _, everyone = await start_three(cluster, redis_server, clients)
+    everyone = await spread(trio, clients)
     a1, a2, b, c = everyone
     assert await a2.call("join", "red")
     assert await c.call("join", "red")
@@ -77,9 +67,9 @@ async def test_broadcast_to_a_room_and_with_the_sender_excluded(
 
 
 async def test_binary_broadcast_crosses_processes(
-    cluster: Cluster, redis_server: RedisServer, clients: Connect
+    trio: list[ServerProcess], clients: Connect
 ) -> None:
-    _, everyone = await start_three(cluster, redis_server, clients)
+    everyone = await spread(trio, clients)
     a1 = everyone[0]
     blob = bytes(range(256))
     # the server broadcasts bytes it got from the client: BINARY_EVENT with one attachment
@@ -90,10 +80,10 @@ async def test_binary_broadcast_crosses_processes(
 
 
 async def test_namespaces_are_separate_across_processes(
-    cluster: Cluster, redis_server: RedisServer, clients: Connect
+    trio: list[ServerProcess], clients: Connect
 ) -> None:
-    _, everyone = await start_three(cluster, redis_server, clients)
-    a1, a2, b, c = everyone
+    everyone = await spread(trio, clients)
+    a1, c = everyone[0], everyone[3]
     assert await c.call("join", "blue", namespace="/chat")
     assert await a1.call("broadcast", {"event": "chat-all", "args": ["x"]}, namespace="/chat")
     assert await a1.call(
