@@ -197,7 +197,9 @@ class IONamespace:
         self, socket: Socket, authorization: HandshakeMiddleware | None
     ) -> None:
         handshake = HandshakeData(socket.handshake)
-        timeout = self.namespace.server.connect_timeout
+        # A verdict must come before the connection's own connect timeout closes it, so
+        # that the client still learns why it was refused.
+        timeout = self.namespace.server.connect_timeout * 0.9
         if authorization is not None:
             await _run_with_callback(authorization, handshake, timeout, legacy=True)
         for middleware, takes_next in tuple(self._middlewares):

@@ -29,6 +29,7 @@ from .app_under_test import make_app
 NODE_DIR = Path(__file__).resolve().parent / "node"
 WAIT = 5.0  # seconds a test waits for something that should arrive at once
 SLOW = object()  # as an answer: the client acks only after a second
+SERVED_APPS: dict[str, Any] = {}  # base URL -> the app served there (tests may add routes)
 
 
 @contextmanager
@@ -46,9 +47,12 @@ def served(app: Any) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise TimeoutError("uvicorn did not start within 10 s")
         time.sleep(0.01)
+    base_url = f"http://127.0.0.1:{port}"
+    SERVED_APPS[base_url] = app
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield base_url
     finally:
+        SERVED_APPS.pop(base_url, None)
         server.should_exit = True
         thread.join(timeout=10)
 
@@ -95,6 +99,10 @@ class Inbox:
                 f"expected {count} {event!r}, received only {self.received}"
             ) from None
         return self.of(event)
+
+
+class Refused(Exception):
+    """The server refused the connection; ``args[0]`` is its connect_error message."""
 
 
 class Client:
@@ -166,17 +174,25 @@ async def clients(base_url: str) -> AsyncIterator[Connect]:
                 return answers[event]
             return None
 
+        refusals: list[Any] = []
         sio.on("*", catch_all, namespace=namespace)
+        sio.on("connect_error", refusals.append, namespace=namespace)
         opened.append(sio)
         target = base_url + (f"?{query}" if query else "")
-        await sio.connect(
-            target,
-            namespaces=[namespace],
-            auth=auth,
-            headers=headers or {},
-            transports=list(transports),
-            wait_timeout=WAIT,
-        )
+        try:
+            await sio.connect(
+                target,
+                namespaces=[namespace],
+                auth=auth,
+                headers=headers or {},
+                transports=list(transports),
+                wait_timeout=WAIT,
+            )
+        except socketio.exceptions.ConnectionError as error:
+            if refusals:
+                message = refusals[0].get("message") if isinstance(refusals[0], dict) else None
+                raise Refused(str(message), refusals[0]) from error
+            raise
         return Client(sio, inbox, namespace)
 
     try:
