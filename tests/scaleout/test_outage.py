@@ -72,7 +72,8 @@ async def test_redis_restart_during_traffic(
     await a.wait_for("room")
     await a_neighbour.wait_for("local-only")
     during_outage = len(b.events("tick"))
-X
+    # b's own ticks still reach b, for long enough that the processes retry several times
+    await b.wait_for("tick", during_outage + 60)
 
     redis_server.start()  # same port, empty: the processes must resubscribe by themselves
     await wait_subscribers_async(redis_server.url, "expressio#/#", 3)
