@@ -61,7 +61,14 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 7076,
     tls: dict[str, Any] | None = None,
+    workers: int = 1,
     **options: Any,
 ) -> None:
-    """Serve ``app`` until interrupted (blocking)."""
+    """Serve ``app`` until interrupted (blocking); ``workers > 1`` forks that many processes
+    sharing the port (see :mod:`expressio.workers`)."""
+    if workers != 1:
+        from .workers import serve_workers
+
+        serve_workers(app, host=host, port=port, workers=workers, tls=tls, **options)
+        return
     uvicorn.Server(build_config(app, host=host, port=port, tls=tls, **options)).run()
