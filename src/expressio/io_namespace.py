@@ -29,7 +29,14 @@ import anyio.to_thread
 from .io_loop import LoopBridge
 from .io_routes import RouteHandler, RouteTable, is_async_callable
 from .realtime import Ack, Namespace, Socket
-from .request_io import LIFECYCLE_EVENTS, RESERVED_EVENTS, RequestIO, check_emittable, payload
+from .request_io import (
+    LIFECYCLE_EVENTS,
+    RESERVED_EVENTS,
+    RequestIO,
+    check_emittable,
+    payload,
+    session_failed,
+)
 from .request_io import MISSING as _MISSING
 from .socket_request import HandshakeData, SocketRequest
 
@@ -42,14 +49,12 @@ logger = logging.getLogger("expressio.io")
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 HandshakeMiddleware = Callable[..., Any]
 
-SESSION_UNAVAILABLE = {"error": "Session store unavailable"}
 
 
 class SocketState:
     """What the express.io layer keeps per connected socket."""
 
     __slots__ = (
-        "active",
         "handshake",
         "listeners",
         "loading",
@@ -67,34 +72,37 @@ class SocketState:
         self.session: Session | None = None
         self.session_manager: SessionManager | None = None
         self.loading: asyncio.Future[Session] | None = None
-        self.active = 0  # events of this socket between session load and save
 
-    async def acquire_session(self, manager: SessionManager) -> Session:
-        """The session, current for an event about to run (release it when the event ends)."""
-        if self.active == 0 or self.loading is None:
-            # No other event is using the session object: safe to replace its data.
-            self.loading = asyncio.ensure_future(self._refresh(manager))
-        self.active += 1
-        try:
+    async def session_for_event(self, manager: SessionManager) -> Session:
+        """The connection's session, brought up to date for an event about to run.
+
+        Loaded at the first event. Afterwards re-read from the store before each event, unless
+        it holds changes not saved yet (another event of this client is changing it): those
+        are never thrown away. Concurrent events of one client share one session object."""
+        if self.session is None or self.session_manager is not manager:
+            if self.loading is None or self.loading.done():
+                self.loading = asyncio.ensure_future(self._load(manager))
             return await asyncio.shield(self.loading)
-        except BaseException:
-            self.active -= 1
-            raise
-
-    def release_session(self) -> None:
-        self.active -= 1
-
-    async def _refresh(self, manager: SessionManager) -> Session:
         session = self.session
-        if session is None or self.session_manager is not manager:
-            cookie = self.handshake["headers"].get("cookie")
-            session = await manager.load_for_cookie_header(cookie)
-            self.session, self.session_manager = session, manager
-            return session
+        if self.loading is not None and not self.loading.done():
+            await asyncio.shield(self.loading)  # a re-read already under way: share it
+        elif not session.modified:
+            self.loading = asyncio.ensure_future(self._reload(session))
+            await asyncio.shield(self.loading)
+        return session
+
+    async def _load(self, manager: SessionManager) -> Session:
+        cookie = self.handshake["headers"].get("cookie")
+        session = await manager.load_for_cookie_header(cookie)
+        self.session, self.session_manager = session, manager
+        return session
+
+    @staticmethod
+    async def _reload(session: Session) -> Session:
         try:
             await session.reload()
         except BaseException:
-            # The session remembers a failure for its next settle(); it is reported here.
+            # The session also keeps the failure for its next settle(); it is reported here.
             with contextlib.suppress(Exception):
                 await session.settle()
             raise
@@ -257,54 +265,23 @@ class IONamespace:
         session: Session | None = None
         if manager is not None:
             try:
-                session = await state.acquire_session(manager)
+                session = await state.session_for_event(manager)
             except Exception as error:
-                self._session_failed(event, state.socket, ack, error, "load")
+                session_failed(event, state.socket.id, ack, error, "load")
                 return
-        try:
-            io = RequestIO(state.socket, ack, self.routes, self._bridge)
-            req = SocketRequest(event, args, io, state.handshake, session, state.listeners)
-            chain = io.chain
-            if event in self.routes:
-                chain.start(event, req)
-            for listener in tuple(state.listeners.get(event, ())):
-                chain.run(event, listener, req)
-            await chain.wait()
-            if session is not None and manager is not None:
-                try:
-                    await manager.save_if_changed(session)
-                except Exception as error:
-                    self._session_failed(event, state.socket, ack, error, "save")
-        finally:
-            if session is not None:
-                state.release_session()
-
-    @staticmethod
-    def _session_failed(
-        event: str, socket: Socket, ack: Ack | None, error: Exception, step: str
-    ) -> None:
-        unavailable = getattr(error, "status", None) == 503
-        if unavailable:
-            logger.error(
-                "session store unavailable (%s) at the %s for event %r of socket %s",
-                error,
-                step,
-                event,
-                socket.id,
-            )
-        else:
-            logger.error(
-                "session %s failed for event %r of socket %s",
-                step,
-                event,
-                socket.id,
-                exc_info=error,
-            )
-        if ack is not None and not ack.answered:
-            if unavailable:
-                ack(SESSION_UNAVAILABLE)
-            else:
-                ack.fail()
+        io = RequestIO(state.socket, ack, self.routes, self._bridge)
+        req = SocketRequest(event, args, io, state.handshake, session, state.listeners)
+        chain = io.chain
+        if event in self.routes:
+            chain.start(event, req)
+        for listener in tuple(state.listeners.get(event, ())):
+            chain.run(event, listener, req)
+        await chain.wait()
+        if session is not None and manager is not None:
+            try:
+                await manager.save_if_changed(session)
+            except Exception as error:
+                session_failed(event, state.socket.id, ack, error, "save")
 
 
 class NamespaceRoom:

@@ -60,6 +60,7 @@ LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
 DEFAULT_ACK_TIMEOUT = 10.0  # seconds
 
 UNKNOWN_ROUTE = "Unknown route: "
+SESSION_UNAVAILABLE = {"error": "Session store unavailable"}
 MISSING: Any = object()  # "no data argument" (None is a value a client can get)
 _MISSING = MISSING
 
@@ -150,12 +151,41 @@ class RequestIO:
 
     def respond(self, *args: Any) -> None:
         """Answer the client's acknowledgement callback with ``args`` (once; later calls and
-        events sent without a callback are a no-op, logged at debug level)."""
+        events sent without a callback are a no-op, logged at debug level).
+
+        With a stored session changed by this request, the answer leaves once the session is
+        saved: a client that reacts to the ack with an HTTP request finds the change there."""
         ack = self._ack
         if ack is None:
             logger.debug("respond() ignored: the client asked for no acknowledgement")
             return
-        self._bridge.call(_answer, ack, args)
+        self._bridge.call(self._respond, ack, args)
+
+    def _respond(self, ack: Ack, args: tuple[Any, ...]) -> None:
+        session = getattr(self._req, "session", None)
+        if session is None or not session.persistent or ack.answered:
+            _answer(ack, args)
+            return
+        try:
+            saving = session.save_if_changed()
+        except Exception as error:
+            session_failed(self._req.event, self.socket.id, ack, error, "save")
+            return
+        if saving is None:
+            _answer(ack, args)
+            return
+
+        async def answer_when_saved() -> None:
+            try:
+                await saving
+            except Exception as error:
+                session_failed(self._req.event, self.socket.id, ack, error, "save")
+                return
+            _answer(ack, args)
+
+        task = asyncio.ensure_future(answer_when_saved())
+        _answering.add(task)
+        task.add_done_callback(_answering.discard)
 
     def join(self, room: str) -> None:
         """Join ``room``. Done when this returns, also from a worker thread (which waits for
@@ -236,6 +266,38 @@ class RequestRoom:
         check_emittable(event)
         io = self._io
         io._bridge.call(_broadcast, io.socket, event, payload(data), self.name)
+
+
+_answering: set[asyncio.Future[None]] = set()  # strong references to acks waiting for a save
+
+
+def session_failed(
+    event: str, socket_id: str, ack: Ack | None, error: Exception, step: str
+) -> None:
+    """Log a session load/save failure and answer a pending ack: ``{"error": "Session store
+    unavailable"}`` when the store is unreachable, else ``{"error": "Internal Server Error"}``."""
+    unavailable = getattr(error, "status", None) == 503
+    if unavailable:
+        logger.error(
+            "session store unavailable (%s) at the %s for event %r of socket %s",
+            error,
+            step,
+            event,
+            socket_id,
+        )
+    else:
+        logger.error(
+            "session %s failed for event %r of socket %s",
+            step,
+            event,
+            socket_id,
+            exc_info=error,
+        )
+    if ack is not None and not ack.answered:
+        if unavailable:
+            ack(SESSION_UNAVAILABLE)
+        else:
+            ack.fail()
 
 
 def _answer(ack: Ack, args: tuple[Any, ...]) -> None:
