@@ -77,7 +77,8 @@ class HandshakeRequest:
     @classmethod
     def from_scope(cls, scope: MutableMapping[str, Any], query: dict[str, str]) -> HandshakeRequest:
         client = scope.get("client")
-        path = scope.get("root_path", "") + scope.get("path", "")
+        # ASGI paths include root_path (a mount adds to root_path and keeps path whole).
+        path = scope.get("path", "")
         raw_query: bytes = scope.get("query_string", b"")
         url = f"{path}?{raw_query.decode('latin-1')}" if raw_query else path
         return cls(

@@ -129,6 +129,11 @@ class EngineServer:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
+    def direct_websocket_route(self, path: str) -> EngineServer:
+        """The engine serving websockets at ``path``: itself, for any path it is given
+        (see ``expressio.engine.direct``)."""
+        return self
+
     def prepare(self, data: str | bytes) -> PreparedMessage:
         """Encode a message once, to hand to ``send_prepared`` of many sockets."""
         return PreparedMessage(data)
@@ -146,6 +151,11 @@ class EngineServer:
             await asyncio.wait(tasks, timeout=2.0)
 
     # -- for the transports ----------------------------------------------------------------
+
+    def _bind_loop(self) -> None:
+        """Remember the running loop (a transport calls this before opening sessions)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
 
     def check_query(self, query: Mapping[str, str], transport: str) -> EngineError | None:
         if query.get("EIO") != "4":

@@ -3,13 +3,14 @@
 It wraps the sans-IO :class:`~expressio.engine.connection.Connection` with what needs the
 event loop: the heartbeat timer (one ``loop.call_at`` handle per session, no task), the
 waiter that wakes whichever transport currently drains the outbox, and the callbacks.
-Nothing here knows about ASGI; transports talk to it through ``_waiter`` and the connection.
+Nothing here knows about ASGI; transports talk to it through ``_waiter`` (a :class:`Waiter`)
+and the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from expressio.engine.connection import (
     FORCED_CLOSE,
@@ -24,7 +25,19 @@ from expressio.protocol.engineio import PreparedMessage
 if TYPE_CHECKING:
     from expressio.engine.server import EngineServer
 
-__all__ = ["EngineSocket"]
+__all__ = ["EngineSocket", "Waiter"]
+
+
+class Waiter(Protocol):
+    """What the transport draining a session parks on it to hear that there is work.
+
+    One-shot: the socket drops it, then calls ``set_result(None)`` once. The ASGI transports
+    park an ``asyncio.Future``; the direct transport parks itself and flushes when called.
+    """
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: None, /) -> None: ...
 
 
 class EngineSocket:
@@ -55,7 +68,7 @@ class EngineSocket:
         self._connection = connection
         self._timer: asyncio.TimerHandle | None = None
         # Set by the transport that drains the outbox while it has nothing to do.
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter: Waiter | None = None
         self._reported = False
 
     @property

@@ -4,9 +4,10 @@ A websocket session is one reader loop (the ASGI handler itself) plus one writer
 drains the session's outbox and sleeps on a future while it is empty: no task per message.
 ASGI message dicts exist only in this module.
 
-A websocket that brings the ``sid`` of a polling session probes first (``2probe`` ->
-``3probe``), then takes the session over on ``5``. One that brings the sid of a session
-already on a websocket (or already probing) is accepted and closed at once.
+Whether a websocket is admitted, and as what, is decided by ``admission.py`` (shared with the
+direct transport). A websocket that brings the ``sid`` of a polling session probes first
+(``2probe`` -> ``3probe``), then takes the session over on ``5``. One that brings the sid of a
+session already on a websocket (or already probing) is accepted and closed at once.
 """
 
 from __future__ import annotations
@@ -15,16 +16,9 @@ import asyncio
 import contextlib
 from typing import Any, Final
 
-from starlette.datastructures import Headers
-
+from expressio.engine.admission import admit_websocket, open_websocket_session
 from expressio.engine.connection import TRANSPORT_CLOSE, TRANSPORT_ERROR
-from expressio.engine.handshake import (
-    FORBIDDEN,
-    UNKNOWN_SID,
-    EngineError,
-    HandshakeRequest,
-    parse_query,
-)
+from expressio.engine.handshake import EngineError
 from expressio.engine.server import EngineServer, Receive, Scope, Send
 from expressio.engine.socket import EngineSocket
 
@@ -40,35 +34,27 @@ async def handle_websocket(
     message = await receive()
     if message["type"] != "websocket.connect":
         return
-    headers = Headers(scope=scope)
-    if not server.origin_policy.allows(headers.get("origin"), scope, headers):
-        await _deny(scope, send, FORBIDDEN)
+    admission = admit_websocket(server, scope)
+    if admission.error is not None:
+        await _deny(scope, send, admission.error)
         return
-    query = parse_query(scope)
-    error = server.check_query(query, "websocket")
-    if error is not None:
-        await _deny(scope, send, error)
-        return
-    sid = query.get("sid")
-    if sid is None:
+    try:
         await send({"type": "websocket.accept"})
-        socket = server.open_session("websocket", HandshakeRequest.from_scope(scope, query))
-        await send({"type": "websocket.send", "text": server.open_packet(socket)})
+    except BaseException:
+        if admission.probing is not None:
+            admission.probing._connection.abandon_probe()
+        raise
+    if admission.query is not None:
+        socket, open_packet = open_websocket_session(server, scope, admission.query)
+        await send({"type": "websocket.send", "text": open_packet})
         server.connected(socket)
         await _carry_session(server, socket, receive, send)
-        return
-    polling_socket = server.sockets.get(sid)
-    if polling_socket is None:
-        await _deny(scope, send, UNKNOWN_SID)
-        return
-    socket = polling_socket
-    await send({"type": "websocket.accept"})
-    if not server.allow_upgrades or not socket._connection.start_probe():
+    elif admission.probing is not None:
+        if await _probe(server, admission.probing, receive, send):
+            await _carry_session(server, admission.probing, receive, send)
+    else:
         # A second websocket for the session: the protocol says close it, and only it.
         await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
-        return
-    if await _probe(server, socket, receive, send):
-        await _carry_session(server, socket, receive, send)
 
 
 async def _probe(server: EngineServer, socket: EngineSocket, receive: Receive, send: Send) -> bool:

@@ -1,0 +1,598 @@
+"""The direct websocket transport: an asyncio protocol that owns each engine websocket.
+
+Under uvicorn with httptools, ``Config(ws=DirectWebSocketProtocol)`` (what
+``expressio.serving.build_config`` chooses) hands every ``Upgrade: websocket`` request to this
+protocol. When the request's path belongs to an :class:`EngineServer` of the app (see
+:func:`direct_engine_of`), the protocol answers the handshake itself and carries the session
+with its own RFC 6455 framing (``expressio.protocol.websocket_frames``), without ASGI message
+dicts, a receive queue or a task per connection. Any other websocket is handed to uvicorn's
+usual websocket protocol, so the app's ASGI websocket routes keep working beside it.
+
+Why: per ack, broadcast delivery, new connection and idle connection, the ASGI path through
+uvicorn costs several times the server CPU and memory of a plain asyncio protocol.
+
+How a session runs:
+
+* The admission rules (origin, ``EIO``, ``transport``, ``sid``) are ``admission.py``'s, the
+  same as over ASGI; a refusal is an HTTP answer before the handshake.
+* Frames read are fed to the session's sans-IO :class:`~expressio.engine.connection.Connection`
+  as they arrive. What the application queues while a read is processed (an ack, say) is
+  written once the read is done, in one ``transport.write``.
+* Messages queued at any other time wake the protocol (it is the socket's ``Waiter``): every
+  woken session of the loop is flushed together in one callback after the current one, so a
+  broadcast of many messages costs one write per recipient, and the framed bytes of a
+  broadcast message are built once (cached in ``PreparedMessage.frame``) for all recipients.
+* Backpressure: while the transport's buffer is over its high-water mark (``pause_writing``),
+  messages stay in the session's bounded outbox; a client that stops reading therefore meets
+  the engine's slow-client policy (closed with ``"transport error"`` once ``max_send_buffer``
+  packets wait) and its connection is aborted, without disturbing anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable, MutableMapping
+from enum import Enum
+from http import HTTPStatus
+from typing import Any, ClassVar, Final
+from urllib.parse import unquote
+
+from expressio.engine.admission import admit_websocket, open_websocket_session
+from expressio.engine.connection import (
+    SERVER_SHUTTING_DOWN,
+    TRANSPORT_CLOSE,
+    TRANSPORT_ERROR,
+    Connection,
+)
+from expressio.engine.handshake import EngineError
+from expressio.engine.server import EngineServer
+from expressio.engine.socket import EngineSocket
+from expressio.protocol.engineio import PreparedMessage
+from expressio.protocol.websocket_frames import (
+    BINARY,
+    GOING_AWAY,
+    NORMAL_CLOSURE,
+    POLICY_VIOLATION,
+    PONG,
+    TEXT,
+    CloseReceived,
+    FrameParser,
+    Ping,
+    ProtocolError,
+    accept_key,
+    close_frame,
+    encode_frame,
+    text_frame,
+)
+
+__all__ = ["DirectWebSocketProtocol", "direct_engine_of"]
+
+logger = logging.getLogger("expressio.engine")
+
+#: Seconds a closing connection has to take its last frames before it is aborted.
+CLOSE_TIMEOUT: Final = 5.0
+_MAX_REQUEST_SIZE: Final = 65536
+
+
+def direct_engine_of(app: Any, path: str) -> EngineServer | None:
+    """The engine that serves websockets at ``path`` in ``app``, if ``app`` can tell.
+
+    ``app`` tells by being an :class:`EngineServer` (it serves every path it is given), by a
+    ``direct_websocket_route(path)`` method (``Application`` and other routers), or by an
+    ``engine`` attribute holding one (``RealtimeServer``). A bound method mounted as an ASGI
+    app (``obj.handle``) asks its object. Anything else: ``None``, and ASGI serves the path.
+    """
+    if isinstance(app, EngineServer):
+        return app
+    route = getattr(app, "direct_websocket_route", None)
+    if route is not None:
+        engine: EngineServer | None = route(path)
+        return engine
+    owner = getattr(app, "__self__", None)
+    if owner is not None:
+        return direct_engine_of(owner, path)
+    engine = getattr(app, "engine", None)
+    return engine if isinstance(engine, EngineServer) else None
+
+
+def _default_fallback() -> Callable[..., asyncio.Protocol] | None:
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    return AutoWebSocketsProtocol
+
+
+class _Phase(Enum):
+    REQUEST = "request"  # reading the upgrade request
+    HANDING_OVER = "handing over"  # not ours: uvicorn's protocol takes over next
+    PROBING = "probing"  # upgrading a polling session: 2probe / 5 not done yet
+    OPEN = "open"  # carries an engine session
+    CLOSED = "closed"
+
+
+class _FlushBatch:
+    """Sessions of one loop with frames waiting, written in one callback after the current."""
+
+    __slots__ = ("_loop", "_pending", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._pending: list[DirectWebSocketProtocol] = []
+        self._scheduled = False
+
+    def add(self, protocol: DirectWebSocketProtocol) -> None:
+        self._pending.append(protocol)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._run)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        pending = self._pending
+        self._pending = []
+        for protocol in pending:
+            protocol._flush()
+
+
+_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _FlushBatch] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _batch_for(loop: asyncio.AbstractEventLoop) -> _FlushBatch:
+    batch = _batches.get(loop)
+    if batch is None:
+        batch = _batches[loop] = _FlushBatch(loop)
+    return batch
+
+
+def _framed(message: PreparedMessage) -> bytes:
+    """The websocket frame of ``message``, built on first use and shared by every recipient."""
+    frame = message.frame
+    if frame is None:
+        content = message.websocket
+        if type(content) is str:
+            frame = encode_frame(TEXT, content.encode("utf-8"))
+        else:
+            frame = encode_frame(BINARY, content)  # type: ignore[arg-type]
+        message.frame = frame
+    return frame
+
+
+class DirectWebSocketProtocol(asyncio.Protocol):
+    """uvicorn's websocket protocol class for ``app.listen()`` (see the module docstring)."""
+
+    #: Builds the protocol for websockets that are not an engine's (uvicorn's "auto" choice).
+    fallback: ClassVar[Callable[..., asyncio.Protocol] | None] = None
+
+    __slots__ = (
+        "_app_state",
+        "_batch",
+        "_close_timer",
+        "_config",
+        "_connection",
+        "_loop",
+        "_parser",
+        "_paused",
+        "_phase",
+        "_probe_timer",
+        "_receiving",
+        "_request",
+        "_server_state",
+        "_socket",
+        "_transport",
+    )
+
+    def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any]) -> None:
+        if not config.loaded:
+            config.load()
+        self._config = config
+        self._server_state = server_state
+        self._app_state = app_state
+        self._loop = asyncio.get_running_loop()
+        self._batch = _batch_for(self._loop)
+        self._transport: asyncio.Transport = None  # type: ignore[assignment]
+        self._phase = _Phase.REQUEST
+        self._request: bytearray | None = bytearray()
+        self._socket: EngineSocket | None = None
+        self._connection: Connection = None  # type: ignore[assignment]
+        self._parser: FrameParser | None = None
+        self._paused = False
+        # True while a read is processed: what gets queued meanwhile is written right after.
+        self._receiving = False
+        self._probe_timer: asyncio.TimerHandle | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        self._server_state.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        phase = self._phase
+        if phase is _Phase.OPEN or phase is _Phase.PROBING:
+            self._receive_frames(data)
+        elif phase is _Phase.REQUEST or phase is _Phase.HANDING_OVER:
+            request = self._request
+            assert request is not None
+            request += data
+            if phase is _Phase.REQUEST:
+                self._read_request(request)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._phase is _Phase.OPEN:
+            self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server_state.connections.discard(self)
+        phase = self._phase
+        self._phase = _Phase.CLOSED
+        self._cancel_timers()
+        socket = self._socket
+        if socket is None:
+            return
+        self._socket = None
+        connection = self._connection
+        if phase is _Phase.PROBING:
+            connection.abandon_probe()
+            return
+        if socket._waiter is self:
+            socket._waiter = None
+        closed = connection.close(TRANSPORT_CLOSE)
+        if closed is not None:
+            socket._closed(closed.reason)
+        connection.finish_close()
+
+    # -- uvicorn's server calls this on shutdown ------------------------------------------
+
+    def shutdown(self) -> None:
+        phase = self._phase
+        if phase is _Phase.OPEN:
+            assert self._socket is not None
+            self._socket.close(SERVER_SHUTTING_DOWN)
+            self._flush()
+        elif phase is _Phase.PROBING:
+            self._end(GOING_AWAY)
+        elif phase is not _Phase.CLOSED:
+            self._phase = _Phase.CLOSED
+            self._transport.close()
+
+    # -- the socket's Waiter: called when a message is queued or the session closes -----
+
+    def done(self) -> bool:
+        return False
+
+    def set_result(self, result: None, /) -> None:
+        if not self._receiving:
+            self._batch.add(self)
+
+    # -- the opening handshake -------------------------------------------------------------
+
+    def _read_request(self, request: bytearray) -> None:
+        end = request.find(b"\r\n\r\n")
+        if end < 0:
+            if len(request) > _MAX_REQUEST_SIZE:
+                self._respond(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+            return
+        head = bytes(request[:end])
+        parsed = _parse_request(head)
+        if parsed is None:
+            self._respond(HTTPStatus.BAD_REQUEST)
+            return
+        target, headers = parsed
+        raw_path, _, query_string = target.partition(b"?")
+        path = raw_path.decode("latin-1")
+        if "%" in path:
+            path = unquote(path)
+        path = self._config.root_path + path
+        engine = direct_engine_of(_served_app(self._config), path)
+        if engine is None:
+            # Not ours: uvicorn's protocol gets the request once this call has returned
+            # (until then the HTTP protocol is still the transport's and would override it).
+            self._phase = _Phase.HANDING_OVER
+            self._loop.call_soon(self._hand_over)
+            return
+        self._request = None
+        transport = self._transport
+        scope: MutableMapping[str, Any] = {
+            "type": "websocket",
+            "scheme": "wss" if transport.get_extra_info("sslcontext") else "ws",
+            "path": path,
+            "raw_path": raw_path,
+            "root_path": self._config.root_path,
+            "query_string": query_string,
+            "headers": headers,
+            "client": _remote_address(transport),
+        }
+        self._handshake(engine, scope, headers, request[end + 4 :])
+
+    def _handshake(
+        self,
+        engine: EngineServer,
+        scope: MutableMapping[str, Any],
+        headers: list[tuple[bytes, bytes]],
+        early_data: bytearray,
+    ) -> None:
+        key = version = None
+        for name, value in headers:
+            if name == b"sec-websocket-key":
+                key = value
+            elif name == b"sec-websocket-version":
+                version = value
+        if version != b"13":
+            self._respond(HTTPStatus.UPGRADE_REQUIRED, [(b"sec-websocket-version", b"13")])
+            return
+        if key is None or len(key) != 24:
+            self._respond(HTTPStatus.BAD_REQUEST)
+            return
+        engine._bind_loop()
+        admission = admit_websocket(engine, scope)
+        if admission.error is not None:
+            self._refuse(admission.error)
+            return
+        response = [
+            b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+            b"sec-websocket-accept: ",
+            accept_key(key.decode("ascii")).encode("ascii"),
+            b"\r\n",
+        ]
+        for name, value in self._server_state.default_headers:
+            response += [name, b": ", value, b"\r\n"]
+        response.append(b"\r\n")
+        transport = self._transport
+        self._parser = FrameParser(engine.max_payload)
+        if admission.query is not None:
+            socket, open_packet = open_websocket_session(engine, scope, admission.query)
+            response.append(text_frame(open_packet))
+            transport.write(b"".join(response))
+            self._attach(socket)
+            self._phase = _Phase.OPEN
+            self._receiving = True
+            try:
+                engine.connected(socket)
+            finally:
+                self._receiving = False
+            self._flush()
+        elif admission.probing is not None:
+            transport.write(b"".join(response))
+            self._attach(admission.probing)
+            self._phase = _Phase.PROBING
+            self._probe_timer = self._loop.call_later(
+                engine.upgrade_timeout, self._probe_timed_out
+            )
+        else:
+            # A second websocket for the session: the protocol says close it, and only it.
+            response.append(close_frame(POLICY_VIOLATION))
+            transport.write(b"".join(response))
+            self._phase = _Phase.CLOSED
+            transport.close()
+            return
+        if early_data and self._phase is not _Phase.CLOSED:
+            self._receive_frames(bytes(early_data))
+
+    def _attach(self, socket: EngineSocket) -> None:
+        self._socket = socket
+        self._connection = socket._connection
+
+    def _refuse(self, error: EngineError) -> None:
+        self._respond(
+            HTTPStatus(error.status), [(b"content-type", b"application/json")], error.body()
+        )
+
+    def _respond(
+        self,
+        status: HTTPStatus,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        body: bytes | None = None,
+    ) -> None:
+        if body is None:
+            body = status.phrase.encode()
+            headers = [(b"content-type", b"text/plain; charset=utf-8"), *(headers or [])]
+        lines = [b"HTTP/1.1 %d %s\r\n" % (status.value, status.phrase.encode())]
+        for name, value in [
+            *(headers or []),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]:
+            lines += [name, b": ", value, b"\r\n"]
+        lines += [b"\r\n", body]
+        self._phase = _Phase.CLOSED
+        self._request = None
+        self._transport.write(b"".join(lines))
+        self._transport.close()
+
+    def _hand_over(self) -> None:
+        request = self._request
+        self._request = None
+        if self._phase is not _Phase.HANDING_OVER or request is None:
+            return  # the client went away meanwhile
+        self._phase = _Phase.CLOSED
+        factory = type(self).fallback or _default_fallback()
+        if factory is None:
+            self._respond(HTTPStatus.NOT_IMPLEMENTED)
+            return
+        self._server_state.connections.discard(self)
+        protocol = factory(
+            config=self._config, server_state=self._server_state, app_state=self._app_state
+        )
+        protocol.connection_made(self._transport)
+        protocol.data_received(bytes(request))
+        self._transport.set_protocol(protocol)
+
+    # -- frames ------------------------------------------------------------------------------
+
+    def _receive_frames(self, data: bytes) -> None:
+        parser = self._parser
+        socket = self._socket
+        assert parser is not None and socket is not None
+        connection = self._connection
+        now = self._loop.time()
+        self._receiving = True
+        try:
+            # Any: the hot path tells the kinds apart by exact type, which mypy cannot follow.
+            events: list[Any] = parser.feed(data)
+            for event in events:
+                kind = type(event)
+                if kind is str or kind is bytes:
+                    if self._phase is _Phase.PROBING:
+                        self._probe_frame(event)
+                        continue
+                    received = connection.receive_frame(event, now)
+                    if received is not None:
+                        socket._dispatch(received)
+                    else:
+                        socket._arm_heartbeat()  # a pong moves the next ping
+                elif kind is Ping:
+                    self._transport.write(encode_frame(PONG, event.payload))
+                elif kind is CloseReceived:
+                    self._peer_closed(event)
+                    return
+                elif kind is ProtocolError:
+                    logger.debug("websocket protocol error: %s", event.reason)
+                    self._protocol_error(event.code)
+                    return
+                if self._phase is _Phase.CLOSED:
+                    return
+        finally:
+            self._receiving = False
+        if self._phase is _Phase.OPEN:
+            self._flush()
+
+    def _probe_frame(self, frame: str | bytes) -> None:
+        socket = self._socket
+        assert socket is not None
+        connection = self._connection
+        result = connection.receive_probe_frame(frame)
+        if result.reply is not None:
+            self._transport.write(text_frame(result.reply))
+            # A pending GET now answers a noop so the client can pause polling.
+            socket._wake()
+        elif result.upgraded:
+            self._cancel_timers()
+            # Any GET still pending ends with a noop; the outbox is this websocket's now.
+            socket._wake()
+            self._phase = _Phase.OPEN
+        elif result.failed:
+            connection.abandon_probe()
+            self._end(POLICY_VIOLATION)
+
+    def _probe_timed_out(self) -> None:
+        self._probe_timer = None
+        if self._phase is _Phase.PROBING:
+            self._connection.abandon_probe()
+            self._end(POLICY_VIOLATION)
+
+    def _peer_closed(self, event: CloseReceived) -> None:
+        if self._phase is _Phase.PROBING:
+            self._connection.abandon_probe()
+        else:
+            self._close_session(TRANSPORT_CLOSE)
+        self._end(event.code)
+
+    def _protocol_error(self, code: int) -> None:
+        if self._phase is _Phase.PROBING:
+            self._connection.abandon_probe()
+        else:
+            self._close_session(TRANSPORT_ERROR)
+        self._end(code)
+
+    def _close_session(self, reason: str) -> None:
+        socket = self._socket
+        assert socket is not None
+        closed = self._connection.close(reason)
+        if closed is not None:
+            socket._closed(closed.reason)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Write what the session queued; end the websocket once the session has closed."""
+        if self._phase is not _Phase.OPEN:
+            return
+        socket = self._socket
+        assert socket is not None
+        connection = self._connection
+        if self._paused and connection.is_open:
+            # The client is behind: messages wait in the bounded outbox.
+            socket._waiter = self
+            return
+        batch = connection.take_outbox()
+        if batch:
+            if len(batch) == 1:
+                self._transport.write(_framed(batch[0]))
+            else:
+                self._transport.write(b"".join([_framed(message) for message in batch]))
+        if connection.is_open:
+            socket._waiter = self
+            return
+        if connection.close_reason == TRANSPORT_ERROR and self._paused:
+            # The slow-client policy: nothing more will reach this client in time.
+            self._phase = _Phase.CLOSED
+            connection.finish_close()
+            self._transport.abort()
+            return
+        code = GOING_AWAY if connection.close_reason == SERVER_SHUTTING_DOWN else NORMAL_CLOSURE
+        connection.finish_close()
+        self._end(code)
+
+    def _end(self, code: int) -> None:
+        """Send a close frame (1005: an empty one) and close the connection, bounded in time."""
+        self._phase = _Phase.CLOSED
+        self._cancel_timers()
+        socket = self._socket
+        if socket is not None and socket._waiter is self:
+            socket._waiter = None
+        transport = self._transport
+        if transport.is_closing():
+            return
+        transport.write(close_frame(code))
+        transport.close()
+        self._close_timer = self._loop.call_later(CLOSE_TIMEOUT, transport.abort)
+
+    def _cancel_timers(self) -> None:
+        for name in ("_probe_timer", "_close_timer"):
+            timer = getattr(self, name)
+            if timer is not None:
+                timer.cancel()
+                setattr(self, name, None)
+
+
+def _served_app(config: Any) -> Any:
+    """The app uvicorn serves, without the wrappers that only log; ``None`` when wrapped in
+    one that changes requests (e.g. proxy headers): then every websocket goes through ASGI."""
+    from uvicorn.middleware.message_logger import MessageLoggerMiddleware
+
+    app = config.loaded_app
+    while isinstance(app, MessageLoggerMiddleware):
+        app = app.app
+    if type(app).__module__.startswith("uvicorn."):
+        return None
+    return app
+
+
+def _parse_request(head: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+    """The target and headers (names lower-cased) of a request head, or None if malformed."""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[0] != b"GET" or not parts[2].startswith(b"HTTP/"):
+        return None
+    headers: list[tuple[bytes, bytes]] = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not name:
+            return None
+        headers.append((name.strip().lower(), value.strip()))
+    return parts[1], headers
+
+
+def _remote_address(transport: asyncio.BaseTransport) -> tuple[str, int] | None:
+    peer = transport.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return (str(peer[0]), int(peer[1]))
+    return None
