@@ -12,6 +12,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from .engine.direct import DirectWebSocketProtocol
+
 # Keyword options of app.listen() that are ours rather than uvicorn's.
 _TLS_KEYS = {
     "key": "ssl_keyfile",
@@ -36,7 +38,8 @@ def build_config(
     """A uvicorn configuration for ``app``; ``tls`` is ``app.https()``'s options.
 
     Other keyword options go to ``uvicorn.Config`` as they are (``log_level``,
-    ``access_log``, ``ws``...). uvloop and httptools are used when installed.
+    ``access_log``, ``ws``...). uvloop and httptools are used when installed, and websockets
+    of the app's engines take the direct path (``expressio.engine.direct``).
     """
     settings: dict[str, Any] = {
         "loop": "uvloop" if _available("uvloop") else "asyncio",
@@ -47,6 +50,9 @@ def build_config(
         # Proxies are the app's business ("trust proxy" setting, as in Express): uvicorn must
         # not rewrite the client address and scheme from X-Forwarded-* on its own.
         "proxy_headers": False,
+        # Engine websockets skip ASGI (expressio.engine.direct); any other websocket is
+        # handed to uvicorn's usual protocol. ``ws="auto"`` opts out.
+        "ws": DirectWebSocketProtocol,
     }
     settings.update(options)
     for ours, theirs in _TLS_KEYS.items():
