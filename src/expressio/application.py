@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jinja2 import Environment
 from starlette.templating import Jinja2Templates
@@ -23,6 +23,9 @@ from .appio import AppIO
 from .request import HTTPError, Request, TrustFunction, compile_trust
 from .response import TEXT, Response, _phrase
 from .routing import NEXT, STALLED, Handler, HandlerSpec, PathSpec, Router
+
+if TYPE_CHECKING:
+    from .engine import EngineServer
 
 logger = logging.getLogger("expressio")
 
@@ -156,6 +159,16 @@ class Application(Router):
         prefix = "/" + prefix.strip("/")
         self._mounts = [mount for mount in self._mounts if mount[0] != prefix]
         self._mounts.append((prefix, prefix + "/", app))
+
+    def direct_websocket_route(self, path: str) -> EngineServer | None:
+        """The engine (``EngineServer``) a mount serves websockets at ``path`` with, or None:
+        lets ``app.listen()`` carry those websockets without ASGI (``expressio.engine.direct``)."""
+        for prefix, prefix_slash, target in self._mounts:
+            if path == prefix or path.startswith(prefix_slash):
+                from .engine.direct import direct_engine_of
+
+                return direct_engine_of(target, path)
+        return None
 
     def on_startup(self, hook: Hook) -> Hook:
         """Run ``hook()`` (sync or async) when the server starts (ASGI lifespan)."""
