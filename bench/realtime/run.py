@@ -430,7 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             run = bench_server(PEERS_BY_NAME[name], options.scenario_list, options)
             rounds.setdefault(name, []).append(run.results)
             if round_number == 0:
-                runs.append(run)
+                # A copy: the best figures are merged into it, the rounds stay as measured.
+                runs.append(PeerResults(run.peer, dict(run.results)))
                 continue
             kept = runs[index].results
             for scenario, result in run.results.items():
