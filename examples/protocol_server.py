@@ -21,6 +21,7 @@ import uvicorn
 
 from expressio.engine import EngineServer, EngineSocket
 from expressio.realtime import RealtimeServer, Socket
+from expressio.serving import build_config
 
 TIMINGS: dict[str, Any] = {
     "ping_interval": 0.3,
@@ -58,6 +59,14 @@ class ProtocolApp:
     def __init__(self, connect_timeout: float) -> None:
         self.socketio = build_socketio(connect_timeout)
         self.engineio = build_echo_engine()
+
+    def direct_websocket_route(self, path: str) -> EngineServer | None:
+        """Which engine serves websockets at ``path`` (for the direct websocket transport)."""
+        if path.startswith("/socket.io/") or path == "/socket.io":
+            return self.socketio.engine
+        if path.startswith("/engine.io/") or path == "/engine.io":
+            return self.engineio
+        return None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -98,7 +107,9 @@ def main() -> None:
     )
     options = parser.parse_args()
     app = ProtocolApp(options.connect_timeout)
-    uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
+    # build_config: what app.listen() uses, websockets on the direct transport included.
+    config = build_config(app, host=options.host, port=options.port, log_level="warning")
+    uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":
