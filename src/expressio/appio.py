@@ -92,6 +92,11 @@ class AppIO:
         return self.app
 
     @property
+    def bridge(self) -> LoopBridge:
+        """Calls onto the server's event loop from any thread (for code driving routes)."""
+        return self._bridge
+
+    @property
     def started(self) -> bool:
         """True once ``app.io()`` was called."""
         return self.server is not None
