@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .client_bundle import ClientBundle, is_bundle_path
+from .engine import EngineServer
 from .engine.handshake import OriginPolicy
 from .io_loop import LoopBridge
 from .io_namespace import HandshakeMiddleware, IONamespace, NamespaceRoom
@@ -253,6 +254,11 @@ class AppIO:
         server = self.server
         assert server is not None
         await server(scope, receive, send)
+
+    def direct_websocket_route(self, path: str) -> EngineServer | None:
+        """Every websocket under ``/socket.io`` is the engine's: ``app.listen()`` may carry it
+        on the direct transport, without ASGI (see ``expressio.engine.direct``)."""
+        return self.server.engine if self.server is not None else None
 
     async def _shutdown(self) -> None:
         if self.server is not None:

@@ -37,6 +37,8 @@ def test_options_reach_the_server() -> None:
     assert (engine.ping_interval, engine.ping_timeout, engine.max_payload) == (3.0, 4.0, 1234)
     assert engine.transports == ("websocket",)
     assert app.io.get("heartbeat interval") == 3.0
+    # app.listen() may carry /socket.io websockets on the engine's direct transport
+    assert app.direct_websocket_route("/socket.io/") is engine
 
 
 # -- routes ----------------------------------------------------------------------------------
