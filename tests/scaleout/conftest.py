@@ -69,12 +69,14 @@ async def wait_subscribers_async(redis_url: str, channel: str, count: int) -> No
 class ServerProcess:
     """One server process, its port and its log file."""
 
-    def __init__(self, argv: list[str], port: int, log_path: Path) -> None:
+    def __init__(
+        self, argv: list[str], port: int, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self._log = log_path.open("wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.process = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
@@ -106,10 +108,13 @@ class Cluster:
         self.tmp_path = tmp_path
         self.servers: list[ServerProcess] = []
 
-    def start(self, argv: list[str], port: int | None = None) -> ServerProcess:
+    def start(
+        self, argv: list[str], port: int | None = None, env: dict[str, str] | None = None
+    ) -> ServerProcess:
+        """Run ``argv --port N`` and wait until N accepts connections."""
         port = port if port is not None else free_port()
         log_path = self.tmp_path / f"server-{len(self.servers)}-{port}.log"
-        server = ServerProcess([*argv, "--port", str(port)], port, log_path)
+        server = ServerProcess([*argv, "--port", str(port)], port, log_path, env)
         self.servers.append(server)
         wait_for_port(port, timeout=WAIT, process=server.process)
         return server
@@ -158,9 +163,10 @@ class Client:
 
         return record
 
-    async def connect(self, transports: list[str] | None = None) -> Client:
+    async def connect(self, transports: list[str] | None = None, headers: Any = None) -> Client:
         await self.sio.connect(
             self.url,
+            headers=headers or {},
             namespaces=list(self.namespaces),
             transports=transports or ["websocket"],
             wait_timeout=WAIT,
@@ -222,16 +228,20 @@ def trio(
 
 @pytest.fixture
 async def clients() -> AsyncIterator[Callable[..., Any]]:
-    """``await clients(url, namespaces=("/",), transports=None)`` → a connected Client."""
+    """``await clients(url, namespaces=("/",), transports=None, headers=None, **client_options)``
+    → a connected Client (``reconnection`` is off unless asked for)."""
     made: list[Client] = []
 
     async def connect(
-        url: str, namespaces: tuple[str, ...] = ("/",), transports: list[str] | None = None,
+        url: str,
+        namespaces: tuple[str, ...] = ("/",),
+        transports: list[str] | None = None,
+        headers: Any = None,
         **options: Any,
-    ) -> Client:  # fmt: skip
+    ) -> Client:
         client = Client(url, namespaces, **options)
         made.append(client)
-        return await client.connect(transports)
+        return await client.connect(transports, headers)
 
     yield connect
     await asyncio.gather(*(client.disconnect() for client in made), return_exceptions=True)
