@@ -258,6 +258,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             self._socket.close(SERVER_SHUTTING_DOWN)
             self._flush()
         elif phase is _Phase.PROBING:
+            self._abandon_probe()
             self._end(GOING_AWAY)
         elif phase is not _Phase.CLOSED:
             self._phase = _Phase.CLOSED
@@ -442,12 +443,12 @@ class DirectWebSocketProtocol(asyncio.Protocol):
                 if kind is str or kind is bytes:
                     if self._phase is _Phase.PROBING:
                         self._probe_frame(event)
-                        continue
-                    received = connection.receive_frame(event, now)
-                    if received is not None:
-                        socket._dispatch(received)
                     else:
-                        socket._arm_heartbeat()  # a pong moves the next ping
+                        received = connection.receive_frame(event, now)
+                        if received is not None:
+                            socket._dispatch(received)
+                        else:
+                            socket._arm_heartbeat()  # a pong moves the next ping
                 elif kind is Ping:
                     self._transport.write(encode_frame(PONG, event.payload))
                 elif kind is CloseReceived:
@@ -479,25 +480,30 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             socket._wake()
             self._phase = _Phase.OPEN
         elif result.failed:
-            connection.abandon_probe()
+            self._abandon_probe()
             self._end(POLICY_VIOLATION)
 
     def _probe_timed_out(self) -> None:
         self._probe_timer = None
         if self._phase is _Phase.PROBING:
-            self._connection.abandon_probe()
+            self._abandon_probe()
             self._end(POLICY_VIOLATION)
+
+    def _abandon_probe(self) -> None:
+        """The session stays on polling and is no longer this websocket's business."""
+        self._connection.abandon_probe()
+        self._socket = None
 
     def _peer_closed(self, event: CloseReceived) -> None:
         if self._phase is _Phase.PROBING:
-            self._connection.abandon_probe()
+            self._abandon_probe()
         else:
             self._close_session(TRANSPORT_CLOSE)
         self._end(event.code)
 
     def _protocol_error(self, code: int) -> None:
         if self._phase is _Phase.PROBING:
-            self._connection.abandon_probe()
+            self._abandon_probe()
         else:
             self._close_session(TRANSPORT_ERROR)
         self._end(code)
