@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +35,7 @@ from expressio.engine import EngineServer, EngineSocket
 from expressio.engine.direct import DirectWebSocketProtocol
 from expressio.realtime import RealtimeServer, Socket
 from expressio.serving import build_config
-from tests.support import free_port
+from tests.support import free_port, python_server
 
 PING_INTERVAL = 0.3
 PING_TIMEOUT = 0.2
@@ -231,3 +232,11 @@ def direct() -> Iterator[DirectUnderTest]:
 def make_direct() -> Callable[..., Any]:
     """``with make_direct(max_payload=...) as server:`` for other engine options."""
     return serve_direct
+
+
+@pytest.fixture(scope="module")
+def interop_url() -> Iterator[str]:
+    """The interop suite's server on the direct transport, in its own process."""
+    port = free_port()
+    with python_server(Path(__file__).parent / "interop_direct_server.py", port):
+        yield f"http://127.0.0.1:{port}"
