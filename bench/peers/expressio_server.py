@@ -1,6 +1,10 @@
 """expressio peer for the realtime benchmark: its realtime layer on uvicorn (uvloop, httptools).
 
-Run: python expressio_server.py --port N
+Run: python expressio_server.py --port N [--transport direct|asgi]
+
+``direct`` (the default) is how ``app.listen()`` serves: ``expressio.serving.build_config``, whose
+websocket protocol hands engine websockets to the engine's own asyncio protocol. ``asgi`` serves
+the same server as a plain ASGI app through uvicorn's standard websocket protocol.
 
 Events (the same on every peer):
   ack     -> acknowledge with the same arguments
@@ -16,6 +20,7 @@ from typing import Any
 import uvicorn
 
 from expressio.realtime import RealtimeServer, Socket
+from expressio.serving import build_config
 
 ROOM = "bench"
 
@@ -44,19 +49,13 @@ def build_server() -> RealtimeServer:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--ws", default="auto", help="uvicorn websocket implementation")
+    parser.add_argument("--transport", choices=("direct", "asgi"), default="direct")
     options = parser.parse_args()
-    uvicorn.run(
-        build_server(),
-        host="127.0.0.1",
-        port=options.port,
-        loop="uvloop",
-        http="httptools",
-        ws=options.ws,
-        lifespan="off",
-        access_log=False,
-        log_level="warning",
-    )
+    settings = {"loop": "uvloop", "http": "httptools", "lifespan": "off", "log_level": "warning"}
+    if options.transport == "asgi":
+        settings["ws"] = "auto"  # uvicorn's own websocket protocol, the app sees ASGI messages
+    config = build_config(build_server(), host="127.0.0.1", port=options.port, **settings)
+    uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":

@@ -49,13 +49,24 @@ class Peer:
     argv: tuple[str, ...]  # "{port}" is replaced by the port
 
 
+EXPRESSIO_SERVER = str(PEERS / "expressio_server.py")
 PEER_LIST = (
-    Peer("expressio", "expressio", (sys.executable, str(PEERS / "expressio_server.py"))),
+    # How app.listen() serves: engine websockets on the engine's own asyncio protocol.
+    Peer("expressio", "expressio", (sys.executable, EXPRESSIO_SERVER, "--transport", "direct")),
+    # The same server as a plain ASGI app through uvicorn's websocket protocol.
+    Peer(
+        "expressio-asgi",
+        "expressio ASGI",
+        (sys.executable, EXPRESSIO_SERVER, "--transport", "asgi"),
+    ),
     Peer("psio", "python-socketio", (sys.executable, str(PEERS / "psio_server.py"))),
     Peer("node", "Node socket.io", ("node", str(PEERS / "node_server.js"))),
     Peer("raw", "raw ASGI ws", (sys.executable, str(PEERS / "raw_asgi_server.py"))),
 )
 PEERS_BY_NAME = {peer.name: peer for peer in PEER_LIST}
+# The ratio columns and the targets: each of ours against each of these peers.
+OURS = ("expressio", "expressio-asgi")
+THEIRS = ("psio", "node")
 # The idle scenario runs first so that its baseline is a freshly started server.
 SCENARIOS = ("idle", "acks", "broadcast", "connect")
 
@@ -150,7 +161,7 @@ def run_loadgen(
     if scenario == "acks":
         argv += ["--clients", str(options.ack_clients)]
     elif scenario == "broadcast":
-        argv += ["--clients", str(options.broadcast_clients)]
+        argv += ["--clients", str(options.broadcast_clients), "--fanout-n", str(options.fanout_n)]
     elif scenario == "idle":
         argv += ["--clients", str(options.idle_connections)]
     pid = server.process.pid
@@ -279,9 +290,11 @@ def format_share(result: dict[str, Any], role: str) -> str:
 
 def render_table(runs: Sequence[PeerResults], scenarios: Sequence[str]) -> str:
     by_name = {run.peer.name: run for run in runs}
-    ratio_peers = [name for name in ("psio", "node") if "expressio" in by_name and name in by_name]
+    pairs = [
+        (ours, theirs) for ours in OURS for theirs in THEIRS if {ours, theirs} <= by_name.keys()
+    ]
     header = ["", *(run.peer.label for run in runs)]
-    header += [f"expressio/{PEERS_BY_NAME[name].label}" for name in ratio_peers]
+    header += [f"{ours}/{theirs}" for ours, theirs in pairs]
     rows = [header]
     for scenario, key, title, number in FIGURES:
         if scenario not in scenarios:
@@ -295,10 +308,10 @@ def render_table(runs: Sequence[PeerResults], scenarios: Sequence[str]) -> str:
             else:
                 value = figure(run.results, scenario, key)
                 row.append("-" if value is None else number.format(value))
-        mine = figure(by_name["expressio"].results, scenario, key) if ratio_peers else None
-        for name in ratio_peers:
-            theirs = figure(by_name[name].results, scenario, key)
-            ratio = mine / theirs if mine is not None and theirs else None
+        for ours, theirs in pairs:
+            mine = figure(by_name[ours].results, scenario, key)
+            other = figure(by_name[theirs].results, scenario, key)
+            ratio = mine / other if mine is not None and other else None
             row.append("" if number == "share" else "-" if ratio is None else f"{ratio:.2f}x")
         rows.append(row)
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
@@ -314,24 +327,28 @@ def render_table(runs: Sequence[PeerResults], scenarios: Sequence[str]) -> str:
 
 def check_targets(runs: Sequence[PeerResults]) -> list[str]:
     by_name = {run.peer.name: run.results for run in runs}
-    mine = by_name.get("expressio")
-    if mine is None:
-        return []
     verdicts = []
-    for scenario, key, peer, minimum in TARGETS:
-        if peer not in by_name or scenario not in mine:
+    for ours in OURS:
+        mine = by_name.get(ours)
+        if mine is None:
             continue
-        value, theirs = figure(mine, scenario, key), figure(by_name[peer], scenario, key)
-        label = f"{scenario} expressio/{PEERS_BY_NAME[peer].label} >= {minimum}x"
-        if value is None or not theirs:
-            verdicts.append(f"{label}: not measured")
-        else:
-            ratio = value / theirs
-            verdicts.append(f"{label}: {ratio:.2f}x {'met' if ratio >= minimum else 'NOT met'}")
-    kb = figure(mine, "idle", "kb_per_connection")
-    if kb is not None:
-        verdict = "met" if kb <= IDLE_KB_CEILING else "NOT met"
-        verdicts.append(f"idle <= {IDLE_KB_CEILING:g} KB per connection: {kb:.1f} KB {verdict}")
+        for scenario, key, peer, minimum in TARGETS:
+            if peer not in by_name or scenario not in mine:
+                continue
+            value, theirs = figure(mine, scenario, key), figure(by_name[peer], scenario, key)
+            label = f"{scenario} {ours}/{PEERS_BY_NAME[peer].label} >= {minimum}x"
+            if value is None or not theirs:
+                verdicts.append(f"{label}: not measured")
+            else:
+                ratio = value / theirs
+                verdict = "met" if ratio >= minimum else "NOT met"
+                verdicts.append(f"{label}: {ratio:.2f}x {verdict}")
+        kb = figure(mine, "idle", "kb_per_connection")
+        if kb is not None:
+            verdict = "met" if kb <= IDLE_KB_CEILING else "NOT met"
+            verdicts.append(
+                f"idle {ours} <= {IDLE_KB_CEILING:g} KB per connection: {kb:.1f} KB {verdict}"
+            )
     return verdicts
 
 
@@ -404,6 +421,9 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ack-clients", type=int, default=50)
     parser.add_argument("--broadcast-clients", type=int, default=1000)
     parser.add_argument("--idle-connections", type=int, default=1000)
+    parser.add_argument(
+        "--fanout-n", type=int, default=10, help="broadcasts the server makes per trigger message"
+    )
     parser.add_argument("--output", type=Path, default=None, help="JSON file (default: dated)")
     options = parser.parse_args(argv)
     options.server_list = [name for name in options.servers.split(",") if name]

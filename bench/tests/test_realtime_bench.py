@@ -38,18 +38,19 @@ def run_benchmark(tmp_path: Path, servers: str) -> dict[str, Any]:
     return document
 
 
-def test_a_short_run_measures_every_scenario_against_a_real_server(tmp_path: Path) -> None:
-    document = run_benchmark(tmp_path, "raw")
-    raw = document["servers"]["raw"]
-    for scenario in ("acks", "broadcast", "connect"):
-        assert "error" not in raw[scenario], raw[scenario]
-        assert raw[scenario]["count"] > 0
-        assert raw[scenario]["server_cpu_s"] > 0
-    assert raw["broadcast"]["deliveries_missing"] == 0
-    assert raw["broadcast"]["clients"] == 50
-    assert raw["connect"]["failures"] == 0
-    # 100 websocket connections cost a Python server memory: the RSS reading is live.
-    assert raw["idle"]["rss_after_kb"] > raw["idle"]["rss_before_kb"]
+def test_a_short_run_measures_every_scenario_against_real_servers(tmp_path: Path) -> None:
+    document = run_benchmark(tmp_path, "raw,expressio")
+    for name in ("raw", "expressio"):
+        server = document["servers"][name]
+        for scenario in ("acks", "broadcast", "connect"):
+            assert "error" not in server[scenario], server[scenario]
+            assert server[scenario]["count"] > 0
+            assert server[scenario]["server_cpu_s"] > 0
+        assert server["broadcast"]["deliveries_missing"] == 0
+        assert server["broadcast"]["clients"] == 50
+        assert server["connect"]["failures"] == 0
+        # 100 websocket connections cost a Python server memory: the RSS reading is live.
+        assert server["idle"]["rss_after_kb"] > server["idle"]["rss_before_kb"]
 
 
 def test_a_server_that_cannot_start_is_reported_not_fatal(tmp_path: Path) -> None:
@@ -78,3 +79,11 @@ def test_targets_compare_expressio_with_its_peers(ratio: float, verdict: str) ->
 
     verdicts = run.check_targets([server("expressio", 1000.0 * ratio), server("psio", 1000.0)])
     assert verdicts == [f"acks expressio/python-socketio >= 2.5x: {ratio:.2f}x {verdict}"]
+
+
+def test_the_table_puts_servers_side_by_side_with_the_ratios() -> None:
+    expressio = run.PeerResults(run.PEERS_BY_NAME["expressio"], {"acks": {"rate_per_s": 30000.0}})
+    node = run.PeerResults(run.PEERS_BY_NAME["node"], {"acks": {"rate_per_s": 60000.0}})
+    table = run.render_table([expressio, node], ["acks"]).splitlines()
+    assert table[0].split() == ["expressio", "Node", "socket.io", "expressio/node"]
+    assert table[2].split() == ["ack", "round-trips/s", "30,000", "60,000", "0.50x"]
