@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the demo app: sets the machine up, then serves it on 127.0.0.1:7076.
+# Runs the chat demo: sets the machine up, then serves it on http://127.0.0.1:7076
+# (options go to the demo: --port N, --host H).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh
-exec .venv/bin/python examples/hello.py "$@"
+exec .venv/bin/python examples/chat/app.py "$@"

@@ -1,0 +1,243 @@
+"""expressio chat: HTTP login, shared session, rooms, typing, acks and announcements.
+
+Run it (``scripts/run.sh`` does) and open http://127.0.0.1:7076/ in two browser tabs::
+
+    python examples/chat/app.py [--port 7076] [--host 127.0.0.1]
+
+What each part shows:
+
+- ``POST /login`` stores the nickname in the session, after ``regenerate()`` (a new session id
+  at login defeats session fixation); realtime routes read it back from ``req.session``.
+- ``room:join`` / ``room:leave`` (one namespaced route) join and leave Socket.IO rooms and keep
+  a member list per room, sent to the room whenever it changes.
+- ``chat:say`` broadcasts to the room without the sender (``req.io.room(r).broadcast``), who has
+  already shown the message, and acknowledges delivery with ``req.io.respond``.
+- ``chat:typing`` tells the room who is typing.
+- ``announce`` reaches every client through ``app.io.broadcast``; ``POST /api/announce`` forwards
+  an HTTP request into that same route with ``req.io.route("announce")``::
+
+      curl -H 'content-type: application/json' -d '{"text": "Hello all"}' \\
+           http://127.0.0.1:7076/api/announce
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import expressio
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_ROOMS = ("general", "random", "python")
+ROOM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
+MAX_NICKNAME = 24
+MAX_MESSAGE = 500
+HISTORY = 50  # messages a room keeps for people who join later
+
+app = expressio.express()
+app.http().io()
+app.set("views", HERE / "templates")
+# A fresh secret per run is fine for a demo whose sessions live in memory anyway.
+app.use(expressio.session(secret=os.environ.get("EXPRESSIO_CHAT_SECRET") or secrets.token_hex(16)))
+app.use("/static", expressio.static(HERE / "static"))
+app.use(expressio.urlencoded())
+app.use(expressio.json())
+
+
+class Rooms:
+    """Who is in which room (socket id → nickname) and each room's recent messages."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, dict[str, str]] = {name: {} for name in DEFAULT_ROOMS}
+        self.history: dict[str, deque[dict[str, Any]]] = {}
+
+    def join(self, room: str, socket_id: str, nickname: str) -> None:
+        self.members.setdefault(room, {})[socket_id] = nickname
+
+    def leave(self, room: str, socket_id: str) -> bool:
+        """Forget ``socket_id`` in ``room``; True if it was there. Empty rooms the user made
+        disappear; the default ones stay."""
+        present = self.members.get(room, {}).pop(socket_id, None) is not None
+        if present and not self.members[room] and room not in DEFAULT_ROOMS:
+            del self.members[room]
+            self.history.pop(room, None)
+        return present
+
+    def rooms_of(self, socket_id: str) -> list[str]:
+        return [room for room, members in self.members.items() if socket_id in members]
+
+    def nicknames(self, room: str) -> list[str]:
+        # One person with two tabs is one member.
+        return sorted(set(self.members.get(room, {}).values()), key=str.casefold)
+
+    def counts(self) -> dict[str, int]:
+        return {room: len(self.nicknames(room)) for room in self.members}
+
+    def remember(self, room: str, message: dict[str, Any]) -> None:
+        self.history.setdefault(room, deque(maxlen=HISTORY)).append(message)
+
+
+rooms = Rooms()
+
+
+def nickname_of(req: Any) -> str | None:
+    """The nickname the login form stored in the session (HTTP and realtime alike)."""
+    session = req.session
+    return session.get("nickname") if session is not None else None
+
+
+def publish_members(room: str) -> None:
+    """Send the room's member list to everyone in it, and the room counts to everyone."""
+    app.io.room(room).broadcast("room:members", {"room": room, "members": rooms.nicknames(room)})
+    app.io.broadcast("rooms", rooms.counts())
+
+
+def clean_room(value: Any) -> str | None:
+    name = str(value or "").strip().lower().lstrip("#")
+    return name if ROOM_NAME.match(name) else None
+
+
+def clean_text(value: Any) -> str:
+    return str(value or "").strip()[:MAX_MESSAGE]
+
+
+# -- HTTP ----------------------------------------------------------------------------------
+
+
+@app.get("/")
+def index(req: Any, res: Any) -> None:
+    nickname = nickname_of(req)
+    if nickname is None:
+        res.render("login.html", {"error": req.query.get("error")})
+    else:
+        res.render("chat.html", {"nickname": nickname})
+
+
+@app.post("/login")
+def login(req: Any, res: Any) -> None:
+    nickname = " ".join(str((req.body or {}).get("nickname", "")).split())[:MAX_NICKNAME]
+    if not nickname:
+        res.redirect("/?error=Please+choose+a+nickname")
+        return
+    req.session.regenerate()  # a new session id now that the visitor has a name
+    req.session["nickname"] = nickname
+    res.redirect("/")
+
+
+@app.post("/logout")
+def logout(req: Any, res: Any) -> None:
+    req.session.destroy()
+    res.redirect("/")
+
+
+@app.post("/api/announce")
+async def announce_over_http(req: Any, res: Any) -> None:
+    # The realtime route reads req.data (the JSON or form body) and answers with respond().
+    await req.io.route("announce")
+
+
+# -- realtime ------------------------------------------------------------------------------
+
+
+@app.io.route("connect")
+async def connected(req: Any) -> None:
+    req.io.emit("rooms", rooms.counts())
+
+
+@app.io.route("disconnect")
+async def disconnected(req: Any) -> None:
+    for room in rooms.rooms_of(req.socket.id):
+        rooms.leave(room, req.socket.id)
+        publish_members(room)
+
+
+async def join_room(req: Any) -> None:
+    nickname = nickname_of(req)
+    room = clean_room((req.data or {}).get("room"))
+    if nickname is None:
+        req.io.respond({"error": "Please log in again"})
+        return
+    if room is None:
+        req.io.respond({"error": "Room names are 1-24 letters, digits, - or _"})
+        return
+    req.io.join(room)
+    rooms.join(room, req.socket.id, nickname)
+    req.io.respond({"room": room, "history": list(rooms.history.get(room, ()))})
+    publish_members(room)
+
+
+async def leave_room(req: Any) -> None:
+    room = clean_room((req.data or {}).get("room"))
+    if room is None:
+        req.io.respond({"error": "No such room"})
+        return
+    req.io.leave(room)
+    if rooms.leave(room, req.socket.id):
+        publish_members(room)
+    req.io.respond({"room": room})
+
+
+app.io.route("room", {"join": join_room, "leave": leave_room})
+
+
+async def say(req: Any) -> None:
+    nickname = nickname_of(req)
+    data = req.data or {}
+    room = clean_room(data.get("room"))
+    text = clean_text(data.get("text"))
+    if nickname is None or room not in req.socket.rooms or not text:
+        req.io.respond({"error": "Not delivered: join the room (and be logged in) first"})
+        return
+    message = {"room": room, "from": nickname, "text": text, "at": int(time.time() * 1000)}
+    rooms.remember(room, message)
+    # The sender shows its own message at once; everyone else in the room gets it here.
+    req.io.room(room).broadcast("chat:message", message)
+    req.io.respond({"delivered": True, "at": message["at"]})
+
+
+async def typing(req: Any) -> None:
+    nickname = nickname_of(req)
+    data = req.data or {}
+    room = clean_room(data.get("room"))
+    if nickname is not None and room in req.socket.rooms:
+        event = {"room": room, "nickname": nickname, "typing": bool(data.get("typing"))}
+        req.io.room(room).broadcast("chat:typing", event)
+
+
+app.io.route("chat", {"say": say, "typing": typing})
+
+
+@app.io.route("announce")
+async def announce(req: Any) -> None:
+    """From a socket (the page's announcement box) or forwarded from ``POST /api/announce``."""
+    data = req.data if isinstance(req.data, dict) else {}
+    text = clean_text(data.get("text"))
+    if not text:
+        req.io.respond({"error": "An announcement needs some text"})
+        return
+    sender = nickname_of(req) or "the server"
+    app.io.broadcast("announcement", {"from": sender, "text": text, "at": int(time.time() * 1000)})
+    req.io.respond({"announced": True})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=7076)
+    parser.add_argument("--host", default="127.0.0.1")
+    arguments = parser.parse_args()
+    print(
+        f"expressio chat: open http://{arguments.host}:{arguments.port}/ "
+        "in two browser tabs (Ctrl+C stops it)",
+        flush=True,
+    )
+    app.listen(arguments.port, arguments.host)
+
+
+if __name__ == "__main__":
+    main()
