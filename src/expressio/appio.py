@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from .client_bundle import ClientBundle, is_bundle_path
 from .engine import EngineServer
 from .engine.handshake import OriginPolicy
+from .http_forwarding import HTTPForwarding
 from .io_loop import LoopBridge
 from .io_namespace import HandshakeMiddleware, IONamespace, NamespaceRoom
 from .io_routes import RouteTable
@@ -87,6 +88,7 @@ class AppIO:
         settings.on_change = self._apply
         self._bundle = ClientBundle(settings.__getitem__, roots=(self.app.root, Path.cwd()))
         self.app.mount_asgi(MOUNT_PATH, self._asgi)
+        self.app.request_io_factory = HTTPForwarding(self)  # req.io in HTTP handlers
         self.app.on_startup(self._bridge.attach)
         self.app.on_shutdown(self._shutdown)
         self._namespaces["/"] = self._wrap(self.server.of("/"))
