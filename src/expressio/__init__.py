@@ -6,11 +6,13 @@ shares one session between them, and forwards HTTP requests into realtime routes
 
 from .appio import AppIO
 from .application import Application, HandlerDidNotRespond, express
+from .http_forwarding import ForwardedRequest, HTTPRequestIO, NoSocketError
 from .io_loop import Pending
 from .middleware import cookie_parser, json, multipart, static, urlencoded
 from .request import HTTPError, Request
 from .request_io import RequestIO
 from .response import Response
+from .route_forward import route_forward
 from .routing import Router
 from .scaleout import Emitter, RedisAdapter
 from .sessions import (
@@ -30,10 +32,13 @@ __all__ = [
     "AppIO",
     "Application",
     "Emitter",
+    "ForwardedRequest",
     "HTTPError",
+    "HTTPRequestIO",
     "HandlerDidNotRespond",
     "HandshakeData",
     "MemoryStore",
+    "NoSocketError",
     "Pending",
     "RedisAdapter",
     "RedisStore",
@@ -51,6 +56,7 @@ __all__ = [
     "express",
     "json",
     "multipart",
+    "route_forward",
     "session",
     "static",
     "urlencoded",
