@@ -37,7 +37,6 @@ from collections.abc import Callable, MutableMapping
 from enum import Enum
 from http import HTTPStatus
 from typing import Any, ClassVar, Final
-from urllib.parse import unquote
 
 from expressio.engine.admission import admit_websocket, open_websocket_session
 from expressio.engine.connection import (
@@ -46,9 +45,17 @@ from expressio.engine.connection import (
     TRANSPORT_ERROR,
     Connection,
 )
-from expressio.engine.handshake import EngineError
 from expressio.engine.server import EngineServer
 from expressio.engine.socket import EngineSocket
+from expressio.engine.upgrade_request import (
+    direct_engine_of,
+    handshake_problem,
+    http_response,
+    parse_upgrade_request,
+    remote_address,
+    served_app,
+    switching_protocols,
+)
 from expressio.protocol.engineio import PreparedMessage
 from expressio.protocol.websocket_frames import (
     BINARY,
@@ -61,7 +68,6 @@ from expressio.protocol.websocket_frames import (
     FrameParser,
     Ping,
     ProtocolError,
-    accept_key,
     close_frame,
     encode_frame,
     text_frame,
@@ -74,27 +80,6 @@ logger = logging.getLogger("expressio.engine")
 #: Seconds a closing connection has to take its last frames before it is aborted.
 CLOSE_TIMEOUT: Final = 5.0
 _MAX_REQUEST_SIZE: Final = 65536
-
-
-def direct_engine_of(app: Any, path: str) -> EngineServer | None:
-    """The engine that serves websockets at ``path`` in ``app``, if ``app`` can tell.
-
-    ``app`` tells by being an :class:`EngineServer` (it serves every path it is given), by a
-    ``direct_websocket_route(path)`` method (``Application`` and other routers), or by an
-    ``engine`` attribute holding one (``RealtimeServer``). A bound method mounted as an ASGI
-    app (``obj.handle``) asks its object. Anything else: ``None``, and ASGI serves the path.
-    """
-    if isinstance(app, EngineServer):
-        return app
-    route = getattr(app, "direct_websocket_route", None)
-    if route is not None:
-        engine: EngineServer | None = route(path)
-        return engine
-    owner = getattr(app, "__self__", None)
-    if owner is not None:
-        return direct_engine_of(owner, path)
-    engine = getattr(app, "engine", None)
-    return engine if isinstance(engine, EngineServer) else None
 
 
 def _default_fallback() -> Callable[..., asyncio.Protocol] | None:
@@ -279,20 +264,13 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         end = request.find(b"\r\n\r\n")
         if end < 0:
             if len(request) > _MAX_REQUEST_SIZE:
-                self._respond(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+                self._respond(http_response(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE))
             return
-        head = bytes(request[:end])
-        parsed = _parse_request(head)
+        parsed = parse_upgrade_request(bytes(request[:end]), self._config.root_path)
         if parsed is None:
-            self._respond(HTTPStatus.BAD_REQUEST)
+            self._respond(http_response(HTTPStatus.BAD_REQUEST))
             return
-        target, headers = parsed
-        raw_path, _, query_string = target.partition(b"?")
-        path = raw_path.decode("latin-1")
-        if "%" in path:
-            path = unquote(path)
-        path = self._config.root_path + path
-        engine = direct_engine_of(_served_app(self._config), path)
+        engine = direct_engine_of(served_app(self._config), parsed.path)
         if engine is None:
             # Not ours: uvicorn's protocol gets the request once this call has returned
             # (until then the HTTP protocol is still the transport's and would override it).
@@ -300,52 +278,45 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             self._loop.call_soon(self._hand_over)
             return
         self._request = None
+        problem = handshake_problem(parsed)
+        if problem is not None:
+            self._respond(problem)
+            return
         transport = self._transport
         scope: MutableMapping[str, Any] = {
             "type": "websocket",
             "scheme": "wss" if transport.get_extra_info("sslcontext") else "ws",
-            "path": path,
-            "raw_path": raw_path,
+            "path": parsed.path,
+            "raw_path": parsed.raw_path,
             "root_path": self._config.root_path,
-            "query_string": query_string,
-            "headers": headers,
-            "client": _remote_address(transport),
+            "query_string": parsed.query_string,
+            "headers": parsed.headers,
+            "client": remote_address(transport),
         }
-        self._handshake(engine, scope, headers, request[end + 4 :])
+        key = parsed.header(b"sec-websocket-key")
+        assert key is not None  # handshake_problem checked it
+        self._handshake(engine, scope, key, request[end + 4 :])
 
     def _handshake(
         self,
         engine: EngineServer,
         scope: MutableMapping[str, Any],
-        headers: list[tuple[bytes, bytes]],
+        key: bytes,
         early_data: bytearray,
     ) -> None:
-        key = version = None
-        for name, value in headers:
-            if name == b"sec-websocket-key":
-                key = value
-            elif name == b"sec-websocket-version":
-                version = value
-        if version != b"13":
-            self._respond(HTTPStatus.UPGRADE_REQUIRED, [(b"sec-websocket-version", b"13")])
-            return
-        if key is None or len(key) != 24:
-            self._respond(HTTPStatus.BAD_REQUEST)
-            return
         engine._bind_loop()
         admission = admit_websocket(engine, scope)
         if admission.error is not None:
-            self._refuse(admission.error)
+            error = admission.error
+            self._respond(
+                http_response(
+                    HTTPStatus(error.status),
+                    [(b"content-type", b"application/json")],
+                    error.body(),
+                )
+            )
             return
-        response = [
-            b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
-            b"sec-websocket-accept: ",
-            accept_key(key.decode("ascii")).encode("ascii"),
-            b"\r\n",
-        ]
-        for name, value in self._server_state.default_headers:
-            response += [name, b": ", value, b"\r\n"]
-        response.append(b"\r\n")
+        response = switching_protocols(key, self._server_state.default_headers)
         transport = self._transport
         self._parser = FrameParser(engine.max_payload)
         if admission.query is not None:
@@ -381,31 +352,11 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         self._socket = socket
         self._connection = socket._connection
 
-    def _refuse(self, error: EngineError) -> None:
-        self._respond(
-            HTTPStatus(error.status), [(b"content-type", b"application/json")], error.body()
-        )
-
-    def _respond(
-        self,
-        status: HTTPStatus,
-        headers: list[tuple[bytes, bytes]] | None = None,
-        body: bytes | None = None,
-    ) -> None:
-        if body is None:
-            body = status.phrase.encode()
-            headers = [(b"content-type", b"text/plain; charset=utf-8"), *(headers or [])]
-        lines = [b"HTTP/1.1 %d %s\r\n" % (status.value, status.phrase.encode())]
-        for name, value in [
-            *(headers or []),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]:
-            lines += [name, b": ", value, b"\r\n"]
-        lines += [b"\r\n", body]
+    def _respond(self, answer: bytes) -> None:
+        """Answer with plain HTTP (a refusal) and end the connection."""
         self._phase = _Phase.CLOSED
         self._request = None
-        self._transport.write(b"".join(lines))
+        self._transport.write(answer)
         self._transport.close()
 
     def _hand_over(self) -> None:
@@ -416,7 +367,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         self._phase = _Phase.CLOSED
         factory = type(self).fallback or _default_fallback()
         if factory is None:
-            self._respond(HTTPStatus.NOT_IMPLEMENTED)
+            self._respond(http_response(HTTPStatus.NOT_IMPLEMENTED))
             return
         self._server_state.connections.discard(self)
         protocol = factory(
@@ -567,38 +518,3 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
                 setattr(self, name, None)
-
-
-def _served_app(config: Any) -> Any:
-    """The app uvicorn serves, without the wrappers that only log; ``None`` when wrapped in
-    one that changes requests (e.g. proxy headers): then every websocket goes through ASGI."""
-    from uvicorn.middleware.message_logger import MessageLoggerMiddleware
-
-    app = config.loaded_app
-    while isinstance(app, MessageLoggerMiddleware):
-        app = app.app
-    if type(app).__module__.startswith("uvicorn."):
-        return None
-    return app
-
-
-def _parse_request(head: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
-    """The target and headers (names lower-cased) of a request head, or None if malformed."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[0] != b"GET" or not parts[2].startswith(b"HTTP/"):
-        return None
-    headers: list[tuple[bytes, bytes]] = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name:
-            return None
-        headers.append((name.strip().lower(), value.strip()))
-    return parts[1], headers
-
-
-def _remote_address(transport: asyncio.BaseTransport) -> tuple[str, int] | None:
-    peer = transport.get_extra_info("peername")
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        return (str(peer[0]), int(peer[1]))
-    return None
