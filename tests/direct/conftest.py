@@ -188,11 +188,15 @@ def build_app(holder: list[DirectUnderTest], **engine_options: Any) -> Applicati
 
 
 @contextmanager
-def serve_direct(**engine_options: Any) -> Iterator[DirectUnderTest]:
+def serve_direct(
+    tls: dict[str, Any] | None = None, **engine_options: Any
+) -> Iterator[DirectUnderTest]:
     holder: list[DirectUnderTest] = []
     app = build_app(holder, **engine_options)
     port = free_port()
-    config = build_config(app, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    config = build_config(
+        app, port=port, tls=tls, log_level="warning", timeout_graceful_shutdown=3
+    )
     assert config.ws is DirectWebSocketProtocol
     server = uvicorn.Server(config)
     mounts = app._mounts

@@ -434,3 +434,35 @@ async def test_client_that_stops_reading_is_cut_off_alone(make_direct: Any) -> N
         await bystander.send("4unaffected")
         assert await recv_message(bystander) == "4unaffected"
         await bystander.close()
+
+
+# -- TLS -------------------------------------------------------------------------------------
+
+
+async def test_secure_websocket_on_the_direct_path(make_direct: Any, tmp_path: Any) -> None:
+    import ssl
+
+    import trustme
+
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    key_file, cert_file = tmp_path / "key.pem", tmp_path / "cert.pem"
+    certificate.private_key_pem.write_to_path(key_file)
+    certificate.cert_chain_pems[0].write_to_path(cert_file)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+    with make_direct(tls={"key": key_file, "cert": cert_file}) as server:
+        url = server.engine_url().replace("ws://", "wss://")
+        async with connect(url, ssl=client_context) as ws:
+            assert str(await asyncio.wait_for(ws.recv(), WAIT)).startswith("0")
+            assert server.direct_connections() == 1
+            requests = server.call(lambda: [s.request for s in server.engine.sockets.values()])
+            assert [request.secure for request in requests] == [True]
+            payload = os.urandom(200_000)
+            await ws.send(payload)
+            assert await recv_message(ws) == payload
+            await ws.send("4over tls")
+            assert await recv_message(ws) == "4over tls"
+        sid = server.connected[0]
+        assert await server.disconnect_reason(sid) == "transport close"
+        assert server.engine.sockets == {}
