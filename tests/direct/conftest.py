@@ -188,6 +188,33 @@ def build_app(holder: list[DirectUnderTest], **engine_options: Any) -> Applicati
 
 
 @contextmanager
+def running(config: uvicorn.Config) -> Iterator[tuple[uvicorn.Server, list[Any]]]:
+    """Run ``config`` in a thread on uvloop (as app.listen() does); yields the server and a
+    list that holds its loop once it runs."""
+    server = uvicorn.Server(config)
+    loops: list[Any] = []
+
+    def run() -> None:
+        loop = uvloop.new_event_loop()
+        loops.append(loop)
+        loop.run_until_complete(server.serve())
+        loop.close()
+
+    thread = threading.Thread(target=run, name=f"uvicorn-direct-{config.port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped before it started"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield server, loops
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
 def serve_direct(
     tls: dict[str, Any] | None = None, **engine_options: Any
 ) -> Iterator[DirectUnderTest]:
@@ -198,32 +225,14 @@ def serve_direct(
         app, port=port, tls=tls, log_level="warning", timeout_graceful_shutdown=3
     )
     assert config.ws is DirectWebSocketProtocol
-    server = uvicorn.Server(config)
     mounts = app._mounts
     engine = next(target for prefix, _, target in mounts if prefix == "/engine.io")
     realtime = next(target for prefix, _, target in mounts if prefix == "/socket.io")
-    under_test = DirectUnderTest(port=port, engine=engine, realtime=realtime, server=server)
-    holder.append(under_test)
-
-    def run() -> None:
-        # app.listen() runs on uvloop; so does this server.
-        loop = uvloop.new_event_loop()
-        under_test.loop = loop
-        loop.run_until_complete(server.serve())
-        loop.close()
-
-    thread = threading.Thread(target=run, name=f"uvicorn-direct-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped before it started"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
+    with running(config) as (server, loops):
+        under_test = DirectUnderTest(port=port, engine=engine, realtime=realtime, server=server)
+        under_test.loop = loops[0]
+        holder.append(under_test)
         yield under_test
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -74,3 +74,29 @@ async def test_many_clients_broadcast(direct: DirectUnderTest) -> None:
     finally:
         for client in clients:
             await client.disconnect()
+
+
+async def test_express_app_io_routes_on_the_direct_path() -> None:
+    import expressio
+    from expressio.serving import build_config
+    from tests.direct.conftest import running
+    from tests.support import free_port
+
+    app = expressio.express()
+    app.http().io()
+
+    @app.io.route("ready")
+    def ready(req: Any) -> None:
+        req.io.respond({"got": req.data})
+
+    port = free_port()
+    config = build_config(app, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    with running(config) as (server, _):
+        client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"])
+        try:
+            assert await client.call("ready", {"n": 1}, timeout=WAIT) == {"got": {"n": 1}}
+            kinds = [type(c).__name__ for c in list(server.server_state.connections)]
+            assert kinds == ["DirectWebSocketProtocol"]
+        finally:
+            await client.disconnect()
