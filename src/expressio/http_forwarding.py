@@ -221,7 +221,7 @@ class HTTPExchange:
         session = self.http.session
         if session is None or not getattr(session, "persistent", False) or not session.modified:
             return
-        manager = getattr(session, "_manager", None)
+        manager = getattr(self.appio.app, "session_manager", None)
         if manager is None:
             return
         try:
@@ -286,9 +286,7 @@ async def _request_body(req: Request) -> Any:
         except Exception as error:
             raise _BodyRefused(400, f"Invalid multipart body: {error}") from error
         return {
-            name: value
-            for name, value in form.multi_items()
-            if not isinstance(value, UploadFile)
+            name: value for name, value in form.multi_items() if not isinstance(value, UploadFile)
         }
     try:
         raw = await req.read_body(MAX_FORWARDED_BODY)
