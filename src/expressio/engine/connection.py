@@ -71,6 +71,11 @@ class ConnectionState(Enum):
     CLOSED = "closed"
 
 
+# Module constants for the hot path: an Enum member lookup costs ~0.2 µs.
+_OPEN: Final = ConnectionState.OPEN
+_UPGRADING: Final = ConnectionState.UPGRADING
+
+
 class MessageReceived(NamedTuple):
     data: str | bytes
 
@@ -158,7 +163,8 @@ class Connection:
     @property
     def is_open(self) -> bool:
         """True while the application may send and receive."""
-        return self.state is ConnectionState.OPEN or self.state is ConnectionState.UPGRADING
+        state = self.state
+        return state is _OPEN or state is _UPGRADING
 
     # -- sending ---------------------------------------------------------------------------
 
