@@ -120,7 +120,7 @@ async def socket_clients(base_url: str) -> AsyncIterator[Any]:
         await sio.connect(
             base_url + (f"?{query}" if query else ""),
             namespaces=[namespace],
-            headers=headers or {},
+            headers=dict(headers or {}),  # the client may change the dict it is given
             transports=list(transports),
             wait_timeout=WAIT,
         )
