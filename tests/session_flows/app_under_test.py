@@ -58,6 +58,10 @@ def make_app(store: SessionStore | None = None, **io_options: Any) -> expressio.
         req.session["bad"] = {1, 2, 3}
         return {"stored": "maybe"}
 
+    @app.post("/fw/:route")
+    def forward(req: Any, res: Any) -> None:
+        req.io.route(req.params["route"])  # the realtime route answers, with the HTTP session
+
     # -- realtime ------------------------------------------------------------------------
 
     @app.io.route("me")
