@@ -386,7 +386,9 @@ class HTTPRequestIO:
         if not isinstance(name, str):
             raise TypeError(f"a route name is a str, not {type(name).__name__}")
         exchange = self._exchange
-        self.request  # noqa: B018 - snapshot params/path now, before the handler moves on
+        request = self.request  # made now: params and path as they are before the handler moves on
+        if request.event is None:
+            request.event = name
         pending = Pending()
         deferred = exchange.prepare_hand_over()
         # Started before the response is decided: the deferred response then never sees "no
@@ -494,10 +496,11 @@ class HTTPRequestIO:
 class ForwardedRequest:
     """``req`` in a realtime route run from HTTP: the HTTP flavour of a SocketRequest.
 
-    ``data`` is the parsed body (JSON, form) or, without a body, the query; ``session``,
-    ``headers``, ``params`` and ``query`` are the HTTP request's; ``http`` is that request
-    itself (cookies, ip, method...). ``socket`` and ``handshake`` are None: there is no
-    connection. Routes may add attributes, which the routes they forward to see.
+    ``data`` is the parsed body (JSON, form) or, without a body, the query; ``event`` the first
+    route forwarded to; ``session``, ``headers``, ``params`` and ``query`` are the HTTP
+    request's; ``http`` is that request itself (cookies, ip, method...). ``socket`` and
+    ``handshake`` are None: there is no connection. Routes may add attributes, which the
+    routes they forward to see.
     """
 
     def __init__(self, exchange: HTTPExchange, io: HTTPRequestIO) -> None:
@@ -511,6 +514,8 @@ class ForwardedRequest:
         self.method = http.method
         self.socket = None
         self.handshake = None
+        #: the first route forwarded to (a socket request's ``event``)
+        self.event: str | None = None
 
     @property
     def data(self) -> Any:

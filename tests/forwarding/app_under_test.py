@@ -33,6 +33,7 @@ def make_app() -> expressio.Application:
                 "nick": req.session.get("nick"),
                 "method": req.method,
                 "socket": req.socket,
+                "event": req.event,
             }
         )
 

@@ -23,6 +23,7 @@ async def test_json_body_is_the_data(http: httpx.AsyncClient) -> None:
     assert answer["data"] == {"a": 1, "nested": [1, 2]}
     assert answer["method"] == "POST"
     assert answer["socket"] is None
+    assert answer["event"] == "echo"
 
 
 async def test_form_body_is_the_data(http: httpx.AsyncClient) -> None:
