@@ -1,4 +1,4 @@
-"""Fixtures for the docs harness: a working directory laid out as the docs promise."""
+"""Fixtures for the docs harness: the working directory each block runs in."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ CLIENT_HTML = """<!doctype html>
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A local CA and a certificate for 127.0.0.1 / localhost signed by it."""
     directory = tmp_path_factory.mktemp("docs-certificates")
@@ -28,12 +28,12 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, certificates: Path) -> Path:
-    """A fresh directory per block: key.pem, cert.pem, ca.pem, client.html, node_modules."""
+def lay_out(directory: Path, certificates: Path) -> Path:
+    """What the docs promise a block finds in its working directory: key.pem, cert.pem,
+    ca.pem, client.html, node_modules."""
     for name in ("ca.pem", "key.pem", "cert.pem"):
-        (tmp_path / name).write_bytes((certificates / name).read_bytes())
-    (tmp_path / "client.html").write_text(CLIENT_HTML, encoding="utf-8")
+        (directory / name).write_bytes((certificates / name).read_bytes())
+    (directory / "client.html").write_text(CLIENT_HTML, encoding="utf-8")
     if NODE_MODULES.is_dir():
-        (tmp_path / "node_modules").symlink_to(NODE_MODULES, target_is_directory=True)
-    return tmp_path
+        (directory / "node_modules").symlink_to(NODE_MODULES, target_is_directory=True)
+    return directory
