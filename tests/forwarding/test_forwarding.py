@@ -259,3 +259,13 @@ async def test_a_handler_that_answered_may_still_forward(
     response = await http.get("/answered-then-forward?headline=x")
     assert response.text == "the handler answered"
     assert await client.inbox.wait_for("news") == [{"headline": "x"}]
+
+
+async def test_a_body_over_the_limit_answers_413(http: httpx.AsyncClient) -> None:
+    from expressio.http_forwarding import MAX_FORWARDED_BODY
+
+    big = b'"' + b"x" * MAX_FORWARDED_BODY + b'"'
+    response = await http.post("/fw/echo", content=big, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 413
+    assert "larger than" in response.json()["error"]
+    assert (await http.get("/fw/two_args")).status_code == 200
