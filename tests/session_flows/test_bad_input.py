@@ -25,9 +25,12 @@ async def victim_cookie(url: str) -> tuple[str, str]:
 
 def forgeries(cookie: str, session_id: str) -> dict[str, str]:
     """Cookie values an attacker could send in place of the victim's."""
-    last = cookie[-1]
+    # The first character of the signature carries six signature bits (the last one carries
+    # padding bits too, which a base64 decoder may ignore: changing it can leave it valid).
+    dot = cookie.rindex(".") + 1
+    flipped = "A" if cookie[dot] != "A" else "B"
     return {
-        "signature changed": cookie[:-1] + ("A" if last != "A" else "B"),
+        "signature changed": cookie[:dot] + flipped + cookie[dot + 1 :],
         "unsigned id": session_id,
         "signed with another secret": SessionIdSigner("not the secret").sign(session_id),
         "signature of another id": session_id + "x" + cookie[len(session_id) :],
