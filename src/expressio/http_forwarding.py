@@ -204,6 +204,9 @@ class HTTPExchange:
             if self._data is _MISSING:
                 return  # the body was refused; answered already
             await view.chain.start(name, view.request)
+        except Exception:  # the chain reports route errors itself; this is anything else
+            logger.exception("forwarding %s to route %r failed", self.http.original_url, name)
+            self.answer_error(500, "Internal Server Error")
         finally:
             self._running -= 1
             if self._running == 0:
