@@ -180,7 +180,7 @@ class HTTPExchange:
         assert res is not None
         # The wait for the routes must come before every other hook, the session
         # middleware's save above all: it is to save what the routes changed.
-        res._hooks.insert(0, self.wait_settled)
+        res.on_headers(self.wait_settled, first=True)
         res.send(deferred)
 
     def start(self, view: HTTPRequestIO, name: str, pending: Pending) -> None:
@@ -279,7 +279,7 @@ def _has_body(req: Request) -> bool:
 
 async def _request_body(req: Request) -> Any:
     """The parsed body (what a body parser already made of it, if one ran), or ``_EMPTY``."""
-    if req._body_parsed:
+    if req.body_parsed:
         return req.body if req.body not in (None, {}) or _has_body(req) else _EMPTY
     if not _has_body(req):
         return _EMPTY

@@ -38,12 +38,12 @@ def json(*, limit: int = 100_000, type: str | Sequence[str] = ("json",)) -> Midd
     wanted = _types(type)
 
     async def json_parser(req: Request, res: Response, next: Next) -> None:
-        if req._body_parsed or not req.is_type(*wanted):
+        if req.body_parsed or not req.is_type(*wanted):
             if req.body is None:
                 req.body = {}
             next()
             return
-        req._body_parsed = True
+        req.body_parsed = True
         raw = await req.read_body(limit)
         if not raw.strip():
             req.body = {}
@@ -64,12 +64,12 @@ def urlencoded(
     wanted = _types(type)
 
     async def urlencoded_parser(req: Request, res: Response, next: Next) -> None:
-        if req._body_parsed or not req.is_type(*wanted):
+        if req.body_parsed or not req.is_type(*wanted):
             if req.body is None:
                 req.body = {}
             next()
             return
-        req._body_parsed = True
+        req.body_parsed = True
         raw = await req.read_body(limit)
         try:
             req.body = parse_query(raw.decode("utf-8"))
@@ -88,12 +88,12 @@ def multipart(*, max_files: int = 1000, max_fields: int = 1000) -> Middleware:
     """
 
     async def multipart_parser(req: Request, res: Response, next: Next) -> None:
-        if req._body_parsed or not req.is_type("multipart/form-data"):
+        if req.body_parsed or not req.is_type("multipart/form-data"):
             if req.body is None:
                 req.body = {}
             next()
             return
-        req._body_parsed = True
+        req.body_parsed = True
         try:
             form = await req.starlette.form(max_files=max_files, max_fields=max_fields)
         except HTTPException as exc:

@@ -65,6 +65,8 @@ class Request:
         self.scope = scope
         self.receive = receive
         self.app = app
+        # The app that received the request; ``app`` changes while a mounted sub-app runs.
+        self._root_app = app
         self.res: Response | None = None
         self.params: Params = Params()
         self.body: Any = None
@@ -74,7 +76,8 @@ class Request:
         self.base_url = ""
         self.path = path
         self._full_path = path
-        self._body_parsed = False
+        #: Set by a body parser once it has read the body (later parsers and forwarding reuse it).
+        self.body_parsed = False
         self._starlette: StarletteRequest | None = None
         self._headers: Headers | None = None
         self._query: dict[str, Any] | None = None
@@ -274,7 +277,8 @@ class Request:
     def io(self) -> Any:
         """The request's realtime side (HTTP → realtime forwarding), when the app provides one."""
         if not self._io_set:
-            factory = self.app.request_io_factory
+            # A mounted sub-app without realtime of its own forwards through the outer app's.
+            factory = self.app.request_io_factory or self._root_app.request_io_factory
             self._io = factory(self) if factory is not None else None
             self._io_set = True
         return self._io

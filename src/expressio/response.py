@@ -143,15 +143,19 @@ class Response:
 
     content_type = type
 
-    def on_headers(self, callback: HeadersHook) -> None:
+    def on_headers(self, callback: HeadersHook, *, first: bool = False) -> None:
         """Run ``callback()`` just before the headers go out; it may be ``async``.
 
-        Hooks run in registration order and may still change headers and cookies. A hook
-        that raises turns the response into an error response for that exception.
+        Hooks run in registration order (``first=True`` puts this one before those already
+        registered) and may still change headers and cookies. A hook that raises turns the
+        response into an error response for that exception.
         """
         if self._state == SENT:
             raise ResponseAlreadySent("the response headers are already sent")
-        self._hooks.append(callback)
+        if first:
+            self._hooks.insert(0, callback)
+        else:
+            self._hooks.append(callback)
 
     @property
     def headers_sent(self) -> bool:

@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+import expressio
+
 from .app_under_test import RECORDS, RELEASE
 from .harness import WAIT
 
@@ -269,3 +271,20 @@ async def test_a_body_over_the_limit_answers_413(http: httpx.AsyncClient) -> Non
     assert response.status_code == 413
     assert "larger than" in response.json()["error"]
     assert (await http.get("/fw/two_args")).status_code == 200
+
+
+async def test_a_mounted_sub_app_forwards_through_the_outer_apps_realtime() -> None:
+    app = expressio.express()
+    app.io()
+    app.io.route("ping", lambda req: req.io.respond({"pong": req.data}))
+    admin = expressio.express()
+
+    @admin.get("/ping")
+    def ping(req: Any, res: Any) -> None:
+        req.io.route("ping")
+
+    app.use("/admin", admin)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.get("/admin/ping", params={"n": "1"})
+    assert response.status_code == 200
+    assert response.json() == {"pong": {"n": "1"}}
