@@ -31,7 +31,8 @@ setting sets its level.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, MutableMapping
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -50,6 +51,10 @@ if TYPE_CHECKING:
     from .application import Application
 
 MOUNT_PATH = "/socket.io"
+#: How long startup waits for a cross-process adapter to subscribe before serving anyway.
+ADAPTER_START_TIMEOUT = 3.0
+
+logger = logging.getLogger("expressio")
 
 Scope = MutableMapping[str, Any]
 
@@ -89,7 +94,7 @@ class AppIO:
         self._bundle = ClientBundle(settings.__getitem__, roots=(self.app.root, Path.cwd()))
         self.app.mount_asgi(MOUNT_PATH, self._asgi)
         self.app.request_io_factory = HTTPForwarding(self)  # req.io in HTTP handlers
-        self.app.on_startup(self._bridge.attach)
+        self.app.on_startup(self._startup)
         self.app.on_shutdown(self._shutdown)
         self._namespaces["/"] = self._wrap(self.server.of("/"))
         return self.app
@@ -262,6 +267,23 @@ class AppIO:
         on the direct transport, without ASGI (see ``expressio.engine.direct``)."""
         return self.server.engine if self.server is not None else None
 
+    def _adapter_hook(self, name: str) -> Callable[[], Awaitable[None]] | None:
+        """The adapter's ``start``/``close``, for adapters that own a connection (Redis)."""
+        factory = self.settings["adapter"] if self.settings is not None else None
+        hook = getattr(factory, name, None)
+        return hook if callable(hook) else None
+
+    async def _startup(self) -> None:
+        self._bridge.attach()
+        start = self._adapter_hook("start")
+        if start is not None:
+            # Subscribe before the first client arrives, so that no broadcast from another
+            # process misses it. An unreachable store is not fatal: the adapter keeps retrying.
+            try:
+                await asyncio.wait_for(start(), ADAPTER_START_TIMEOUT)
+            except Exception:
+                logger.warning("the adapter could not connect at startup; retrying", exc_info=True)
+
     async def _shutdown(self) -> None:
         if self.server is not None:
             await self.server.shutdown()
@@ -269,6 +291,9 @@ class AppIO:
         if pending:
             # disconnect hooks just started; bounded so that a stuck one cannot hold shutdown
             await asyncio.wait(pending, timeout=2.0)
+        close = self._adapter_hook("close")
+        if close is not None:
+            await close()
 
     def __repr__(self) -> str:
         state = "started" if self.server is not None else "not started (call app.io())"
