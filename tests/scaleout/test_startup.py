@@ -31,19 +31,23 @@ async def run_lifespan(app: Any, message: str) -> dict[str, Any]:
     return sent[0]
 
 
-async def test_the_adapter_subscribes_at_startup_and_closes_at_shutdown(
+def test_the_adapter_subscribes_at_startup_and_closes_at_shutdown(
     redis_server: RedisServer,
 ) -> None:
+    # Built with no event loop running, as an app module is at import time: nothing connects yet.
     adapter = expressio.RedisAdapter(redis_server.url, channel="startup")
     app = expressio.express()
     app.io(adapter=adapter)
     assert subscribers(redis_server.url, "startup#") == 0
 
-    answer = await run_lifespan(app, "startup")
-    assert answer["type"] == "lifespan.startup.complete"
-    assert adapter.link.up
-    assert subscribers(redis_server.url, "startup#") == 1
+    async def serve() -> None:
+        answer = await run_lifespan(app, "startup")
+        assert answer["type"] == "lifespan.startup.complete"
+        assert adapter.link.up
+        assert subscribers(redis_server.url, "startup#") == 1
 
-    answer = await run_lifespan(app, "shutdown")
-    assert answer["type"] == "lifespan.shutdown.complete"
-    assert not adapter.link.up
+        answer = await run_lifespan(app, "shutdown")
+        assert answer["type"] == "lifespan.shutdown.complete"
+        assert not adapter.link.up
+
+    asyncio.run(serve())
