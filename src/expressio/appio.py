@@ -223,8 +223,6 @@ class AppIO:
             allow = value if key == "allow_upgrades" else engine.allow_upgrades
             engine.transports = tuple(transports)
             engine.allow_upgrades = allow
-            # The handshake advertises upgrades from this list, computed in the constructor.
-            engine._upgrades = ["websocket"] if allow and "websocket" in transports else []
         elif key == "origins":
             engine.origin_policy = OriginPolicy(value)
         elif key == "connect_timeout":

@@ -36,6 +36,8 @@ async def test_foreign_origin_is_refused_by_default(
 ) -> None:
     response = await client.get(server.polling_url(), headers={"Origin": "http://evil.example"})
     assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text.startswith("Forbidden: this origin may not connect")
     assert response.text
     assert "access-control-allow-origin" not in response.headers
     assert server.connected == []

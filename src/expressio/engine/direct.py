@@ -319,7 +319,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             self._respond(
                 http_response(
                     HTTPStatus(error.status),
-                    [(b"content-type", b"application/json")],
+                    [(b"content-type", error.content_type)],
                     error.body(),
                 )
             )

@@ -34,13 +34,21 @@ ALLOWED_METHODS: Final = "GET, POST, OPTIONS"
 
 @dataclass(frozen=True, slots=True)
 class EngineError:
-    """An error answer: HTTP status plus the reference server's ``{code, message}`` body."""
+    """An error answer: HTTP status plus the reference server's ``{code, message}`` body, or,
+    for ``plain`` errors, the message as a short text (what a person reading it needs)."""
 
     status: int
     code: int
     message: str
+    plain: bool = False
+
+    @property
+    def content_type(self) -> bytes:
+        return b"text/plain; charset=utf-8" if self.plain else b"application/json"
 
     def body(self) -> bytes:
+        if self.plain:
+            return self.message.encode()
         # Fixed strings only: formatting by hand avoids a JSON encoder call per refusal.
         return b'{"code":%d,"message":"%s"}' % (self.code, self.message.encode())
 
@@ -49,7 +57,10 @@ TRANSPORT_UNKNOWN: Final = EngineError(400, 0, "Transport unknown")
 UNKNOWN_SID: Final = EngineError(400, 1, "Session ID unknown")
 BAD_HANDSHAKE_METHOD: Final = EngineError(400, 2, "Bad handshake method")
 BAD_REQUEST: Final = EngineError(400, 3, "Bad request")
-FORBIDDEN: Final = EngineError(403, 4, "Forbidden")
+# A cross-site page must not ride on the user's cookies (cross-site WebSocket hijacking).
+FORBIDDEN: Final = EngineError(
+    403, 4, "Forbidden: this origin may not connect (see the 'origins' setting)", plain=True
+)
 UNSUPPORTED_PROTOCOL_VERSION: Final = EngineError(400, 5, "Unsupported protocol version")
 
 

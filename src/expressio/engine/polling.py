@@ -41,7 +41,6 @@ __all__ = ["handle_http"]
 PAYLOAD_TOO_LARGE: Final = EngineError(413, 3, "Payload too large")
 
 _TEXT_PLAIN: Final = (b"content-type", b"text/plain; charset=UTF-8")
-_JSON: Final = (b"content-type", b"application/json")
 
 
 async def handle_http(server: EngineServer, scope: Scope, receive: Receive, send: Send) -> None:
@@ -228,7 +227,7 @@ async def _respond_preflight(send: Send, headers: Headers, cors: list[tuple[byte
 
 
 async def _respond_error(send: Send, error: EngineError, cors: list[tuple[bytes, bytes]]) -> None:
-    await _respond(send, error.status, error.body(), [_JSON, *cors])
+    await _respond(send, error.status, error.body(), [(b"content-type", error.content_type), *cors])
 
 
 async def _respond(

@@ -105,9 +105,12 @@ class EngineServer:
         self._draining: dict[str, EngineSocket] = {}
         self._transport_tasks: set[asyncio.Future[Any]] = set()
         self._loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
-        self._upgrades: list[str] = (
-            ["websocket"] if allow_upgrades and "websocket" in self.transports else []
-        )
+
+    @property
+    def upgrades(self) -> list[str]:
+        """What a polling handshake offers to upgrade to; follows ``transports`` and
+        ``allow_upgrades``, which may change while serving (for connections opened later)."""
+        return ["websocket"] if self.allow_upgrades and "websocket" in self.transports else []
 
     @property
     def sockets(self) -> Mapping[str, EngineSocket]:
@@ -193,7 +196,7 @@ class EngineServer:
     def open_packet(self, socket: EngineSocket) -> str:
         handshake = {
             "sid": socket.sid,
-            "upgrades": self._upgrades if socket.transport == "polling" else [],
+            "upgrades": self.upgrades if socket.transport == "polling" else [],
             "pingInterval": round(self.ping_interval * 1000),
             "pingTimeout": round(self.ping_timeout * 1000),
             "maxPayload": self.max_payload,

@@ -214,7 +214,7 @@ async def _deny(scope: Scope, send: Send, error: EngineError) -> None:
             {
                 "type": "websocket.http.response.start",
                 "status": error.status,
-                "headers": [(b"content-type", b"application/json")],
+                "headers": [(b"content-type", error.content_type)],
             }
         )
         await send({"type": "websocket.http.response.body", "body": error.body()})
