@@ -51,7 +51,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--transport", choices=("direct", "asgi"), default="direct")
     options = parser.parse_args()
-    settings = {"loop": "uvloop", "http": "httptools", "lifespan": "off", "log_level": "warning"}
+    settings: dict[str, Any] = {
+        "loop": "uvloop",
+        "http": "httptools",
+        "lifespan": "off",
+        "log_level": "warning",
+    }
     if options.transport == "asgi":
         settings["ws"] = "auto"  # uvicorn's own websocket protocol, the app sees ASGI messages
     config = build_config(build_server(), host="127.0.0.1", port=options.port, **settings)

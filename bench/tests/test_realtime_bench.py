@@ -18,6 +18,7 @@ BENCH = Path(__file__).resolve().parent.parent
 RUNNER = BENCH / "realtime" / "run.py"
 
 sys.path.insert(0, str(BENCH / "realtime"))
+import report  # noqa: E402
 import run  # noqa: E402
 
 
@@ -54,7 +55,7 @@ def test_a_short_run_measures_every_scenario_against_real_servers(tmp_path: Path
 
 
 def test_a_server_that_cannot_start_is_reported_not_fatal(tmp_path: Path) -> None:
-    broken = run.Peer("broken", "broken", (sys.executable, "-c", "raise SystemExit('no server')"))
+    broken = report.Peer("broken", "broken", (sys.executable, "-c", "raise SystemExit('no server')"))
     options = run.parse_options(["--duration", "0.5"])
     server = run.bench_server(broken, ["acks"], options)
     assert "server did not start" in server.results["acks"]["error"]
@@ -63,27 +64,28 @@ def test_a_server_that_cannot_start_is_reported_not_fatal(tmp_path: Path) -> Non
 
 def test_the_best_round_is_the_faster_or_the_leaner() -> None:
     slow, fast = {"rate_per_s": 10.0}, {"rate_per_s": 20.0}
-    assert run.best_of("acks", slow, fast) is fast
-    assert run.best_of("acks", fast, slow) is fast
-    assert run.best_of("acks", {"error": "x"}, slow) is slow
+    assert report.best_of("acks", slow, fast) is fast
+    assert report.best_of("acks", fast, slow) is fast
+    assert report.best_of("acks", {"error": "x"}, slow) is slow
     lean, fat = {"kb_per_connection": 5.0}, {"kb_per_connection": 9.0}
-    assert run.best_of("idle", fat, lean) is lean
+    assert report.best_of("idle", fat, lean) is lean
 
 
 @pytest.mark.parametrize(
     ("ratio", "verdict"), [(3.0, "met"), (2.0, "NOT met")], ids=["above", "below"]
 )
 def test_targets_compare_expressio_with_its_peers(ratio: float, verdict: str) -> None:
-    def server(name: str, acks: float) -> run.PeerResults:
-        return run.PeerResults(run.PEERS_BY_NAME[name], {"acks": {"rate_per_s": acks}})
+    def server(name: str, acks: float) -> report.PeerResults:
+        return report.PeerResults(run.PEERS_BY_NAME[name], {"acks": {"rate_per_s": acks}})
 
-    verdicts = run.check_targets([server("expressio", 1000.0 * ratio), server("psio", 1000.0)])
+    verdicts = report.check_targets([server("expressio", 1000.0 * ratio), server("psio", 1000.0)])
     assert verdicts == [f"acks expressio/python-socketio >= 2.5x: {ratio:.2f}x {verdict}"]
 
 
 def test_the_table_puts_servers_side_by_side_with_the_ratios() -> None:
-    expressio = run.PeerResults(run.PEERS_BY_NAME["expressio"], {"acks": {"rate_per_s": 30000.0}})
-    node = run.PeerResults(run.PEERS_BY_NAME["node"], {"acks": {"rate_per_s": 60000.0}})
-    table = run.render_table([expressio, node], ["acks"]).splitlines()
+    peers = run.PEERS_BY_NAME
+    expressio = report.PeerResults(peers["expressio"], {"acks": {"rate_per_s": 30000.0}})
+    node = report.PeerResults(peers["node"], {"acks": {"rate_per_s": 60000.0}})
+    table = report.render_table([expressio, node], ["acks"]).splitlines()
     assert table[0].split() == ["expressio", "Node", "socket.io", "expressio/node"]
     assert table[2].split() == ["ack", "round-trips/s", "30,000", "60,000", "0.50x"]
