@@ -55,7 +55,8 @@ def test_a_short_run_measures_every_scenario_against_real_servers(tmp_path: Path
 
 
 def test_a_server_that_cannot_start_is_reported_not_fatal(tmp_path: Path) -> None:
-    broken = report.Peer("broken", "broken", (sys.executable, "-c", "raise SystemExit('no server')"))
+    argv = (sys.executable, "-c", "raise SystemExit('no server')")
+    broken = report.Peer("broken", "broken", argv)
     options = run.parse_options(["--duration", "0.5"])
     server = run.bench_server(broken, ["acks"], options)
     assert "server did not start" in server.results["acks"]["error"]
