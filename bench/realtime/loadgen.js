@@ -5,8 +5,8 @@
 // It speaks the protocol directly, on a minimal websocket client over `net` (no socket.io-client,
 // not even the `ws` package, whose per-frame work would make the generator the limit), so that
 // one core can receive far more than any server under test can produce: the hot loops look at
-// the first two bytes of each message and nothing else. Every scenario runs a warm-up, then a fixed measuring window, then
-// closes its connections and exits by itself.
+// the first two bytes of each message and nothing else. Every scenario runs a warm-up, then a
+// fixed measuring window, then closes its connections and exits by itself.
 //
 // stdout carries control lines for the runner, one per line:
 //   MEASURE_START / MEASURE_END   the measuring window (the runner samples server CPU there)
@@ -30,7 +30,9 @@ function textFrame(text) {
   const length = payload.length;
   let header;
   if (length < 126) header = Buffer.from([0x81, 0x80 | length, 0, 0, 0, 0]);
-  else if (length < 65536) header = Buffer.from([0x81, 0x80 | 126, length >> 8, length & 255, 0, 0, 0, 0]);
+  else if (length < 65536) {
+    header = Buffer.from([0x81, 0x80 | 126, length >> 8, length & 255, 0, 0, 0, 0]);
+  }
   else throw new Error("frame too large for the load generator");
   return Buffer.concat([header, payload]);
 }
@@ -116,10 +118,15 @@ class Client {
       const opcode = first & 0x0f;
       if (opcode === 1 || opcode === 2) this.onMessage(buffer, start, length);
       else if (opcode === 8) this.socket.end();
-      else if (opcode === 9) this.send(Buffer.concat([Buffer.from([0x8a, 0x80 | length, 0, 0, 0, 0]), buffer.subarray(start, start + length)]));
+      else if (opcode === 9) this.pong(buffer.subarray(start, start + length));
       at = start + length;
     }
     if (at < size) this.rest = buffer.subarray(at);
+  }
+
+  // A websocket ping (not Engine.IO's): answered with a pong carrying the same bytes.
+  pong(payload) {
+    this.send(Buffer.concat([Buffer.from([0x8a, 0x80 | payload.length, 0, 0, 0, 0]), payload]));
   }
 
   fail(error) {
@@ -161,7 +168,9 @@ function parseArgs(argv) {
     options[name] = name === "scenario" ? argv[i + 1] : Number(argv[i + 1]);
   }
   if (!options.port) throw new Error("--port is required");
-  if (!(options.scenario in SCENARIO_CLIENTS)) throw new Error(`unknown scenario ${options.scenario}`);
+  if (!(options.scenario in SCENARIO_CLIENTS)) {
+    throw new Error(`unknown scenario ${options.scenario}`);
+  }
   if (!options.clients) options.clients = SCENARIO_CLIENTS[options.scenario];
   return options;
 }
@@ -188,7 +197,9 @@ function connectClient(port, timeoutSeconds) {
     const timer = setTimeout(() => fail(new Error("handshake timed out")), timeoutSeconds * 1000);
     client.onMessage = (buffer, start, length) => {
       if (stage === "open") {
-        if (buffer[start] !== CHAR_0) return fail(new Error(`expected open, got ${text(buffer, start, length)}`));
+        if (buffer[start] !== CHAR_0) {
+          return fail(new Error(`expected open, got ${text(buffer, start, length)}`));
+        }
         stage = "namespace";
         client.send(NAMESPACE_CONNECT);
       } else if (stage === "namespace") {
