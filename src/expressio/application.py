@@ -235,6 +235,9 @@ class Application(Router):
         finally:
             if req._starlette is not None:
                 await req._starlette.close()
+            # req and res point at each other; without this every request would leave a
+            # reference cycle for the garbage collector, which costs ~20% of throughput.
+            req.res = None
 
     def error_response(
         self, err: Any, req: Request, res: Response, *, logged: bool = False
