@@ -7,10 +7,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
@@ -74,3 +76,32 @@ def python_server(
 ) -> AbstractContextManager[subprocess.Popen[bytes]]:
     """`server_process` for a Python script run with this interpreter."""
     return server_process([sys.executable, str(script), "--port", str(port), *args], port, env=env)
+
+
+@contextmanager
+def served(app: Any, tls: dict[str, Any] | None = None, **options: Any) -> Iterator[str]:
+    """Run ``app`` as ``app.listen()`` would (``expressio.serving.build_config``: uvloop,
+    httptools, the direct websocket path) on a free port, in a thread; yields its base URL."""
+    import uvicorn
+
+    from expressio.serving import build_config
+
+    port = free_port()
+    config = build_config(
+        app, host="127.0.0.1", port=port, tls=tls, log_config=None, log_level="warning", **options
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn stopped before it started serving")
+        if time.monotonic() > deadline:
+            raise TimeoutError("uvicorn did not start within 10 s")
+        time.sleep(0.01)
+    try:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

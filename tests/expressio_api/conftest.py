@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -19,10 +17,9 @@ from typing import Any
 
 import pytest
 import socketio
-import uvicorn
 
-from expressio.serving import build_config
-from tests.support import ROOT, free_port
+from tests.support import ROOT
+from tests.support import served as serve_in_thread
 
 from .app_under_test import make_app
 
@@ -34,27 +31,13 @@ SERVED_APPS: dict[str, Any] = {}  # base URL -> the app served there (tests may 
 
 @contextmanager
 def served(app: Any) -> Iterator[str]:
-    """Run ``app`` under a real uvicorn in a thread; yields its base URL."""
-    port = free_port()
-    config = build_config(app, host="127.0.0.1", port=port, log_config=None, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn stopped before it started serving")
-        if time.monotonic() > deadline:
-            raise TimeoutError("uvicorn did not start within 10 s")
-        time.sleep(0.01)
-    base_url = f"http://127.0.0.1:{port}"
-    SERVED_APPS[base_url] = app
-    try:
-        yield base_url
-    finally:
-        SERVED_APPS.pop(base_url, None)
-        server.should_exit = True
-        thread.join(timeout=10)
+    """``tests.support.served``, remembering which app is served where (tests add routes)."""
+    with serve_in_thread(app) as base_url:
+        SERVED_APPS[base_url] = app
+        try:
+            yield base_url
+        finally:
+            SERVED_APPS.pop(base_url, None)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import served
+
 from .app_under_test import RELEASE, make_app
-from .harness import served, socket_clients
+from .harness import socket_clients
 
 
 @pytest.fixture(scope="module")

@@ -7,42 +7,18 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import socketio
-import uvicorn
 
-from expressio.serving import build_config
-from tests.support import ROOT, free_port
+from tests.support import ROOT
 
 WAIT = 5.0  # seconds a test waits for something that should arrive at once
 
 
-@contextmanager
-def served(app: Any) -> Iterator[str]:
-    """Run ``app`` under a real uvicorn on 127.0.0.1 in a thread; yields its base URL."""
-    port = free_port()
-    config = build_config(app, host="127.0.0.1", port=port, log_config=None, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn stopped before it started serving")
-        if time.monotonic() > deadline:
-            raise TimeoutError("uvicorn did not start within 10 s")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 class Inbox:

@@ -16,9 +16,9 @@ import websockets
 from websockets.asyncio.client import connect as ws_connect
 
 import expressio
-from tests.support import ROOT, free_port, python_server
+from tests.support import ROOT, free_port, python_server, served
 
-from .conftest import OpenClient, asgi_client, served
+from .conftest import OpenClient, asgi_client
 
 # -- settings ----------------------------------------------------------------------------------
 

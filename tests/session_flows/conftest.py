@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.forwarding.harness import served, socket_clients
+from tests.forwarding.harness import socket_clients
+from tests.support import served
 
 from .app_under_test import COOKIE, CountingStore, make_app
 

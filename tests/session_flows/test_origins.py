@@ -13,7 +13,8 @@ import socketio
 from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import InvalidStatus
 
-from tests.forwarding.harness import WAIT, served, socket_clients
+from tests.forwarding.harness import WAIT, socket_clients
+from tests.support import served
 
 from .app_under_test import CountingStore, make_app
 from .conftest import cookie_header, cookie_of

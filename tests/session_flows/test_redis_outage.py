@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 import expressio
-from tests.forwarding.harness import served, socket_clients
+from tests.forwarding.harness import socket_clients
 from tests.redis_support import REDIS_SERVER, RedisServer
+from tests.support import served
 
 from .app_under_test import make_app
 from .conftest import cookie_header, cookie_of

@@ -11,7 +11,7 @@ import redis
 from expressio.sessions import DEFAULT_IDLE_TTL, RedisStore
 from tests.redis_support import RedisServer
 from tests.sessions.app import make_app
-from tests.sessions.conftest import served
+from tests.support import served
 
 COOKIE = "expressio.sid"
 

@@ -13,7 +13,7 @@ import pytest
 
 from expressio.sessions import MemoryStore, SessionManager
 from tests.sessions.app import make_app
-from tests.sessions.conftest import served
+from tests.support import served
 
 COOKIE = "expressio.sid"
 
