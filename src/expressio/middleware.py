@@ -31,53 +31,54 @@ def _types(value: str | Sequence[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def json(*, limit: int = 100_000, type: str | Sequence[str] = ("json",)) -> Middleware:
-    """Parse JSON bodies into ``req.body`` (orjson). Malformed JSON → 400, over ``limit``
-    bytes → 413. ``type`` says which Content-Types count (default: ``application/json`` and
-    ``*/*+json``)."""
-    wanted = _types(type)
+def _body_parser(
+    name: str, wanted: tuple[str, ...], limit: int, decode: Callable[[bytes], Any]
+) -> Middleware:
+    """A middleware that reads a body of the ``wanted`` types (at most ``limit`` bytes) into
+    ``req.body`` with ``decode``, once: a body an earlier parser read is left as it is."""
 
-    async def json_parser(req: Request, res: Response, next: Next) -> None:
+    async def parser(req: Request, res: Response, next: Next) -> None:
         if req.body_parsed or not req.is_type(*wanted):
             if req.body is None:
                 req.body = {}
             next()
             return
         req.body_parsed = True
-        raw = await req.read_body(limit)
-        if not raw.strip():
-            req.body = {}
-        else:
-            try:
-                req.body = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise HTTPError(400, f"Invalid JSON body: {exc}") from exc
+        req.body = decode(await req.read_body(limit))
         next()
 
-    return json_parser
+    parser.__name__ = parser.__qualname__ = name
+    return parser
+
+
+def _decode_json(raw: bytes) -> Any:
+    if not raw.strip():
+        return {}
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise HTTPError(400, f"Invalid JSON body: {exc}") from exc
+
+
+def _decode_form(raw: bytes) -> Any:
+    try:
+        return parse_query(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise HTTPError(400, "Invalid form body: not UTF-8") from exc
+
+
+def json(*, limit: int = 100_000, type: str | Sequence[str] = ("json",)) -> Middleware:
+    """Parse JSON bodies into ``req.body`` (orjson). Malformed JSON → 400, over ``limit``
+    bytes → 413. ``type`` says which Content-Types count (default: ``application/json`` and
+    ``*/*+json``)."""
+    return _body_parser("json_parser", _types(type), limit, _decode_json)
 
 
 def urlencoded(
     *, limit: int = 100_000, type: str | Sequence[str] = ("application/x-www-form-urlencoded",)
 ) -> Middleware:
     """Parse form bodies into ``req.body`` (a dict; repeated names become lists)."""
-    wanted = _types(type)
-
-    async def urlencoded_parser(req: Request, res: Response, next: Next) -> None:
-        if req.body_parsed or not req.is_type(*wanted):
-            if req.body is None:
-                req.body = {}
-            next()
-            return
-        req.body_parsed = True
-        raw = await req.read_body(limit)
-        try:
-            req.body = parse_query(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise HTTPError(400, "Invalid form body: not UTF-8") from exc
-        next()
-
-    return urlencoded_parser
+    return _body_parser("urlencoded_parser", _types(type), limit, _decode_form)
 
 
 def multipart(*, max_files: int = 1000, max_fields: int = 1000) -> Middleware:
