@@ -131,23 +131,26 @@ class RequestIO:
         # The emit itself happens here, synchronously, so that it keeps its place among the
         # emits around it; only the wait is deferred.
         future = pending.future
-        loop = asyncio.get_running_loop()
-        timer = loop.call_later(
-            timeout,
-            fail,
-            future,
-            TimeoutError(f"no ack for {event!r} within {timeout} s"),
-        )
+        socket = self.socket
+        timer: asyncio.TimerHandle | None = None
 
         def answered(*answer: Any) -> None:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
             settle(future, ack_value(answer))
 
+        def give_up() -> None:
+            # Forget the callback too: a client that never answers must not grow the table.
+            if ack_id is not None:
+                socket.cancel_ack(ack_id)
+            fail(future, TimeoutError(f"no ack for {event!r} within {timeout} s"))
+
         try:
-            self.socket.emit(event, *args, callback=answered)
+            ack_id = socket.emit(event, *args, callback=answered)
         except Exception as error:
-            timer.cancel()
             fail(future, error)
+            return
+        timer = asyncio.get_running_loop().call_later(timeout, give_up)
 
     def respond(self, *args: Any) -> None:
         """Answer the client's acknowledgement callback with ``args`` (once; later calls and

@@ -103,6 +103,10 @@ def make_app(*, sessions: bool = False) -> expressio.Application:
             return
         req.io.respond({"answer": list(answer) if isinstance(answer, tuple) else answer})
 
+    @io.route("pending_acks")
+    def pending_acks(req):  # type: ignore[no-untyped-def]
+        req.io.respond(req.socket.pending_acks)
+
     @io.route("emit_with_ack_sync")
     def emit_with_ack_from_thread(req):  # type: ignore[no-untyped-def]
         answer = req.io.emit_with_ack("question", req.data, timeout=5).result(timeout=10)

@@ -38,6 +38,8 @@ async def test_emit_with_ack_with_no_arguments_resolves_to_none(connect: Connect
 async def test_emit_with_ack_times_out(connect: Connect) -> None:
     slow = await connect(answers={"question": SLOW})
     assert await slow.call("emit_with_ack", {"timeout": 0.2}) == {"timeout": True}
+    # the server stopped waiting: a client that never answers does not grow its ack table
+    assert await slow.call("pending_acks") == 0
     assert await slow.call("echo", "late ack ignored") == "late ack ignored"
 
 

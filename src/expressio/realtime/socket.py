@@ -90,9 +90,23 @@ class Socket:
 
     # --- sending ---------------------------------------------------------------------------
 
-    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
-        """Send ``event`` with ``args`` to this client; ``callback(*answer)`` gets its ack."""
-        self._emit(event, args, callback)
+    def emit(
+        self, event: str, *args: Any, callback: Callable[..., Any] | None = None
+    ) -> int | None:
+        """Send ``event`` with ``args`` to this client; ``callback(*answer)`` gets its ack.
+
+        Returns the ack id when a callback waits (for :meth:`cancel_ack`), else None."""
+        return self._emit(event, args, callback)
+
+    def cancel_ack(self, ack_id: int) -> None:
+        """Stop waiting for ack ``ack_id``: its callback is dropped, a late answer ignored."""
+        if self._acks is not None:
+            self._acks.pop(ack_id, None)
+
+    @property
+    def pending_acks(self) -> int:
+        """How many of our emits still wait for the client's ack."""
+        return len(self._acks) if self._acks is not None else 0
 
     async def emit_with_ack(self, event: str, *args: Any, timeout: float) -> Any:
         """Send ``event`` and wait for the client's ack; ``TimeoutError`` after ``timeout`` s."""
@@ -106,8 +120,8 @@ class Socket:
         try:
             return await asyncio.wait_for(future, timeout)
         finally:
-            if self._acks is not None and ack_id is not None:
-                self._acks.pop(ack_id, None)
+            if ack_id is not None:
+                self.cancel_ack(ack_id)
 
     def _emit(
         self, event: str, args: Sequence[Any], callback: Callable[..., Any] | None
