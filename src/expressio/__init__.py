@@ -11,7 +11,7 @@ from .io_loop import Pending
 from .middleware import cookie_parser, json, multipart, static, urlencoded
 from .request import HTTPError, Request
 from .request_io import RequestIO
-from .response import Response
+from .response import Response, ResponseAlreadySent
 from .route_forward import route_forward
 from .routing import Router
 from .scaleout import Emitter, RedisAdapter
@@ -45,6 +45,7 @@ __all__ = [
     "Request",
     "RequestIO",
     "Response",
+    "ResponseAlreadySent",
     "Router",
     "Session",
     "SessionDataError",

@@ -32,6 +32,7 @@ from .realtime import Ack, Namespace, Socket
 from .request_io import (
     LIFECYCLE_EVENTS,
     RESERVED_EVENTS,
+    UNKNOWN_ROUTE,
     RequestIO,
     check_emittable,
     payload,
@@ -241,12 +242,14 @@ class IONamespace:
     def _dispatch(self, socket: Socket, event: str, args: list[Any], ack: Ack | None) -> None:
         if event in RESERVED_EVENTS:
             logger.debug("client event with reserved name %r ignored", event)
+            _answer_unrouted(event, ack)
             return
         state = self._states.get(socket.id)
         if state is None:
             return
         if event not in self.routes and event not in state.listeners:
             logger.debug("no route for %r on %s", event, self.name)
+            _answer_unrouted(event, ack)
             return
         self._spawn(self._run_event(state, event, tuple(args), ack))
 
@@ -282,6 +285,12 @@ class IONamespace:
                 await manager.save_if_changed(session)
             except Exception as error:
                 session_failed(event, state.socket.id, ack, error, "save")
+
+
+def _answer_unrouted(event: str, ack: Ack | None) -> None:
+    # A client waiting for an ack would otherwise wait for nothing until its own timeout.
+    if ack is not None:
+        ack({"error": UNKNOWN_ROUTE + event})
 
 
 class NamespaceRoom:

@@ -132,6 +132,19 @@ async def test_client_events_with_reserved_names_reach_no_route(connect: Connect
     assert len(RECORDS["connect"]) == connects_before
     assert sid not in dict(RECORDS["disconnect"])
     assert client.sio.connected
+    # a client waiting for an ack is told, rather than left waiting for its own timeout
+    assert await client.call("message", "hi") == {"error": "Unknown route: message"}
+
+
+async def test_an_event_with_no_route_answers_a_waiting_ack_with_an_error(
+    connect: Connect,
+) -> None:
+    client = await connect()
+    assert await client.call("nobody-routes-this", 1) == {
+        "error": "Unknown route: nobody-routes-this"
+    }
+    await client.sio.emit("nobody-routes-this", 2)  # without an ack: ignored
+    assert await client.call("echo", "still here") == "still here"
 
 
 # -- handshake middleware --------------------------------------------------------------------
