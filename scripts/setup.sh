@@ -19,7 +19,21 @@ fi
 
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv with $PYTHON"
-  "$PYTHON" -m venv .venv
+  if ! "$PYTHON" -m venv .venv; then
+    # Debian and Ubuntu ship venv's pip bootstrap as a separate package.
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      version="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+      echo "==> installing python3-venv with apt"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "python$version-venv" >/dev/null 2>&1 || true
+      rm -rf .venv
+      "$PYTHON" -m venv .venv
+    else
+      echo "creating a virtual environment failed: install your Python's venv package" >&2
+      exit 1
+    fi
+  fi
 fi
 stamp=".venv/.expressio-installed"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
