@@ -9,7 +9,8 @@ The event pipeline, per client event (see :meth:`IONamespace._run_event`):
 2. it waits until the client's ``connect`` hook has finished (so a room joined there is joined);
 3. with ``expressio.session`` in use, the connection's session is brought up to date (loaded at
    the first event, re-read from the store when no other event of this client is running, so a
-   change made over HTTP after connecting is visible);
+   change made over HTTP after connecting is visible; while one runs, its changes since the
+   last save must not be overwritten by a re-read);
 4. the route runs with a fresh :class:`~expressio.socket_request.SocketRequest`, and so does
    every route it forwards to;
 5. when they have all finished, the session is saved if it changed.
@@ -60,6 +61,7 @@ class SocketState:
         "listeners",
         "loading",
         "ready",
+        "running",
         "session",
         "session_manager",
         "socket",
@@ -73,13 +75,16 @@ class SocketState:
         self.session: Session | None = None
         self.session_manager: SessionManager | None = None
         self.loading: asyncio.Future[Session] | None = None
+        self.running = 0  # events of this client in the pipeline, the calling one included
 
     async def session_for_event(self, manager: SessionManager) -> Session:
         """The connection's session, brought up to date for an event about to run.
 
-        Loaded at the first event. Afterwards re-read from the store before each event, unless
-        it holds changes not saved yet (another event of this client is changing it): those
-        are never thrown away. Concurrent events of one client share one session object."""
+        Loaded at the first event. Afterwards re-read from the store before an event that runs
+        alone: while another event of this client is running it may change the session at any
+        await, and a re-read would throw those changes away before they are saved. Unsaved
+        changes are never thrown away either. Concurrent events of one client share one
+        session object. The caller counts itself in :attr:`running` before calling."""
         if self.session is None or self.session_manager is not manager:
             if self.loading is None or self.loading.done():
                 self.loading = asyncio.ensure_future(self._load(manager))
@@ -87,7 +92,7 @@ class SocketState:
         session = self.session
         if self.loading is not None and not self.loading.done():
             await asyncio.shield(self.loading)  # a re-read already under way: share it
-        elif not session.modified:
+        elif self.running <= 1 and not session.modified:
             self.loading = asyncio.ensure_future(self._reload(session))
             await asyncio.shield(self.loading)
         return session
@@ -260,6 +265,15 @@ class IONamespace:
         return task
 
     async def _run_event(
+        self, state: SocketState, event: str, args: tuple[Any, ...], ack: Ack | None
+    ) -> None:
+        state.running += 1
+        try:
+            await self._run_counted_event(state, event, args, ack)
+        finally:
+            state.running -= 1
+
+    async def _run_counted_event(
         self, state: SocketState, event: str, args: tuple[Any, ...], ack: Ack | None
     ) -> None:
         if event != "connect" and state.ready is not None and not state.ready.done():
