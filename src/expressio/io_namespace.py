@@ -25,10 +25,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio.to_thread
-
 from .io_loop import LoopBridge
-from .io_routes import RouteHandler, RouteTable, is_async_callable
+from .io_routes import RouteHandler, RouteTable, call_route_handler
 from .realtime import Ack, Namespace, Socket
 from .request_io import (
     LIFECYCLE_EVENTS,
@@ -220,7 +218,7 @@ class IONamespace:
             if takes_next:
                 await _run_with_callback(middleware, handshake, timeout, legacy=False)
             else:
-                await _call(middleware, handshake)
+                await call_route_handler(middleware, handshake)
         # Handed to the connect hook, which runs right after acceptance; a connection that
         # closed meanwhile is never accepted, so its entry is dropped on the next loop turn.
         self._admitted[socket.id] = handshake
@@ -344,15 +342,6 @@ def _takes_next(function: Callable[..., Any]) -> bool:
     return len(positional) >= 2 or varargs
 
 
-async def _call(function: Callable[..., Any], *args: Any) -> Any:
-    if is_async_callable(function):
-        return await function(*args)
-    result = await anyio.to_thread.run_sync(lambda: function(*args))
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
 async def _run_with_callback(
     function: Callable[..., Any], handshake: HandshakeData, timeout: float, *, legacy: bool
 ) -> None:
@@ -374,7 +363,7 @@ async def _run_with_callback(
             refusal = ConnectionRefusedError("not authorized")
         loop.call_soon_threadsafe(decide, refusal)
 
-    await _call(function, handshake, callback)
+    await call_route_handler(function, handshake, callback)
     try:
         outcome = await asyncio.wait_for(verdict, timeout)
     except TimeoutError:

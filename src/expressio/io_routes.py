@@ -140,11 +140,12 @@ class RouteChain:
                 logger.exception("error reporting the failure of route %r", name)
 
 
-async def call_route_handler(handler: RouteHandler, req: Any) -> Any:
-    """Run one handler the way routes run (see the module docstring) and return its result."""
+async def call_route_handler(handler: Callable[..., Any], *args: Any) -> Any:
+    """Run one handler the way routes run (see the module docstring) and return its result.
+    Handshake middleware runs the same way."""
     if is_async_callable(handler):
-        return await handler(req)
-    result = await anyio.to_thread.run_sync(handler, req)
+        return await handler(*args)
+    result = await anyio.to_thread.run_sync(handler, *args)
     if inspect.isawaitable(result):
         result = await result
     return result
