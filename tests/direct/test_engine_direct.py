@@ -16,6 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from expressio.engine.direct import DirectWebSocketProtocol
 from tests.direct.conftest import DirectUnderTest
 
 WAIT = 5.0
@@ -434,6 +435,105 @@ async def test_client_that_stops_reading_is_cut_off_alone(make_direct: Any) -> N
         await bystander.send("4unaffected")
         assert await recv_message(bystander) == "4unaffected"
         await bystander.close()
+
+
+def masked(opcode: int, payload: bytes) -> bytes:
+    """A client frame (FIN set) with a zero mask, which leaves the payload as it is."""
+    assert len(payload) < 126
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + bytes(4) + payload
+
+
+def ping_payload(index: int) -> bytes:
+    return f"{index:08d}".encode().ljust(125, b"p")  # the largest control frame
+
+
+def direct_protocol(server: DirectUnderTest) -> Any:
+    protocols = server.call(
+        lambda: [
+            connection
+            for connection in server.server.server_state.connections
+            if isinstance(connection, DirectWebSocketProtocol)
+        ]
+    )
+    assert len(protocols) == 1, protocols
+    return protocols[0]
+
+
+async def stall_with_pings(server: DirectUnderTest, sock: socket.socket) -> int:
+    """Send websocket pings, never reading their pongs, until the server pauses writing to
+    this client; returns how many were sent."""
+    protocol = direct_protocol(server)
+    sent = 0
+    for _ in range(100):  # at most 100 * 5000 pings (63 MB of pongs): bounded
+        burst = b"".join(masked(0x9, ping_payload(sent + i)) for i in range(5000))
+        await asyncio.to_thread(sock.sendall, burst)
+        sent += 5000
+        # Processed in order: once the server echoes a message sent after the pings, it has
+        # answered them all (the echo itself then waits in the outbox or the buffers).
+        marker = f"sent {sent}"
+        await asyncio.to_thread(sock.sendall, masked(0x1, b"4" + marker.encode()))
+        await wait_for_message(server, marker)
+        if server.call(lambda: protocol._paused):
+            return sent
+    raise AssertionError("the server never paused writing")
+
+
+async def wait_for_message(server: DirectUnderTest, data: str) -> None:
+    for _ in range(500):
+        if any(received == data for _, received in server.messages):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the server never received {data!r}")
+
+
+async def test_pongs_to_a_client_that_stops_reading_stay_bounded(make_direct: Any) -> None:
+    with make_direct(ping_interval=30, ping_timeout=30) as server:
+        sock, head = await asyncio.to_thread(raw_upgrade, server, receive_buffer=4096)
+        sock.settimeout(30)
+        with sock:
+            assert head.startswith(b"HTTP/1.1 101 "), head
+            sid = server.connected[0]
+            sent = await stall_with_pings(server, sock)
+            # 5000 more pings while paused: 635 kB of pongs if each were written
+            await asyncio.to_thread(
+                sock.sendall, b"".join(masked(0x9, ping_payload(sent + i)) for i in range(5000))
+            )
+            await asyncio.to_thread(sock.sendall, masked(0x1, b"4last"))
+            await wait_for_message(server, "last")
+            protocol = direct_protocol(server)
+            buffered = server.call(lambda: protocol._transport.get_write_buffer_size())
+            assert buffered < 256 * 1024
+            assert sid not in server.disconnected
+
+            # Reading again: the pong of the latest ping comes before what was queued after it.
+            def read_until_last() -> tuple[int, bytes]:
+                pongs = 0
+                previous = b""
+                while True:
+                    opcode, payload = read_frame(sock)
+                    if opcode == 0xA:
+                        pongs += 1
+                        previous = payload
+                    elif payload == b"4last":
+                        return pongs, previous
+
+            pongs, before_last = await asyncio.to_thread(read_until_last)
+            assert before_last == ping_payload(sent + 4999)
+            assert pongs < sent + 5000
+
+
+async def test_engine_pings_from_a_client_that_stops_reading_meet_the_send_bound(
+    make_direct: Any,
+) -> None:
+    with make_direct(max_send_buffer=32, ping_interval=30, ping_timeout=30) as server:
+        sock, head = await asyncio.to_thread(raw_upgrade, server, receive_buffer=4096)
+        sock.settimeout(30)
+        with sock:
+            assert head.startswith(b"HTTP/1.1 101 "), head
+            sid = server.connected[0]
+            await stall_with_pings(server, sock)
+            await asyncio.to_thread(sock.sendall, masked(0x1, b"2") * 100)
+            assert await server.disconnect_reason(sid) == "transport error"
 
 
 # -- TLS -------------------------------------------------------------------------------------

@@ -94,6 +94,21 @@ def test_client_ping_is_answered_with_pong() -> None:
     assert frames(connection) == ["3hey"]
 
 
+def test_pongs_to_client_pings_count_against_the_send_buffer() -> None:
+    connection = make("websocket", max_send_buffer=3)
+    for _ in range(3):
+        assert connection.receive_frame("2", 101.0) is None
+    assert connection.receive_frame("2", 101.0) == Closed("transport error")
+    assert connection.outbox == []
+
+
+def test_pongs_to_client_pings_in_a_post_count_against_the_send_buffer() -> None:
+    connection = make(max_send_buffer=2)
+    events = connection.receive_payload(b"2\x1e2\x1e2\x1e4after", 101.0)
+    assert events == [Closed("transport error")]
+    assert connection.state is ConnectionState.CLOSED
+
+
 def test_messages_do_not_count_as_pongs() -> None:
     connection = make("websocket")
     connection.tick(125.0)

@@ -214,9 +214,10 @@ class Connection:
         if packet_type is PacketType.CLOSE:
             return self._close(TRANSPORT_CLOSE)
         if packet_type is PacketType.PING:
-            # Engine.IO v4 clients do not ping (the server does); answering is harmless.
-            self.outbox.append(PreparedMessage.control(PacketType.PONG, str(packet.data)))
-            return None
+            # Engine.IO v4 clients do not ping (the server does); answering is harmless, but
+            # the answer counts against the send buffer: a client that pings without reading
+            # would otherwise grow the outbox without bound.
+            return self.send(PreparedMessage.control(PacketType.PONG, str(packet.data)))
         # open, upgrade and noop mean nothing on an established transport.
         return None
 

@@ -168,6 +168,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         "_loop",
         "_parser",
         "_paused",
+        "_pending_pong",
         "_phase",
         "_probe_timer",
         "_receiving",
@@ -192,6 +193,8 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         self._connection: Connection = None  # type: ignore[assignment]
         self._parser: FrameParser | None = None
         self._paused = False
+        # The answer to the latest websocket ping received while writing was paused.
+        self._pending_pong: bytes | None = None
         # True while a read is processed: what gets queued meanwhile is written right after.
         self._receiving = False
         self._probe_timer: asyncio.TimerHandle | None = None
@@ -219,6 +222,11 @@ class DirectWebSocketProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._paused = False
+        pong = self._pending_pong
+        if pong is not None:
+            self._pending_pong = None
+            if self._phase is _OPEN or self._phase is _PROBING:
+                self._transport.write(pong)
         if self._phase is _OPEN:
             self._flush()
 
@@ -409,7 +417,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
                         else:
                             socket._arm_heartbeat()  # a pong moves the next ping
                 elif kind is Ping:
-                    self._transport.write(encode_frame(PONG, event.payload))
+                    self._answer_ping(event.payload)
                 elif kind is CloseReceived:
                     self._peer_closed(event)
                     return
@@ -423,6 +431,15 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             self._receiving = False
         if self._phase is _OPEN:
             self._flush()
+
+    def _answer_ping(self, payload: bytes) -> None:
+        pong = encode_frame(PONG, payload)
+        if self._paused:
+            # A client that pings without reading must not grow the write buffer: RFC 6455
+            # (5.5.3) lets an endpoint answer only the most recent ping, so one pong waits.
+            self._pending_pong = pong
+        else:
+            self._transport.write(pong)
 
     def _probe_frame(self, frame: str | bytes) -> None:
         socket = self._socket
