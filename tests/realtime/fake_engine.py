@@ -89,6 +89,7 @@ class FakeEngineServer:
         self.on_message = on_message
         self.on_disconnect = on_disconnect
         self.options = options
+        self.max_payload: int = options.get("max_payload", 1_000_000)
         self.sockets: dict[str, FakeEngineSocket] = {}
         self.prepared: list[FakePrepared] = []
         self.shut_down: str | None = None

@@ -181,6 +181,27 @@ def test_decode_rejects_out_of_place_and_bad_attachments() -> None:
         Decoder(max_attachments=2).feed('53-["e"]')
 
 
+def test_attachment_count_is_limited_by_default() -> None:
+    Decoder().feed("5100-" + '["e"]')  # the default allows 100
+    with pytest.raises(DecodeError):
+        Decoder().feed("5101-" + '["e"]')
+
+
+def test_attachments_of_one_packet_share_a_byte_budget() -> None:
+    decoder = Decoder(max_attachment_bytes=10)
+    decoder.feed('53-["e"]')
+    decoder.feed(b"x" * 4)
+    decoder.feed(b"x" * 4)
+    with pytest.raises(DecodeError):
+        decoder.feed(b"x" * 3)  # 11 bytes held for one packet
+    assert not decoder.reassembling
+    # the budget is per packet: the next one starts from zero
+    decoder.feed(f'52-["e",{PLACEHOLDER_0}]')
+    decoder.feed(b"y" * 5)
+    packet = decoder.feed(b"z" * 5)
+    assert packet is not None and packet.data == ["e", b"y" * 5]
+
+
 def test_deep_nesting_in_a_binary_packet_never_escapes_as_another_error() -> None:
     decoder = Decoder()
     decoder.feed('51-["e",' + "[" * 1020 + "]" * 1020 + "]")

@@ -299,15 +299,31 @@ class Decoder:
     States: idle (expects a text message) or reassembling (expects the announced number of
     binary attachments). Anything out of place raises :class:`DecodeError`; after an error the
     decoder is back to idle, though the connection is expected to be closed anyway.
+
+    Limits, because attachments are held until the packet is complete: at most
+    ``max_attachments`` per packet (the official parser allows 10) and at most
+    ``max_attachment_bytes`` for all of one packet's attachments together (the server passes
+    the engine's ``max_payload``, so one packet holds no more than one message could).
     """
 
-    __slots__ = ("_buffers", "_expected", "_pending", "max_attachments")
+    __slots__ = (
+        "_buffered",
+        "_buffers",
+        "_expected",
+        "_pending",
+        "max_attachment_bytes",
+        "max_attachments",
+    )
 
-    def __init__(self, max_attachments: int = 1000) -> None:
+    def __init__(
+        self, max_attachments: int = 100, max_attachment_bytes: int = 1_000_000
+    ) -> None:
         self.max_attachments = max_attachments
+        self.max_attachment_bytes = max_attachment_bytes
         self._pending: Packet | None = None
         self._buffers: list[bytes] = []
         self._expected = 0
+        self._buffered = 0
 
     @property
     def reassembling(self) -> bool:
@@ -338,6 +354,13 @@ class Decoder:
         pending = self._pending
         if pending is None:
             raise DecodeError("binary message without a binary packet announcing it")
+        buffered = self._buffered + len(data)
+        if buffered > self.max_attachment_bytes:
+            self._reset()
+            raise DecodeError(
+                f"attachments of one packet exceed {self.max_attachment_bytes} bytes"
+            )
+        self._buffered = buffered
         self._buffers.append(bytes(data))
         if len(self._buffers) < self._expected:
             return None
@@ -356,3 +379,4 @@ class Decoder:
         self._pending = None
         self._buffers = []
         self._expected = 0
+        self._buffered = 0

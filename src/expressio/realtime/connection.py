@@ -39,7 +39,8 @@ class Connection:
     def __init__(self, server: RealtimeServer, engine_socket: EngineSocket) -> None:
         self.server = server
         self.engine_socket = engine_socket
-        self.decoder = Decoder()
+        # One packet's attachments may together hold no more than one message could.
+        self.decoder = Decoder(max_attachment_bytes=server.engine.max_payload)
         self.sockets: dict[str, Socket] = {}
         self._seen_connect = False
         self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
