@@ -8,7 +8,8 @@ The app (an ``Application``) mounts:
   ``cmd:stream:SIZE`` (a background task sends SIZE-byte messages, one per loop turn, until
   the session closes — what a client that stops reading meets);
 - ``/socket.io``: a ``RealtimeServer`` (``echo`` acks its arguments, ``ask`` asks the client
-  for an ack and reports it as ``answer``, ``binary`` sends bytes nested in an object);
+  for an ack and reports it as ``answer``, ``binary`` sends bytes nested in an object,
+  ``bye`` disconnects the client's whole connection);
 - ``/plain``: a plain ASGI websocket echo, which must keep working beside the direct path.
 
 Running in-process lets tests read what the engine reported (disconnect reasons) and which
@@ -162,6 +163,7 @@ def build_app(holder: list[DirectUnderTest], **engine_options: Any) -> Applicati
     root.on("echo", echo)
     root.on("ask", ask)
     root.on("binary", binary)
+    root.on("bye", lambda socket: socket.disconnect(close=True))
 
     async def plain_echo(scope: Any, receive: Any, send: Any) -> None:
         assert scope["type"] == "websocket"

@@ -100,3 +100,16 @@ async def test_express_app_io_routes_on_the_direct_path() -> None:
             assert kinds == ["DirectWebSocketProtocol"]
         finally:
             await client.disconnect()
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+async def test_server_disconnect_with_close_is_a_server_disconnect_for_the_client(
+    direct: DirectUnderTest, mode: str
+) -> None:
+    client = await connected_client(direct, mode)
+    reasons: asyncio.Queue[Any] = asyncio.Queue()
+    client.on("disconnect", lambda *reason: reasons.put_nowait(reason))
+    await client.emit("bye")
+    # the DISCONNECT packet arrived before the close; a transport close would read
+    # "transport close" (and a reconnecting client would come back)
+    assert await asyncio.wait_for(reasons.get(), WAIT) == (client.reason.SERVER_DISCONNECT,)

@@ -406,6 +406,17 @@ def test_forced_close_with_a_pending_poll_answers_it() -> None:
     assert connection.finish_poll() == "1"
 
 
+def test_close_with_a_reason_of_the_layer_above_delivers_the_queue_first() -> None:
+    websocket = make("websocket")
+    websocket.send(PreparedMessage("41"))
+    assert websocket.close("server namespace disconnect") == Closed("server namespace disconnect")
+    assert frames(websocket) == ["441"]
+    polling = make()
+    polling.send(PreparedMessage("41"))
+    polling.close("server namespace disconnect")
+    assert polling.start_poll() == "441\x1e1"
+
+
 def test_error_close_discards_the_queue() -> None:
     connection = make()
     connection.send(PreparedMessage("dropped"))

@@ -16,8 +16,11 @@ Rules it owns:
   noop; ``5`` switches the session to the websocket. The outbox is one queue whichever
   transport drains it, so no packet is lost or sent twice across the switch.
 * Closing: a client ``1`` packet closes with ``"transport close"`` (a pending GET gets a
-  noop); server errors discard the outbox and answer a pending GET with ``1``; a server
-  ``close()`` first delivers what is queued, then the close packet (polling) or frame.
+  noop); the engine's own error reasons (transport close or error, ping timeout, parse
+  error) discard the outbox and answer a pending GET with ``1``; any other ``close()``, a
+  decision of the server, first delivers what is queued, then the close packet (polling) or
+  frame. (The layer above closes with its own reasons, e.g. a Socket.IO server disconnect,
+  whose DISCONNECT packets must reach the client.)
 * Send buffer: at most ``max_send_buffer`` packets wait in the outbox. A send beyond that
   closes the session with ``"transport error"`` (the slow-client policy: a client that cannot
   keep up is disconnected; memory per connection stays bounded).
@@ -60,8 +63,12 @@ PARSE_ERROR: Final = "parse error"
 FORCED_CLOSE: Final = "forced close"
 SERVER_SHUTTING_DOWN: Final = "server shutting down"
 
-# Closes where the server still owes the client what it queued (Engine.IO's "drain first").
-_GRACEFUL_REASONS: Final = frozenset({FORCED_CLOSE, SERVER_SHUTTING_DOWN})
+# Closes where what is queued can or need not reach the client any more. Any other reason is
+# the server's decision, and it still owes the client what it queued (Engine.IO's "drain
+# first").
+_DISCARDING_REASONS: Final = frozenset(
+    {TRANSPORT_CLOSE, PING_TIMEOUT, TRANSPORT_ERROR, PARSE_ERROR}
+)
 
 
 class ConnectionState(Enum):
@@ -346,7 +353,7 @@ class Connection:
         if not self.is_open:
             return None
         self.close_reason = reason
-        if reason in _GRACEFUL_REASONS:
+        if reason not in _DISCARDING_REASONS:
             # What the application queued before closing still goes out, then the close.
             self.state = ConnectionState.CLOSING
             if self.transport == "polling":
