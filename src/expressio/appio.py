@@ -159,6 +159,8 @@ class AppIO:
     def _wrap(self, namespace: Namespace) -> IONamespace:
         wrapped = IONamespace(self.app, namespace, self._bridge)
         wrapped.authorization = self._authorization
+        if self.settings is not None:
+            wrapped.max_in_flight_events = self.settings["max_in_flight_events"]
         return wrapped
 
     def _authorization(self) -> HandshakeMiddleware | None:
@@ -227,6 +229,9 @@ class AppIO:
             engine.origin_policy = OriginPolicy(value)
         elif key == "connect_timeout":
             server.connect_timeout = value
+        elif key == "max_in_flight_events":
+            for wrapped in self._namespaces.values():
+                wrapped.max_in_flight_events = value
         elif key == "adapter":
             connected = [ns.name for ns in server.namespaces.values() if ns.sockets]
             if connected:

@@ -5,7 +5,8 @@ own route table, middleware, ``connect``/``disconnect`` hooks, rooms and broadca
 
 The event pipeline, per client event (see :meth:`IONamespace._run_event`):
 
-1. an event with a reserved name, or with no route, goes nowhere;
+1. an event with a reserved name, or with no route, goes nowhere; a client that already has
+   ``max in flight events`` events running is disconnected (logged as a warning);
 2. it waits until the client's ``connect`` hook has finished (so a room joined there is joined);
 3. with ``expressio.session`` in use, the connection's session is brought up to date (loaded at
    the first event, re-read from the store when no other event of this client is running, so a
@@ -49,6 +50,9 @@ logger = logging.getLogger("expressio.io")
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 HandshakeMiddleware = Callable[..., Any]
 
+#: The ``max in flight events`` setting's default.
+DEFAULT_MAX_IN_FLIGHT_EVENTS = 1000
+
 
 
 class SocketState:
@@ -73,7 +77,10 @@ class SocketState:
         self.session: Session | None = None
         self.session_manager: SessionManager | None = None
         self.loading: asyncio.Future[Session] | None = None
-        self.running = 0  # events of this client in the pipeline, the calling one included
+        self.running = 0  # events of this client started and not finished yet
+
+    def event_finished(self, _task: asyncio.Future[None]) -> None:
+        self.running -= 1
 
     async def session_for_event(self, manager: SessionManager) -> Session:
         """The connection's session, brought up to date for an event about to run.
@@ -82,7 +89,7 @@ class SocketState:
         alone: while another event of this client is running it may change the session at any
         await, and a re-read would throw those changes away before they are saved. Unsaved
         changes are never thrown away either. Concurrent events of one client share one
-        session object. The caller counts itself in :attr:`running` before calling."""
+        session object. :attr:`running` counts the calling event too."""
         if self.session is None or self.session_manager is not manager:
             if self.loading is None or self.loading.done():
                 self.loading = asyncio.ensure_future(self._load(manager))
@@ -126,6 +133,8 @@ class IONamespace:
         self._admitted: dict[str, HandshakeData] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         self.authorization: Callable[[], HandshakeMiddleware | None] = lambda: None
+        #: events of one client running at once; one more disconnects it (see _dispatch)
+        self.max_in_flight_events = DEFAULT_MAX_IN_FLIGHT_EVENTS
         namespace.dispatch = self._dispatch
         namespace.on_connect = self._on_connect
         namespace.on_disconnect = self._on_disconnect
@@ -231,14 +240,14 @@ class IONamespace:
         state = SocketState(socket, handshake)
         self._states[socket.id] = state
         if "connect" in self.routes:
-            state.ready = self._spawn(self._run_event(state, "connect", (auth,), None))
+            state.ready = self._start_event(state, "connect", (auth,), None)
 
     def _on_disconnect(self, socket: Socket, reason: str) -> None:
         state = self._states.pop(socket.id, None)
         if state is None:
             return
         if "disconnect" in self.routes or state.listeners.get("disconnect"):
-            self._spawn(self._run_event(state, "disconnect", (reason,), None))
+            self._start_event(state, "disconnect", (reason,), None)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -254,7 +263,33 @@ class IONamespace:
             logger.debug("no route for %r on %s", event, self.name)
             _answer_unrouted(event, ack)
             return
-        self._spawn(self._run_event(state, event, tuple(args), ack))
+        if state.running >= self.max_in_flight_events:
+            self._disconnect_flooding(state)
+            return
+        self._start_event(state, event, tuple(args), ack)
+
+    def _start_event(
+        self, state: SocketState, event: str, args: tuple[Any, ...], ack: Ack | None
+    ) -> asyncio.Future[None]:
+        # Counted from now, not from when the task first runs: the bound below must see the
+        # events still queued, and a re-read of the session must not start while one is.
+        state.running += 1
+        task = self._spawn(self._run_event(state, event, args, ack))
+        task.add_done_callback(state.event_finished)
+        return task
+
+    def _disconnect_flooding(self, state: SocketState) -> None:
+        """The slow-client policy for events: a client that keeps more than
+        ``max in flight events`` events running (it sends faster than its routes finish) is
+        disconnected, so that it cannot grow the server's tasks and memory without bound."""
+        socket = state.socket
+        logger.warning(
+            "socket %s disconnected: more than %d events in flight (it sends events faster "
+            "than its routes finish; the limit is the 'max in flight events' setting)",
+            socket.id,
+            self.max_in_flight_events,
+        )
+        socket.disconnect(close=True)
 
     def _spawn(self, coroutine: Any) -> asyncio.Future[None]:
         task: asyncio.Future[None] = asyncio.ensure_future(coroutine)
@@ -263,15 +298,6 @@ class IONamespace:
         return task
 
     async def _run_event(
-        self, state: SocketState, event: str, args: tuple[Any, ...], ack: Ack | None
-    ) -> None:
-        state.running += 1
-        try:
-            await self._run_counted_event(state, event, args, ack)
-        finally:
-            state.running -= 1
-
-    async def _run_counted_event(
         self, state: SocketState, event: str, args: tuple[Any, ...], ack: Ack | None
     ) -> None:
         if event != "connect" and state.ready is not None and not state.ready.done():

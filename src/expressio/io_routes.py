@@ -12,9 +12,11 @@ gets an error; an HTTP request forwarded into a realtime route answers 404 or 50
 How handlers run:
 
 - ``async def`` handlers run as tasks on the event loop.
-- plain ``def`` handlers run in a worker thread (Starlette's thread pool, as ``def`` HTTP
-  endpoints do), so a blocking handler never stalls other clients. The IO methods they call
-  hop onto the loop in call order (see :mod:`expressio.io_loop`).
+- plain ``def`` handlers run in a worker thread, so a blocking handler never stalls other
+  clients. They hold tokens of a limiter of their own (:data:`REALTIME_THREADS` per loop), not
+  the one Starlette's ``def`` HTTP endpoints share: blocked realtime handlers can never keep an
+  HTTP request waiting for a thread, nor the reverse. The IO methods they call hop onto the
+  loop in call order (see :mod:`expressio.io_loop`).
 - a ``def`` handler that returns an awaitable has it awaited on the loop.
 """
 
@@ -24,14 +26,20 @@ import asyncio
 import functools
 import inspect
 import logging
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
+import anyio
 import anyio.to_thread
 
 logger = logging.getLogger("expressio.io")
 
 RouteHandler = Callable[[Any], Any]
+
+#: Worker threads realtime ``def`` routes and ``def`` handshake middleware occupy at once, per
+#: event loop (the size of anyio's default limiter, which ``def`` HTTP handlers use).
+REALTIME_THREADS = 40
 
 #: A chain that starts more routes than this is forwarding in a loop (``a`` → ``b`` → ``a``...).
 MAX_ROUTES_PER_CHAIN = 1000
@@ -145,10 +153,25 @@ async def call_route_handler(handler: Callable[..., Any], *args: Any) -> Any:
     Handshake middleware runs the same way."""
     if is_async_callable(handler):
         return await handler(*args)
-    result = await anyio.to_thread.run_sync(handler, *args)
+    result = await anyio.to_thread.run_sync(handler, *args, limiter=realtime_thread_limiter())
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def realtime_thread_limiter() -> anyio.CapacityLimiter:
+    """The running loop's limiter for realtime ``def`` handlers (one per loop: an app may be
+    served on several loops one after another, and a limiter belongs to one)."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(REALTIME_THREADS)
+    return limiter
 
 
 def is_async_callable(function: Any) -> bool:

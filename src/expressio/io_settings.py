@@ -16,6 +16,7 @@
 | ``max payload`` | the largest message a client may send, in bytes |
 | ``connect timeout`` | seconds a new connection has to join a namespace |
 | ``max send buffer``, ``allow upgrades`` | the engine's slow-client bound; polling → websocket |
+| ``max in flight events`` | events of one client running at once; one more disconnects it |
 
 Every name may also be written with underscores (``ping_interval``), as ``app.io(...)`` takes
 them. Engine values apply to connections opened after the change.
@@ -57,6 +58,8 @@ SETTING_NAMES: dict[str, str] = {
     "connect timeout": "connect_timeout",
     "max send buffer": "max_send_buffer",
     "allow upgrades": "allow_upgrades",
+    "max in flight events": "max_in_flight_events",
+    "max in-flight events": "max_in_flight_events",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -76,6 +79,7 @@ DEFAULTS: dict[str, Any] = {
     "connect_timeout": 45.0,
     "max_send_buffer": 10_000,
     "allow_upgrades": True,
+    "max_in_flight_events": 1000,
 }
 
 #: Keys the engine reads when a connection opens (plain attributes of ``EngineServer``).
@@ -195,6 +199,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "max_payload": _positive_int,
     "max_send_buffer": _positive_int,
     "allow_upgrades": _flag,
+    "max_in_flight_events": _positive_int,
 }
 
 
