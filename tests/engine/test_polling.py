@@ -126,6 +126,18 @@ async def test_server_close_delivers_the_queue_then_the_close_packet(
     assert (await client.get(server.polling_url(sid))).status_code == 400
 
 
+async def test_messages_after_one_that_closed_the_session_are_not_delivered(
+    server: EngineUnderTest, client: httpx.AsyncClient
+) -> None:
+    sid = (await server.handshake(client))["sid"]
+    response = await client.post(server.polling_url(sid), content="4before\x1e4cmd:close\x1e4after")
+    assert response.status_code == 200
+    assert await server.disconnect_reason(sid) == "forced close"
+    assert [data for owner, data in server.messages if owner == sid] == ["before", "cmd:close"]
+    poll = await client.get(server.polling_url(sid))
+    assert poll.text == "4before\x1e4closing\x1e1"
+
+
 async def test_server_close_answers_a_pending_poll(
     server: EngineUnderTest, client: httpx.AsyncClient
 ) -> None:

@@ -187,6 +187,10 @@ async def _push(
     assert isinstance(body, bytes)
     undecodable = False
     for event in connection.receive_payload(body, server._loop.time()):
+        if socket._reported:
+            # A message before this one closed the session (its handler closed it, raised,
+            # or overflowed the send buffer): the rest of the payload is not delivered.
+            break
         if type(event) is Closed and event.reason == PARSE_ERROR:
             undecodable = True
         socket._dispatch(event)
