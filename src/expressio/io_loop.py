@@ -118,13 +118,27 @@ class Pending:
         return self._future.done()
 
     def result(self, timeout: float | None = None) -> Any:
-        """Block until finished and return the value (or raise). Never on the loop's thread:
-        the loop could not make progress while it waits."""
+        """Block until finished and return the value (or raise). For worker threads only: on
+        an event loop's thread it raises ``RuntimeError`` at once, since the loop could not
+        make progress while it blocked (``await`` the Pending there instead)."""
+        if _loop_running_here():
+            raise RuntimeError(
+                "Pending.result() would block the event loop's thread (and wait forever): "
+                "use 'await' in async def code, or call result() from a def route"
+            )
         return self._future.result(timeout)
 
     def __repr__(self) -> str:
         state = "done" if self._future.done() else "pending"
         return f"<Pending {state}>"
+
+
+def _loop_running_here() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def settle(future: concurrent.futures.Future[Any], value: Any = None) -> None:

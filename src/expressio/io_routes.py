@@ -103,14 +103,22 @@ class RouteChain:
 
         It never raises: an unknown route or a failing handler is logged and reported to the
         outcomes, and the future still resolves (to ``None``)."""
-        loop = asyncio.get_running_loop()
+        handler = self.claim(name)
+        if handler is None:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        return self.run(name, handler, req)
+
+    def claim(self, name: str) -> RouteHandler | None:
+        """Count route ``name`` as started in this chain and return its handler, for a caller
+        that runs it itself; None (reported to the outcomes) when there is no such route or
+        the chain has forwarded too often."""
         handler = self.routes.get(name)
         if handler is None:
             logger.warning("forward to unknown route %r ignored", name)
             self._outcomes.route_missing(name)
-            done: asyncio.Future[None] = loop.create_future()
-            done.set_result(None)
-            return done
+            return None
         self._started += 1
         if self._started > MAX_ROUTES_PER_CHAIN:
             error = RecursionError(
@@ -119,10 +127,8 @@ class RouteChain:
             )
             logger.error("%s", error)
             self._outcomes.route_failed(name, error)
-            stopped: asyncio.Future[None] = loop.create_future()
-            stopped.set_result(None)
-            return stopped
-        return self.run(name, handler, req)
+            return None
+        return handler
 
     def run(self, name: str, handler: RouteHandler, req: Any) -> asyncio.Future[None]:
         """Run ``handler`` as part of this chain (a route found elsewhere, e.g. a listener
@@ -142,10 +148,14 @@ class RouteChain:
             await call_route_handler(handler, req)
         except Exception as error:
             logger.error("error in realtime route %r", name, exc_info=error)
-            try:
-                self._outcomes.route_failed(name, error)
-            except Exception:
-                logger.exception("error reporting the failure of route %r", name)
+            self.report_failure(name, error)
+
+    def report_failure(self, name: str, error: BaseException) -> None:
+        """Tell the outcomes that route ``name`` raised ``error`` (logged by the caller)."""
+        try:
+            self._outcomes.route_failed(name, error)
+        except Exception:
+            logger.exception("error reporting the failure of route %r", name)
 
 
 async def call_route_handler(handler: Callable[..., Any], *args: Any) -> Any:
