@@ -22,6 +22,7 @@ import uvicorn
 
 import expressio
 from expressio.serving import build_config
+from expressio.workers import check_shareable
 
 DOCS_PORT = 7076  # the port every example uses; the harness rewrites it to a free one
 START_TIMEOUT = 15.0
@@ -68,6 +69,9 @@ def listen_in_background(
 def _listen_forked(
     app: expressio.Application, port: int, host: str, workers: int, options: dict[str, Any]
 ) -> None:
+    # The refusal to start several workers without shared state happens in the caller, as it
+    # does for a real app.listen(), so a block can catch it.
+    check_shareable(app, workers)
     child = os.fork()
     if child == 0:  # the server, as app.listen() would run it
         try:
