@@ -25,6 +25,7 @@ from .sessions import (
     session,
 )
 from .socket_request import HandshakeData, SocketRequest
+from .workers import WorkerConfigError
 
 __version__ = "0.1.0"
 
@@ -52,6 +53,7 @@ __all__ = [
     "SessionStore",
     "SessionStoreUnavailable",
     "SocketRequest",
+    "WorkerConfigError",
     "__version__",
     "cookie_parser",
     "express",
