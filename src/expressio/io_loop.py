@@ -21,8 +21,9 @@ logger = logging.getLogger("expressio.io")
 class LoopBridge:
     """Runs callables on one event loop: inline on its thread, handed over from other threads.
 
-    The loop is learnt when the server starts (or at the first request); before that there is
-    no client to talk to, so calls run inline in the caller.
+    The loop is learnt when the server starts, at the first HTTP request, and when a realtime
+    client joins a namespace (websocket clients on the direct path make no ASGI call); before
+    that there is no client to talk to, so calls run inline in the caller.
     """
 
     __slots__ = ("_loop", "_thread_id")

@@ -209,6 +209,7 @@ class IONamespace:
         return middleware
 
     def _admit(self, socket: Socket, auth: dict[str, Any]) -> Any:
+        self._bridge.attach()  # def middleware may use app.io from its thread (see _on_connect)
         authorization = self.authorization()
         if not self._middlewares and authorization is None:
             return None  # nothing to run: accepted synchronously, no task
@@ -236,6 +237,9 @@ class IONamespace:
     # -- lifecycle -------------------------------------------------------------------------
 
     def _on_connect(self, socket: Socket, auth: Any) -> None:
+        # The loop may be unknown yet: served without a lifespan, to websocket clients that
+        # take the direct path (no ASGI call), this is the first time the app runs on it.
+        self._bridge.attach()
         handshake = self._admitted.pop(socket.id, None) or HandshakeData(socket.handshake)
         state = SocketState(socket, handshake)
         self._states[socket.id] = state
