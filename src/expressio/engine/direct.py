@@ -245,9 +245,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             return
         if socket._waiter is self:
             socket._waiter = None
-        closed = connection.close(TRANSPORT_CLOSE)
-        if closed is not None:
-            socket._closed(closed.reason)
+        socket.close(TRANSPORT_CLOSE)
         connection.finish_close()
 
     # -- uvicorn's server calls this on shutdown ------------------------------------------
@@ -487,9 +485,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
     def _close_session(self, reason: str) -> None:
         socket = self._socket
         assert socket is not None
-        closed = self._connection.close(reason)
-        if closed is not None:
-            socket._closed(closed.reason)
+        socket.close(reason)
 
     # -- writing -----------------------------------------------------------------------------
 

@@ -166,9 +166,7 @@ async def _push(
         return
     if connection.post_pending:
         # Two POSTs at once would reorder packets: the session is closed.
-        closed = connection.close(TRANSPORT_ERROR)
-        if closed is not None:
-            socket._closed(closed.reason)
+        socket.close(TRANSPORT_ERROR)
         await _respond_error(send, BAD_REQUEST, cors)
         return
     connection.post_pending = True
@@ -179,9 +177,7 @@ async def _push(
     if body is None:
         return  # the client went away mid-request
     if body is _TOO_LARGE:
-        closed = connection.close(TRANSPORT_ERROR)
-        if closed is not None:
-            socket._closed(closed.reason)
+        socket.close(TRANSPORT_ERROR)
         await _respond_error(send, PAYLOAD_TOO_LARGE, cors)
         return
     assert isinstance(body, bytes)

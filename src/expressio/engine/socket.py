@@ -90,15 +90,17 @@ class EngineSocket:
         if overflow is not None:
             self._server._log_slow_client(self)
             self._closed(overflow.reason)
-            return
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        elif self._waiter is not None:  # checked here: most sends find no waiter parked
+            self._wake()
 
     def close(self, reason: str = FORCED_CLOSE) -> None:
-        """Close the session; what was queued before is still delivered."""
+        """Close the session and report ``reason`` once.
+
+        A close the server decides (``"forced close"``, ``"server shutting down"``, or any
+        reason of the layer above) still delivers what was queued before; the engine's error
+        reasons (``"transport close"``, ``"transport error"``, ``"ping timeout"``,
+        ``"parse error"``) discard it.
+        """
         closed = self._connection.close(reason)
         if closed is not None:
             self._closed(closed.reason)

@@ -102,11 +102,9 @@ async def _carry_session(
         while True:
             message = await receive()
             if message["type"] == "websocket.receive":
-                frame = message.get("text")
+                frame = _frame_of(message)
                 if frame is None:
-                    frame = message.get("bytes")
-                    if frame is None:
-                        continue
+                    continue
                 event = connection.receive_frame(frame, clock())
                 if event is not None:
                     socket._dispatch(event)
@@ -119,9 +117,7 @@ async def _carry_session(
                 state.peer_closed = True
                 break
     finally:
-        closed = connection.close(TRANSPORT_CLOSE)
-        if closed is not None:
-            socket._closed(closed.reason)
+        socket.close(TRANSPORT_CLOSE)
         if state.peer_closed:
             writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -147,9 +143,7 @@ async def _flush_inline(socket: EngineSocket, send: Send) -> None:
             for prepared in batch:
                 await send(_ws_message(prepared.websocket))
     except Exception:
-        closed = connection.close(TRANSPORT_ERROR)
-        if closed is not None:
-            socket._closed(closed.reason)
+        socket.close(TRANSPORT_ERROR)
     if waiter.done():
         return
     if connection.outbox or not connection.is_open:
@@ -190,9 +184,7 @@ async def _write(socket: EngineSocket, send: Send, state: _WriterState) -> None:
         raise
     except Exception:
         # The peer is gone mid-write; the reader sees the disconnect and reports it.
-        closed = connection.close(TRANSPORT_ERROR)
-        if closed is not None:
-            socket._closed(closed.reason)
+        socket.close(TRANSPORT_ERROR)
         return
     if not state.peer_closed:
         with contextlib.suppress(Exception):
