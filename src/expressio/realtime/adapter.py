@@ -16,6 +16,7 @@ from ..protocol.socketio import EncodedPacket
 
 if TYPE_CHECKING:
     from .namespace import Namespace
+    from .socket import Socket
 
 
 class Adapter(ABC):
@@ -113,21 +114,22 @@ class InMemoryAdapter(Adapter):
         objects go to everyone: no copy and no task per recipient.
         """
         sockets = self.namespace.sockets
+        # Snapshots: a send may close a slow client, which leaves the namespace at once.
+        recipients: Iterable[Socket]
         if rooms is None:
-            # A snapshot: a send may close a slow client, which leaves the namespace at once.
-            targets: Iterable[str] = tuple(sockets)
-        elif len(rooms) == 1:
-            (room,) = rooms
-            targets = tuple(self._members.get(room, ()))
+            recipients = tuple(sockets.values())
         else:
-            targets = self.sockets_in(rooms)
+            if len(rooms) == 1:
+                (room,) = rooms
+                sids: Iterable[str] = self._members.get(room, ())
+            else:
+                sids = self.sockets_in(rooms)
+            find = sockets.get
+            recipients = [socket for sid in sids if (socket := find(sid)) is not None]
         prepared: tuple[Any, ...] | None = None
         delivered = 0
-        for sid in targets:
-            if skip and sid in skip:
-                continue
-            socket = sockets.get(sid)
-            if socket is None or not socket.connected:
+        for socket in recipients:
+            if not socket.connected or (skip and socket.id in skip):
                 continue
             if prepared is None:
                 prepare = self.namespace.server.engine.prepare

@@ -52,6 +52,7 @@ class Connection:
         return bool(self.engine_socket.closed)
 
     def send(self, packet: EncodedPacket) -> None:
+        """Queue one Socket.IO packet: its text, then each binary attachment."""
         engine_socket = self.engine_socket
         engine_socket.send(packet.text)
         for attachment in packet.attachments:

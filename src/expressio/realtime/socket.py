@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..protocol.socketio import EncodedPacket, encode_ack, encode_disconnect, encode_event
+from ..protocol.socketio import encode_ack, encode_disconnect, encode_event
 from .acks import ack_value
 from .handshake import Handshake
 from .user_code import call_user_code
@@ -127,27 +127,22 @@ class Socket:
         self, event: str, args: Sequence[Any], callback: Callable[..., Any] | None
     ) -> int | None:
         check_event_name(event)
-        ack_id: int | None = None
-        if callback is not None:
-            ack_id = self._next_ack_id
-            self._next_ack_id = ack_id + 1
-        packet = encode_event(self.namespace.name, event, args, ack_id)
         if not self.connected:
             logger.debug("emit %r to disconnected socket %s dropped", event, self.id)
             return None
-        if callback is not None:
-            acks = self._acks
-            if acks is None:
-                self._acks = acks = {}
-            acks[ack_id] = callback  # type: ignore[index]
-        self._send(packet)
+        if callback is None:
+            self._connection.send(encode_event(self.namespace.name, event, args))
+            return None
+        ack_id = self._next_ack_id
+        # Encoded before the callback is registered: arguments JSON cannot carry raise here.
+        packet = encode_event(self.namespace.name, event, args, ack_id)
+        self._next_ack_id = ack_id + 1
+        acks = self._acks
+        if acks is None:
+            self._acks = acks = {}
+        acks[ack_id] = callback
+        self._connection.send(packet)
         return ack_id
-
-    def _send(self, packet: EncodedPacket) -> None:
-        engine_socket = self.engine_socket
-        engine_socket.send(packet.text)
-        for attachment in packet.attachments:
-            engine_socket.send(attachment)
 
     def _send_prepared(self, messages: Sequence[Any]) -> None:
         engine_socket = self.engine_socket
@@ -156,7 +151,7 @@ class Socket:
 
     def _send_ack(self, ack_id: int, args: Sequence[Any]) -> None:
         if self.connected:
-            self._send(encode_ack(self.namespace.name, ack_id, args))
+            self._connection.send(encode_ack(self.namespace.name, ack_id, args))
 
     def _on_ack(self, ack_id: int, args: list[Any]) -> bool:
         """Run the callback waiting for ``ack_id``; False when no such id was ever sent."""
@@ -188,7 +183,7 @@ class Socket:
         if close:
             self._connection.close("server namespace disconnect", notify=True)
         elif self.connected:
-            self._send(encode_disconnect(self.namespace.name))
+            self._connection.send(encode_disconnect(self.namespace.name))
             self._close("server namespace disconnect")
 
     def _close(self, reason: str) -> None:
