@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from expressio.realtime import Ack, RealtimeServer, Socket
+from expressio.realtime import RESERVED_EVENTS, Ack, RealtimeServer, Socket, check_event_name
 
 from .fake_engine import FakeEngineServer, FakeEngineSocket
 
@@ -544,3 +544,13 @@ async def test_shutdown_disconnects_everyone_with_the_shutdown_reason(make_serve
     assert reasons == ["server shutting down"] * 2
     assert engine.shut_down == "server shutting down"
     assert all(client.closed for client in clients)
+
+
+def test_event_name_check_takes_the_reserved_names_of_the_layer_using_it() -> None:
+    check_event_name("error")  # socket.io itself reserves no "error"
+    with pytest.raises(ValueError, match="reserved"):
+        check_event_name("disconnecting")
+    with pytest.raises(ValueError, match="reserved"):
+        check_event_name("error", reserved=RESERVED_EVENTS | {"error"})
+    with pytest.raises(TypeError):
+        check_event_name(42, reserved=frozenset())  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ from .adapter import Adapter, InMemoryAdapter
 from .handshake import Handshake
 from .namespace import Namespace
 from .server import RealtimeServer
-from .socket import RESERVED_EVENTS, Socket
+from .socket import RESERVED_EVENTS, Socket, check_event_name
 
 __all__ = [
     "RESERVED_EVENTS",
@@ -18,4 +18,5 @@ __all__ = [
     "Namespace",
     "RealtimeServer",
     "Socket",
+    "check_event_name",
 ]

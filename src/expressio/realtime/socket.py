@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.socketio import encode_ack, encode_disconnect, encode_event
@@ -26,11 +26,13 @@ RESERVED_EVENTS = frozenset(
 )
 
 
-def check_event_name(event: str) -> None:
-    if event in RESERVED_EVENTS:
-        raise ValueError(f"{event!r} is a reserved event name and cannot be emitted")
+def check_event_name(event: str, reserved: Collection[str] = RESERVED_EVENTS) -> None:
+    """Refuse what cannot be emitted: a non-``str`` name (``TypeError``) or a name in
+    ``reserved`` (``ValueError``). A layer above with a longer list passes its own."""
     if not isinstance(event, str):
         raise TypeError(f"an event name is a str, not {type(event).__name__}")
+    if event in reserved:
+        raise ValueError(f"{event!r} is a reserved event name and cannot be emitted")
 
 
 def new_socket_id() -> str:
