@@ -202,8 +202,9 @@ class RequestIO:
         self._bridge.call_and_wait(self.socket.leave, room)
 
     def disconnect(self) -> None:
-        """Disconnect this client from the namespace (it is told, and does not reconnect)."""
-        self._bridge.call(self.socket.disconnect)
+        """Close this client's connection, every namespace on it included (it is told, and
+        does not reconnect)."""
+        self._bridge.call(self.socket.disconnect, True)
 
     # -- other clients ---------------------------------------------------------------------
 
