@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from expressio import Emitter
+from expressio.request_io import RESERVED_EVENTS
 from tests.redis_support import RedisServer
 from tests.support import ROOT
 
@@ -74,6 +75,17 @@ def test_emitter_refuses_reserved_events_and_bad_channels(shared_redis: RedisSer
         emitter.broadcast("disconnect")
     with pytest.raises(ValueError, match="#"):
         Emitter(shared_redis.url, channel="a#b")
+
+
+def test_emitter_refuses_every_name_the_app_refuses(shared_redis: RedisServer) -> None:
+    # the express.io list: the seed's reserved names and socket.io 4's, as app.io.broadcast
+    with Emitter(shared_redis.url) as emitter:
+        for event in sorted(RESERVED_EVENTS):
+            with pytest.raises(ValueError, match="reserved"):
+                emitter.room("lobby").broadcast(event, "x")
+        with pytest.raises(TypeError):
+            emitter.broadcast(42)  # type: ignore[arg-type]
+    assert {"message", "error", "reconnect", "connecting"} <= RESERVED_EVENTS
 
 
 def test_emitter_reports_an_unreachable_redis() -> None:
