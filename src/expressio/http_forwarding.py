@@ -121,9 +121,9 @@ class HTTPExchange:
 
     def view(self, namespace: str) -> HTTPRequestIO:
         """``req.io`` for ``namespace`` (``req.io.of(name)``); one per namespace."""
-        view = self._views.get(namespace)
+        target = self.appio.of(namespace)  # "admin" and "/admin" are one namespace
+        view = self._views.get(target.name)
         if view is None:
-            target = self.appio.of(namespace)
             view = self._views[target.name] = HTTPRequestIO(self, target)
         return view
 
