@@ -35,6 +35,7 @@ from .request_io import (
     UNKNOWN_ROUTE,
     RequestIO,
     check_emittable,
+    check_encodable,
     payload,
     session_failed,
 )
@@ -187,7 +188,9 @@ class IONamespace:
     def broadcast(self, event: str, data: Any = _MISSING) -> None:
         """Send ``event`` with ``data`` to every client of this namespace."""
         check_emittable(event)
-        self._bridge.call(_emit, self.namespace, event, payload(data), None)
+        args = payload(data)
+        check_encodable(self._bridge, event, args)
+        self._bridge.call(_emit, self.namespace, event, args, None)
 
     def room(self, room: str) -> NamespaceRoom:
         """``room(room).broadcast(event, data)``: every client of this namespace in ``room``."""
@@ -346,8 +349,9 @@ class NamespaceRoom:
 
     def broadcast(self, event: str, data: Any = _MISSING) -> None:
         check_emittable(event)
-        namespace = self._namespace
-        namespace._bridge.call(_emit, namespace.namespace, event, payload(data), self.name)
+        namespace, args = self._namespace, payload(data)
+        check_encodable(namespace._bridge, event, args)
+        namespace._bridge.call(_emit, namespace.namespace, event, args, self.name)
 
 
 def _emit(namespace: Namespace, event: str, args: tuple[Any, ...], room: str | None) -> None:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .io_loop import LoopBridge, Pending, fail, settle
 from .io_routes import RouteChain, RouteHandler, RouteTable, is_async_callable
+from .protocol.socketio import encode_event
 from .realtime.acks import ack_value
 
 if TYPE_CHECKING:
@@ -78,6 +79,14 @@ def check_emittable(event: str) -> None:
         )
 
 
+def check_encodable(bridge: LoopBridge, event: str, args: tuple[Any, ...]) -> None:
+    """Off the loop's thread, encode the event once here, so that data JSON cannot carry
+    raises in the caller (a ``def`` route), as it does on the loop: once handed over, an
+    error could only be logged. On the loop the call itself raises."""
+    if not bridge.on_loop_thread():
+        encode_event("/", event, args)
+
+
 def payload(data: Any) -> tuple[Any, ...]:
     """``emit(event)`` sends no argument; ``emit(event, data)`` sends one (``None`` included)."""
     return () if data is _MISSING else (data,)
@@ -114,7 +123,9 @@ class RequestIO:
         """Send ``event`` with ``data`` to this client only. With ``callback``, the client's
         ack arguments reach it spread (``callback(*args)``), on the event loop."""
         check_emittable(event)
-        self._bridge.call(_emit_to, self.socket, event, payload(data), callback)
+        args = payload(data)
+        check_encodable(self._bridge, event, args)
+        self._bridge.call(_emit_to, self.socket, event, args, callback)
 
     def emit_with_ack(
         self, event: str, data: Any = _MISSING, *, timeout: float = DEFAULT_ACK_TIMEOUT
@@ -211,7 +222,9 @@ class RequestIO:
     def broadcast(self, event: str, data: Any = _MISSING) -> None:
         """Send to every client of the namespace except this one."""
         check_emittable(event)
-        self._bridge.call(_broadcast, self.socket, event, payload(data), None)
+        args = payload(data)
+        check_encodable(self._bridge, event, args)
+        self._bridge.call(_broadcast, self.socket, event, args, None)
 
     def room(self, room: str) -> RequestRoom:
         """``req.io.room(room).broadcast(event, data)``: everyone in ``room`` but this client."""
@@ -302,8 +315,9 @@ class RequestRoom:
 
     def broadcast(self, event: str, data: Any = _MISSING) -> None:
         check_emittable(event)
-        io = self._io
-        io._bridge.call(_broadcast, io.socket, event, payload(data), self.name)
+        io, args = self._io, payload(data)
+        check_encodable(io._bridge, event, args)
+        io._bridge.call(_broadcast, io.socket, event, args, self.name)
 
 
 _answering: set[asyncio.Future[None]] = set()  # strong references to acks waiting for a save
