@@ -320,10 +320,12 @@ class IONamespace:
         io = RequestIO(state.socket, ack, self.routes, self._bridge)
         req = SocketRequest(event, args, io, state.handshake, session, state.listeners)
         chain = io.chain
+        listeners = state.listeners.get(event)
+        if listeners:
+            for listener in tuple(listeners):
+                chain.run(event, listener, req)  # tasks: they start once the route awaits
         if event in self.routes:
-            chain.start(event, req)
-        for listener in tuple(state.listeners.get(event, ())):
-            chain.run(event, listener, req)
+            await chain.run_first(event, req)
         await chain.wait()
         if session is not None and manager is not None:
             try:

@@ -110,6 +110,13 @@ class RouteChain:
             return done
         return self.run(name, handler, req)
 
+    async def run_first(self, name: str, req: Any) -> None:
+        """Start route ``name`` like :meth:`start`, but run it in the calling task: the route
+        an event starts needs no task of its own (its forwards get one each)."""
+        handler = self.claim(name)
+        if handler is not None:
+            await self._run(name, handler, req)
+
     def claim(self, name: str) -> RouteHandler | None:
         """Count route ``name`` as started in this chain and return its handler, for a caller
         that runs it itself; None (reported to the outcomes) when there is no such route or
