@@ -554,3 +554,19 @@ def test_event_name_check_takes_the_reserved_names_of_the_layer_using_it() -> No
         check_event_name("error", reserved=RESERVED_EVENTS | {"error"})
     with pytest.raises(TypeError):
         check_event_name(42, reserved=frozenset())  # type: ignore[arg-type]
+
+
+async def test_unanswered_acks_are_bounded_per_socket(make_server: Make) -> None:
+    from expressio.realtime.socket import MAX_PENDING_ACKS
+
+    server, engine = make_server()
+    client = connect(engine)
+    socket = next(iter(server.of("/").sockets.values()))
+    answered: list[int] = []
+    for index in range(MAX_PENDING_ACKS + 5):
+        socket.emit("q", callback=lambda *args, index=index: answered.append(index))
+    assert socket.pending_acks == MAX_PENDING_ACKS
+    client.receive('30["late for the first"]')  # its wait was given up: ignored, harmless
+    client.receive(f'3{MAX_PENDING_ACKS + 4}["the newest"]')
+    assert answered == [MAX_PENDING_ACKS + 4]
+    assert not client.closed

@@ -40,6 +40,11 @@ def new_socket_id() -> str:
     return secrets.token_urlsafe(15)
 
 
+#: Emits with a callback still waiting for a client's ack, per socket; past this the oldest
+#: wait is given up. Dicts keep insertion order, so the oldest is the first key.
+MAX_PENDING_ACKS = 1000
+
+
 class Socket:
     """A client connected to a namespace. Created by the namespace; not instantiated by users.
 
@@ -142,6 +147,17 @@ class Socket:
         acks = self._acks
         if acks is None:
             self._acks = acks = {}
+        elif len(acks) >= MAX_PENDING_ACKS:
+            # A client that never acks must not grow the server: the oldest wait is given up,
+            # as a timed-out one would be (its late answer is then ignored).
+            oldest = next(iter(acks))
+            del acks[oldest]
+            logger.warning(
+                "socket %s has %d unanswered acks; gave up waiting for ack %d",
+                self.id,
+                MAX_PENDING_ACKS,
+                oldest,
+            )
         acks[ack_id] = callback
         self._connection.send(packet)
         return ack_id
