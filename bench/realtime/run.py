@@ -1,8 +1,9 @@
 """Realtime benchmark runner: expressio's engine against its peers, side by side, in one run.
 
-    .venv/bin/python bench/realtime/run.py [--servers expressio,expressio-asgi,psio,node,raw]
-                                           [--scenarios idle,acks,broadcast,connect]
-                                           [--duration 5] [--warmup 1]
+    .venv/bin/python bench/realtime/run.py
+        [--servers expressio,expressio-asgi,expressio-app,psio,node,raw]
+        [--scenarios idle,acks,broadcast,connect]
+        [--duration 5] [--warmup 1]
 
 Each server runs pinned to core 0 and the Node load generator (`loadgen.js`) to core 1, both on
 127.0.0.1. Figures: ack round-trips/s (50 clients in a closed loop), broadcast deliveries/s (1000
@@ -60,6 +61,12 @@ PEER_LIST = (
         "expressio-asgi",
         "expressio ASGI",
         (sys.executable, EXPRESSIO_SERVER, "--transport", "asgi"),
+    ),
+    # The same load through the express.io API (app.io routes, req.io), as app.listen() serves.
+    Peer(
+        "expressio-app",
+        "expressio app.io",
+        (sys.executable, str(PEERS / "expressio_app_server.py")),
     ),
     Peer("psio", "python-socketio", (sys.executable, str(PEERS / "psio_server.py"))),
     Peer("node", "Node socket.io", ("node", str(PEERS / "node_server.js"))),
