@@ -30,6 +30,11 @@ Error answers are JSON ``{"error": "..."}``, as realtime acks get. Headers and c
 ``ResponseAlreadySent``). A handler that answered with ``res`` itself may still forward: the
 routes run (their broadcasts reach clients) but their ``respond`` has nowhere to go (logged).
 
+A ``def`` route that forwards to a ``def`` route runs it in its own worker thread, as over a
+socket (see :func:`expressio.io_routes.forward_in_this_thread`): many requests whose routes
+wait for their forwards can never take every realtime thread and then wait for one more. The
+HTTP handler's own forward always starts on the loop, so that the handler returns at once.
+
 The session is saved after the routes: the response waits for them (or for ``respond``) before
 the session middleware saves, and a change a route makes after responding is saved when it
 finishes. Only cookie changes (``regenerate()``, ``destroy()``) made after ``respond`` cannot
@@ -51,7 +56,14 @@ from starlette.responses import Response as StarletteResponse
 from starlette.types import Receive, Scope, Send
 
 from .io_loop import LoopBridge, Pending, settle
-from .io_routes import RouteChain, RouteTable
+from .io_routes import (
+    RouteChain,
+    RouteHandler,
+    RouteTable,
+    forward_in_this_thread,
+    in_route_thread,
+    is_async_callable,
+)
 from .request import parse_query
 from .request_io import MISSING as _MISSING
 from .request_io import UNKNOWN_ROUTE
@@ -183,14 +195,21 @@ class HTTPExchange:
         res.on_headers(self.wait_settled, first=True)
         res.send(deferred)
 
-    def start(self, view: HTTPRequestIO, name: str, pending: Pending) -> None:
-        """Run route ``name`` of ``view``'s namespace (loop thread)."""
+    def start(
+        self,
+        view: HTTPRequestIO,
+        name: str,
+        pending: Pending,
+        claimed: RouteHandler | None = None,
+    ) -> None:
+        """Run route ``name`` of ``view``'s namespace (loop thread); ``claimed``: its handler,
+        already counted in the chain by the caller."""
         self._running += 1
         settled, idle = self._events()
         idle.clear()
         if self._answer is None:
             settled.clear()
-        task = asyncio.ensure_future(self._forward(view, name))
+        task = asyncio.ensure_future(self._forward(view, name, claimed))
         task.add_done_callback(lambda _: settle(pending.future))
         if self._deferred is None and self._drain is None:
             # The handler answered by itself: nothing waits for these routes but this.
@@ -198,12 +217,15 @@ class HTTPExchange:
             _background.add(self._drain)
             self._drain.add_done_callback(_background.discard)
 
-    async def _forward(self, view: HTTPRequestIO, name: str) -> None:
+    async def _forward(self, view: HTTPRequestIO, name: str, claimed: RouteHandler | None) -> None:
         try:
             await self._load_data()
             if self._data is _MISSING:
                 return  # the body was refused; answered already
-            await view.chain.start(name, view.request)
+            if claimed is None:
+                await view.chain.start(name, view.request)
+            else:
+                await view.chain.run(name, claimed, view.request)
         except Exception:  # the chain reports route errors itself; this is anything else
             logger.exception("forwarding %s to route %r failed", self.http.original_url, name)
             self.answer_error(500, "Internal Server Error")
@@ -392,14 +414,31 @@ class HTTPRequestIO:
         request = self.request  # made now: params and path as they are before the handler moves on
         if request.event is None:
             request.event = name
-        pending = Pending()
         deferred = exchange.prepare_hand_over()
+        if deferred is None and self._runs_in_this_thread(name):
+            return forward_in_this_thread(
+                exchange.bridge, self.chain, name, request, self._run_claimed
+            )
+        pending = Pending()
         # Started before the response is decided: the deferred response then never sees "no
         # route running" before this one counts (both hops keep their order, see io_loop).
         exchange.bridge.call(exchange.start, self, name, pending)
         if deferred is not None:
             exchange.hand_over(deferred)
         return pending
+
+    def _runs_in_this_thread(self, name: str) -> bool:
+        """Whether a forward to ``name`` runs in the calling thread: a ``def`` route forwarding
+        to a ``def`` route does, so that it never waits in a worker thread for another one
+        (every thread could be taken by such waits). The HTTP handler's own forward does not:
+        it is to answer the request while the handler returns."""
+        if not in_route_thread() or self._exchange.bridge.on_loop_thread():
+            return False
+        target = self.namespace.routes.get(name)
+        return target is not None and not is_async_callable(target)
+
+    def _run_claimed(self, name: str, handler: RouteHandler, pending: Pending) -> None:
+        self._exchange.start(self, name, pending, handler)
 
     def of(self, namespace: str) -> HTTPRequestIO:
         """The same, for the routes and clients of another namespace."""

@@ -18,20 +18,27 @@ How handlers run:
   HTTP request waiting for a thread, nor the reverse. The IO methods they call hop onto the
   loop in call order (see :mod:`expressio.io_loop`).
 - a ``def`` handler that returns an awaitable has it awaited on the loop.
+- a ``def`` route that forwards to a ``def`` route runs it itself, in its own worker thread
+  (:func:`forward_in_this_thread`): waiting in a worker thread for a route that needs another
+  worker thread could wait forever once every thread is taken by such waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import inspect
 import logging
+import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
+
+from .io_loop import LoopBridge, Pending
 
 logger = logging.getLogger("expressio.io")
 
@@ -170,10 +177,68 @@ async def call_route_handler(handler: Callable[..., Any], *args: Any) -> Any:
     Handshake middleware runs the same way."""
     if is_async_callable(handler):
         return await handler(*args)
-    result = await anyio.to_thread.run_sync(handler, *args, limiter=realtime_thread_limiter())
+    result = await anyio.to_thread.run_sync(
+        _in_route_thread, handler, *args, limiter=realtime_thread_limiter()
+    )
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+_route_threads = threading.local()  # .depth: realtime handlers running in this thread
+
+
+def in_route_thread() -> bool:
+    """True in a worker thread while it runs a realtime ``def`` handler."""
+    return getattr(_route_threads, "depth", 0) > 0
+
+
+def _in_route_thread(handler: Callable[..., Any], *args: Any) -> Any:
+    _route_threads.depth = getattr(_route_threads, "depth", 0) + 1
+    try:
+        return handler(*args)
+    finally:
+        _route_threads.depth -= 1
+
+
+#: ``(name, handler, pending)``, called on the loop: run ``handler`` (counted with
+#: :meth:`RouteChain.claim` already) as route ``name`` and settle ``pending`` when it finishes.
+RunOnLoop = Callable[[str, RouteHandler, Pending], None]
+
+
+def forward_in_this_thread(
+    bridge: LoopBridge, chain: RouteChain, name: str, req: Any, run_on_loop: RunOnLoop
+) -> Pending:
+    """Run route ``name`` of ``chain`` with ``req`` in the calling worker thread (for a ``def``
+    route forwarding to a ``def`` route); it has finished when this returns.
+
+    It is counted in the chain like any forward, and an unknown or failing route reaches the
+    chain's outcomes as from :meth:`RouteChain.start` (failures are logged, not raised here).
+    A route replaced by an ``async def`` one meanwhile is handed to ``run_on_loop`` instead."""
+    handler: RouteHandler | None = bridge.call_and_wait(chain.claim, name)
+    if handler is None:
+        return Pending.completed()
+    if is_async_callable(handler):
+        pending = Pending()
+        bridge.call(run_on_loop, name, handler, pending)
+        return pending
+    try:
+        result = _in_route_thread(handler, req)
+        if inspect.isawaitable(result):
+            bridge.call_and_wait(_schedule, result).result()
+    except Exception as error:
+        logger.error("error in realtime route %r", name, exc_info=error)
+        bridge.call(chain.report_failure, name, error)
+    return Pending.completed()
+
+
+def _schedule(awaitable: Awaitable[Any]) -> concurrent.futures.Future[Any]:
+    """Run ``awaitable`` on the loop (call there); its outcome, readable from any thread."""
+
+    async def wait() -> Any:
+        return await awaitable
+
+    return asyncio.run_coroutine_threadsafe(wait(), asyncio.get_running_loop())
 
 
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (

@@ -22,14 +22,18 @@ def example(req):
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .io_loop import LoopBridge, Pending, fail, settle
-from .io_routes import RouteChain, RouteHandler, RouteTable, is_async_callable
+from .io_routes import (
+    RouteChain,
+    RouteHandler,
+    RouteTable,
+    forward_in_this_thread,
+    is_async_callable,
+)
 from .protocol.socketio import encode_event
 from .realtime.acks import ack_value
 
@@ -245,28 +249,12 @@ class RequestIO:
         if not bridge.on_loop_thread():
             target = self._chain.routes.get(name)
             if target is not None and not is_async_callable(target):
-                return self._route_in_this_thread(name)
+                return forward_in_this_thread(
+                    bridge, self._chain, name, self._req, self._run_claimed
+                )
         pending = Pending()
         bridge.call(self._start_route, name, pending)
         return pending
-
-    def _route_in_this_thread(self, name: str) -> Pending:
-        bridge, chain = self._bridge, self._chain
-        handler: RouteHandler | None = bridge.call_and_wait(chain.claim, name)
-        if handler is None:
-            return Pending.completed()
-        if is_async_callable(handler):  # replaced by an async def route meanwhile
-            pending = Pending()
-            bridge.call(self._run_claimed, name, handler, pending)
-            return pending
-        try:
-            result = handler(self._req)
-            if inspect.isawaitable(result):
-                bridge.call_and_wait(_schedule, result).result()
-        except Exception as error:
-            logger.error("error in realtime route %r", name, exc_info=error)
-            bridge.call(chain.report_failure, name, error)
-        return Pending.completed()
 
     def _run_claimed(self, name: str, handler: RouteHandler, pending: Pending) -> None:
         task = self._chain.run(name, handler, self._req)
@@ -365,15 +353,6 @@ def _emit_to(
     socket: Socket, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None
 ) -> None:
     socket.emit(event, *args, callback=callback)
-
-
-def _schedule(awaitable: Awaitable[Any]) -> concurrent.futures.Future[Any]:
-    """Run ``awaitable`` on the loop (call there); its outcome, readable from any thread."""
-
-    async def wait() -> Any:
-        return await awaitable
-
-    return asyncio.run_coroutine_threadsafe(wait(), asyncio.get_running_loop())
 
 
 def _broadcast(socket: Socket, event: str, args: tuple[Any, ...], room: str | None) -> None:
