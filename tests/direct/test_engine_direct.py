@@ -412,6 +412,33 @@ async def test_probe_websocket_going_away_leaves_the_session(direct: DirectUnder
             assert await recv_message(again) == "4upgraded at last"
 
 
+async def test_server_close_during_the_upgrade_is_delivered_on_the_websocket(
+    make_direct: Any,
+) -> None:
+    # Long heartbeats: no ping may slip between the frames this test expects.
+    with make_direct(ping_interval=5, ping_timeout=5) as direct:
+        await close_during_the_upgrade(direct)
+
+
+async def close_during_the_upgrade(direct: DirectUnderTest) -> None:
+    async with httpx.AsyncClient(timeout=WAIT) as http:
+        opened = await http.get(direct.polling_url())
+        sid = orjson.loads(opened.text[1:])["sid"]
+        pending_get = asyncio.ensure_future(http.get(direct.polling_url(sid)))
+        await asyncio.sleep(0.05)
+        ws = await connect(direct.engine_url(sid))
+        await ws.send("2probe")
+        assert await asyncio.wait_for(ws.recv(), WAIT) == "3probe"
+        # The client pauses polling: its pending GET ends with a noop.
+        assert (await asyncio.wait_for(pending_get, WAIT)).text == "6"
+        posted = await http.post(direct.polling_url(sid), content="4cmd:close")
+        assert posted.status_code == 200
+        await ws.send("5")
+        assert await asyncio.wait_for(ws.recv(), WAIT) == "4closing"
+        assert await closed_code(ws) == 1000
+        assert await direct.disconnect_reason(sid) == "forced close"
+
+
 # -- slow clients ----------------------------------------------------------------------------
 
 

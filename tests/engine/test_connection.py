@@ -376,6 +376,58 @@ def test_probe_on_a_closed_session_fails() -> None:
     assert connection.receive_probe_frame("2probe").failed
 
 
+def upgrading_with_queue(message: str) -> Connection:
+    """A polling session whose probe was answered (the client paused polling), then the
+    server queued ``message`` and closed gracefully."""
+    connection = make()
+    assert connection.start_poll() is None
+    assert connection.start_probe()
+    connection.receive_probe_frame("2probe")
+    assert connection.finish_poll() == "6"
+    connection.send(PreparedMessage(message))
+    assert connection.close("server namespace disconnect") == Closed(
+        "server namespace disconnect"
+    )
+    return connection
+
+
+def test_graceful_close_during_the_upgrade_waits_for_it_then_uses_the_websocket() -> None:
+    connection = upgrading_with_queue("41")
+    assert not connection.is_open
+    assert connection.send(PreparedMessage("too late")) is None
+    assert connection.receive_probe_frame("5") == ProbeResult(upgraded=True)
+    assert connection.transport == "websocket"
+    assert frames(connection) == ["441"]
+    assert state(connection) is ConnectionState.CLOSING
+    connection.finish_close()
+    assert state(connection) is ConnectionState.CLOSED
+
+
+def test_graceful_close_during_an_abandoned_upgrade_goes_out_by_polling() -> None:
+    connection = upgrading_with_queue("41")
+    connection.abandon_probe()
+    assert connection.transport == "polling"
+    assert connection.start_poll() == "441\x1e1"
+    assert state(connection) is ConnectionState.CLOSED
+
+
+def test_graceful_close_during_the_upgrade_goes_to_a_poll_that_still_comes() -> None:
+    connection = upgrading_with_queue("41")
+    assert connection.start_poll() == "441\x1e1"
+    # The probe then has no session to take over.
+    assert connection.receive_probe_frame("5").failed
+
+
+def test_error_close_during_the_upgrade_is_immediate() -> None:
+    connection = make()
+    connection.start_probe()
+    connection.receive_probe_frame("2probe")
+    connection.send(PreparedMessage("dropped"))
+    assert connection.close("transport error") == Closed("transport error")
+    assert connection.outbox == []
+    assert connection.receive_probe_frame("5").failed
+
+
 # -- server-side close -----------------------------------------------------------------
 
 

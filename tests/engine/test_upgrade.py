@@ -172,3 +172,24 @@ async def test_websocket_with_unknown_sid_is_refused(server: EngineUnderTest) ->
     except InvalidStatus as refusal:
         assert refusal.response.status_code == 400
         assert b'"code":1' in refusal.response.body
+
+
+async def test_server_close_during_the_upgrade_is_delivered_on_the_websocket(
+    make_server: Any,
+) -> None:
+    # Long heartbeats: no ping may slip between the frames this test expects.
+    with make_server(ping_interval=5, ping_timeout=5) as server:
+        async with httpx.AsyncClient(timeout=10) as client:
+            sid = (await server.handshake(client))["sid"]
+            pending = asyncio.ensure_future(client.get(server.polling_url(sid)))
+            await asyncio.sleep(0.05)
+            websocket = await probe(server, sid)
+            async with websocket:
+                # The client pauses polling: its pending GET ends with a noop.
+                assert (await pending).text == "6"
+                posted = await client.post(server.polling_url(sid), content="4cmd:close")
+                assert posted.status_code == 200
+                await websocket.send("5")
+                assert await wait_closed(websocket) == ["4closing"]
+                assert websocket.close_code == 1000
+            assert await server.disconnect_reason(sid) == "forced close"

@@ -20,7 +20,10 @@ Rules it owns:
   error) discard the outbox and answer a pending GET with ``1``; any other ``close()``, a
   decision of the server, first delivers what is queued, then the close packet (polling) or
   frame. (The layer above closes with its own reasons, e.g. a Socket.IO server disconnect,
-  whose DISCONNECT packets must reach the client.)
+  whose DISCONNECT packets must reach the client.) Such a close during an upgrade (probe
+  answered: the client has paused polling and polls no more) keeps the outbox until the
+  client decides: ``5`` completes the upgrade and the websocket delivers it, an abandoned
+  probe (or a GET that still comes) has polling deliver it with the close packet.
 * Send buffer: at most ``max_send_buffer`` packets wait in the outbox. A send beyond that
   closes the session with ``"transport error"`` (the slow-client policy: a client that cannot
   keep up is disconnected; memory per connection stays bounded).
@@ -124,6 +127,7 @@ class Connection:
 
     __slots__ = (
         "_awaiting_pong",
+        "_delivery_awaits_upgrade",
         "_final_payload",
         "close_reason",
         "deadline",
@@ -164,6 +168,8 @@ class Connection:
         self.post_pending = False
         self.probing = False
         self._final_payload: str | None = None
+        # A graceful close happened mid-upgrade: which transport delivers is not known yet.
+        self._delivery_awaits_upgrade = False
 
     # -- state -----------------------------------------------------------------------------
 
@@ -272,6 +278,9 @@ class Connection:
         return self._close(TRANSPORT_CLOSE)
 
     def _poll_answer(self) -> str | None:
+        if self._delivery_awaits_upgrade:
+            # The client polled after all: the final delivery goes out on this GET.
+            self._seal_polling_delivery()
         state = self.state
         if state is ConnectionState.CLOSING or state is ConnectionState.CLOSED:
             final = self._final_payload
@@ -322,6 +331,8 @@ class Connection:
 
     def receive_probe_frame(self, frame: str | bytes) -> ProbeResult:
         """A frame on the probing websocket, before it carries the session."""
+        if self._delivery_awaits_upgrade:
+            return self._finish_upgrade_of_closing_session(frame)
         if not self.is_open:
             return _PROBE_FAILED
         if frame == "2probe" and self.state is ConnectionState.OPEN:
@@ -336,12 +347,25 @@ class Connection:
             return _PROBE_IGNORED
         return _PROBE_FAILED
 
+    def _finish_upgrade_of_closing_session(self, frame: str | bytes) -> ProbeResult:
+        # The session stays CLOSING: the websocket takes the outbox, then closes.
+        if frame == "5":
+            self._delivery_awaits_upgrade = False
+            self.transport = "websocket"
+            self.probing = False
+            return _UPGRADED
+        if frame == "6":
+            return _PROBE_IGNORED
+        return _PROBE_FAILED  # the adapter abandons the probe: polling delivers
+
     def abandon_probe(self) -> None:
         """The probing websocket went away or timed out: the session stays on polling."""
         if self.probing:
             self.probing = False
             if self.state is ConnectionState.UPGRADING:
                 self.state = ConnectionState.OPEN
+            elif self._delivery_awaits_upgrade:
+                self._seal_polling_delivery()
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -355,12 +379,14 @@ class Connection:
         self.close_reason = reason
         if reason not in _DISCARDING_REASONS:
             # What the application queued before closing still goes out, then the close.
+            upgrading = self.state is _UPGRADING
             self.state = ConnectionState.CLOSING
-            if self.transport == "polling":
-                pending = [message.polling for message in self.outbox]
-                pending.append(CLOSE_PAYLOAD)
-                self._final_payload = PAYLOAD_SEPARATOR.join(pending)
-                self.outbox = []
+            if upgrading:
+                # The client paused polling for the upgrade and will not poll again: sealing
+                # a polling payload now would strand it. The probe's outcome decides.
+                self._delivery_awaits_upgrade = True
+            elif self.transport == "polling":
+                self._seal_polling_delivery()
             return Closed(reason)
         self.outbox = []
         if self.transport == "polling" and self.poll_pending:
@@ -370,11 +396,20 @@ class Connection:
             self.state = ConnectionState.CLOSED
         return Closed(reason)
 
+    def _seal_polling_delivery(self) -> None:
+        """Turn what is queued, then the close packet, into the final polling payload."""
+        self._delivery_awaits_upgrade = False
+        pending = [message.polling for message in self.outbox]
+        pending.append(CLOSE_PAYLOAD)
+        self._final_payload = PAYLOAD_SEPARATOR.join(pending)
+        self.outbox = []
+
     def finish_close(self) -> None:
         """The transport delivered (or gave up on) the final packets."""
         self.state = ConnectionState.CLOSED
         self.outbox = []
         self._final_payload = None
+        self._delivery_awaits_upgrade = False
 
 
 def _utf8_size_exceeds(frame: str | bytes, limit: int) -> bool:

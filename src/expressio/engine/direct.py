@@ -239,10 +239,10 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         if socket is None:
             return
         self._socket = None
-        connection = self._connection
         if phase is _PROBING:
-            connection.abandon_probe()
+            socket._abandon_probe()
             return
+        connection = self._connection
         if socket._waiter is self:
             socket._waiter = None
         socket.close(TRANSPORT_CLOSE)
@@ -450,8 +450,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             socket._wake()
         elif result.upgraded:
             self._cancel_timers()
-            # Any GET still pending ends with a noop; the outbox is this websocket's now.
-            socket._wake()
+            socket._upgraded()
             self._phase = _OPEN
         elif result.failed:
             self._abandon_probe()
@@ -465,7 +464,9 @@ class DirectWebSocketProtocol(asyncio.Protocol):
 
     def _abandon_probe(self) -> None:
         """The session stays on polling and is no longer this websocket's business."""
-        self._connection.abandon_probe()
+        socket = self._socket
+        assert socket is not None
+        socket._abandon_probe()
         self._socket = None
 
     def _peer_closed(self, event: CloseReceived) -> None:

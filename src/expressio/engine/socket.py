@@ -118,6 +118,19 @@ class EngineSocket:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def _upgraded(self) -> None:
+        """The probing websocket took the session over (the client sent ``5``)."""
+        # Any GET still pending ends with a noop; the outbox is the websocket's now.
+        self._wake()
+        # A close that waited for the upgrade is the websocket's to deliver, not a GET's.
+        self._server._forget_draining(self)
+
+    def _abandon_probe(self) -> None:
+        """The probing websocket failed or went away: the session stays on polling."""
+        self._connection.abandon_probe()
+        # A close that waited for the upgrade now answers the pending GET, if any.
+        self._wake()
+
     def _dispatch(self, event: MessageReceived | Closed) -> None:
         if isinstance(event, MessageReceived):
             self._server._deliver(self, event.data)

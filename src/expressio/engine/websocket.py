@@ -42,7 +42,7 @@ async def handle_websocket(
         await send({"type": "websocket.accept"})
     except BaseException:
         if admission.probing is not None:
-            admission.probing._connection.abandon_probe()
+            admission.probing._abandon_probe()
         raise
     if admission.query is not None:
         socket, open_packet = open_websocket_session(server, scope, admission.query)
@@ -65,7 +65,7 @@ async def _probe(server: EngineServer, socket: EngineSocket, receive: Receive, s
             while True:
                 message = await receive()
                 if message["type"] == "websocket.disconnect":
-                    connection.abandon_probe()
+                    socket._abandon_probe()
                     return False
                 frame = _frame_of(message)
                 if frame is None:
@@ -76,14 +76,13 @@ async def _probe(server: EngineServer, socket: EngineSocket, receive: Receive, s
                     # A pending GET now answers a noop so the client can pause polling.
                     socket._wake()
                 elif result.upgraded:
-                    # Any GET still pending ends with a noop; the outbox is ours now.
-                    socket._wake()
+                    socket._upgraded()
                     return True
                 elif result.failed:
                     break
     except TimeoutError:
         pass
-    connection.abandon_probe()
+    socket._abandon_probe()
     with contextlib.suppress(Exception):
         await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
     return False
