@@ -1,62 +1,56 @@
 #!/usr/bin/env bash
-# Prepares a fresh machine for expressio: a virtual environment with the package and its
-# test tools, and the npm packages (browser client bundle, Node test clients, benchmark peers).
-# Sourced by scripts/run.sh and scripts/test.sh; safe to run again (it skips what is current).
+# Prepares a machine for expressio. Sourced by scripts/run.sh and scripts/test.sh, which set
+# EXPRESSIO_SETUP first:
+#   serve  what serving the demo needs: the package and its dependencies from uv.lock, and the
+#          socket.io browser client from package-lock.json;
+#   test   (default) the same plus the development tools of uv.lock (pytest, ruff, mypy,
+#          python-socketio, playwright...) and every npm package (Node test clients, peers).
+# Python packages come from uv.lock exactly (`uv sync --locked`); npm packages from
+# package-lock.json (`npm ci`). Safe to run again: it skips what is current.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+SETUP_MODE="${EXPRESSIO_SETUP:-test}"
 
-PYTHON="${PYTHON:-}"
-if [ -z "$PYTHON" ]; then
-  for candidate in python3.13 python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 \
-       && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-      PYTHON="$candidate"; break
-    fi
-  done
-fi
-[ -n "$PYTHON" ] || { echo "expressio needs Python 3.11 or newer" >&2; exit 1; }
+source scripts/uv.sh   # PYTHON, UV, apt_install
 
-if [ ! -x .venv/bin/python ]; then
-  echo "==> creating .venv with $PYTHON"
-  if ! "$PYTHON" -m venv .venv; then
-    # Debian and Ubuntu ship venv's pip bootstrap as a separate package.
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-      version="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-      echo "==> installing python3-venv with apt"
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null || true
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "python$version-venv" >/dev/null 2>&1 || true
-      rm -rf .venv
-      "$PYTHON" -m venv .venv
-    else
-      echo "creating a virtual environment failed: install your Python's venv package" >&2
-      exit 1
-    fi
-  fi
+
+if ! "$UV" lock --check --quiet --python "$PYTHON" 2>/dev/null; then
+  echo "uv.lock does not match pyproject.toml (a dependency was changed without locking)." >&2
+  echo "Regenerate it with  ./scripts/lock.sh  and commit pyproject.toml and uv.lock together." >&2
+  exit 1
 fi
-stamp=".venv/.expressio-installed"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "==> installing expressio and its test tools into .venv"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test,msgpack]'
-  echo "$want" > "$stamp"
+if [ "$SETUP_MODE" = serve ]; then
+  sync_args=(--no-dev --inexact)   # leaves the test tools of an earlier test setup in place
+  what="expressio and its dependencies"
+else
+  sync_args=(--extra msgpack)
+  what="expressio, its dependencies and the test tools"
+fi
+if ! "$UV" sync --locked --check --quiet --python "$PYTHON" "${sync_args[@]}" 2>/dev/null; then
+  echo "==> installing $what from uv.lock into .venv (about 30 s the first time)"
+  "$UV" sync --locked --quiet --python "$PYTHON" "${sync_args[@]}"
 fi
 
 if ! command -v npm >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "==> installing Node.js and npm with apt"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-  else
-    echo "expressio needs Node.js and npm (for the browser client bundle and the Node test clients)" >&2
+  apt_install "Node.js and npm" nodejs npm || {
+    echo "expressio's setup needs Node.js and npm for the socket.io browser client and the" >&2
+    echo "Node test clients; without Node, serve the client with: expressio client install" >&2
     exit 1
-  fi
+  }
 fi
 npm_stamp="node_modules/.expressio-installed"
-npm_want="$(sha256sum package-lock.json | cut -d' ' -f1)"
-if [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then
-  echo "==> installing npm packages (socket.io-client and test peers)"
+npm_lock="$(sha256sum package-lock.json | cut -d' ' -f1)"
+npm_have="$(cat "$npm_stamp" 2>/dev/null || true)"
+if [ "$SETUP_MODE" = serve ]; then
+  if [ "$npm_have" != "$npm_lock all" ] && [ "$npm_have" != "$npm_lock client" ]; then
+    echo "==> installing the socket.io browser client from package-lock.json (about 5 s)"
+    npm ci --silent --no-audit --no-fund --omit=dev
+    echo "$npm_lock client" > "$npm_stamp"
+  fi
+elif [ "$npm_have" != "$npm_lock all" ]; then
+  echo "==> installing npm packages from package-lock.json: browser client, Node test clients" \
+       "and benchmark peers (about 20 s)"
   npm ci --silent --no-audit --no-fund
-  echo "$npm_want" > "$npm_stamp"
+  echo "$npm_lock all" > "$npm_stamp"
 fi

@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite from nothing: sets the machine up, then lint, types and tests.
+# The whole test suite from nothing: sets the machine up from the lock files, then lint, types
+# and tests (scripts/check.sh). Options go to pytest.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-source scripts/setup.sh
-if [ -f scripts/setup-browser.sh ]; then source scripts/setup-browser.sh; fi
-
-echo "==> ruff"
-.venv/bin/ruff check src tests bench examples
-echo "==> mypy (strict on src/)"
-.venv/bin/mypy
-echo "==> pytest"
-.venv/bin/pytest -n "${EXPRESSIO_TEST_WORKERS:-2}" --dist loadfile "$@"
+EXPRESSIO_SETUP=test source scripts/setup.sh
+source scripts/setup-browser.sh
+exec bash scripts/check.sh .venv "$@"

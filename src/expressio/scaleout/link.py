@@ -178,7 +178,9 @@ class RedisLink:
                 retry=Retry(NoBackoff(), 0),  # reconnection is ours, with our backoff and logs
                 socket_connect_timeout=CONNECT_TIMEOUT,
             )
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            # Typed as Any: redis-py typed PubSub.aclose() only from 8.2 on, and the same code
+            # must check cleanly against the locked and the newest release.
+            pubsub: Any = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await client.ping()
                 await pubsub.subscribe(self._control_channel, *self._handlers)
@@ -195,7 +197,7 @@ class RedisLink:
                 self._pubsub = None
                 self.up = False
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 with contextlib.suppress(Exception):
                     await client.aclose()
             await asyncio.sleep(delay)
