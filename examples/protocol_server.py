@@ -20,8 +20,8 @@ from typing import Any
 import uvicorn
 
 from expressio.engine import EngineServer, EngineSocket
+from expressio.http.serving import build_config
 from expressio.realtime import RealtimeServer, Socket
-from expressio.serving import build_config
 
 TIMINGS: dict[str, Any] = {
     "ping_interval": 0.3,

@@ -80,11 +80,11 @@ def python_server(
 
 @contextmanager
 def served(app: Any, tls: dict[str, Any] | None = None, **options: Any) -> Iterator[str]:
-    """Run ``app`` as ``app.listen()`` would (``expressio.serving.build_config``: uvloop,
+    """Run ``app`` as ``app.listen()`` would (``expressio.http.serving.build_config``: uvloop,
     httptools, the direct websocket path) on a free port, in a thread; yields its base URL."""
     import uvicorn
 
-    from expressio.serving import build_config
+    from expressio.http.serving import build_config
 
     port = free_port()
     config = build_config(

@@ -1,6 +1,6 @@
 """expressio peer for the realtime benchmark, through the express.io API: ``app.io`` routes,
 ``req.io.respond``, ``req.io.join`` and ``app.io.room(...).broadcast``, served as
-``app.listen()`` serves (``expressio.serving.build_config``: the direct websocket path).
+``app.listen()`` serves (``expressio.http.serving.build_config``: the direct websocket path).
 
 Run: python expressio_app_server.py --port N
 
@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 
 import expressio
-from expressio.serving import build_config
+from expressio.http.serving import build_config
 
 ROOM = "bench"
 

@@ -2,7 +2,8 @@
 
 Run: python expressio_server.py --port N [--transport direct|asgi]
 
-``direct`` (the default) is how ``app.listen()`` serves: ``expressio.serving.build_config``, whose
+``direct`` (the default) is how ``app.listen()`` serves:
+``expressio.http.serving.build_config``, whose
 websocket protocol hands engine websockets to the engine's own asyncio protocol. ``asgi`` serves
 the same server as a plain ASGI app through uvicorn's standard websocket protocol.
 
@@ -19,8 +20,8 @@ from typing import Any
 
 import uvicorn
 
+from expressio.http.serving import build_config
 from expressio.realtime import RealtimeServer, Socket
-from expressio.serving import build_config
 
 ROOM = "bench"
 

@@ -2,7 +2,7 @@
 
     python expressio_redis_server.py --port N --redis URL
 
-Served like ``app.listen()`` (``expressio.serving.build_config``). Events: "join" (acked) joins
+Served like ``app.listen()`` (``expressio.http.serving.build_config``). Events: "join" (acked) joins
 room "bench"; "fanout" {"n": k} broadcasts "tick" k times to room "bench".
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import uvicorn
 
+from expressio.http.serving import build_config
 from expressio.realtime import RealtimeServer, Socket
 from expressio.scaleout import RedisAdapter
-from expressio.serving import build_config
 
 ROOM = "bench"
 

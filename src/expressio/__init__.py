@@ -4,16 +4,19 @@ One app that serves Express-style HTTP routes and Socket.IO realtime routes,
 shares one session between them, and forwards HTTP requests into realtime routes.
 """
 
-from .appio import AppIO
-from .application import Application, HandlerDidNotRespond, express
-from .http_forwarding import ForwardedRequest, HTTPRequestIO, NoSocketError
-from .io_loop import Pending
-from .middleware import cookie_parser, json, multipart, static, urlencoded
-from .request import HTTPError, Request
-from .request_io import RequestIO
-from .response import Response, ResponseAlreadySent
-from .route_forward import route_forward
-from .routing import Router
+from .http.application import Application, HandlerDidNotRespond, express
+from .http.forwarding import ForwardedRequest, HTTPRequestIO, NoSocketError
+from .http.middleware import cookie_parser, json, multipart, static, urlencoded
+from .http.request import HTTPError, Request
+from .http.response import Response, ResponseAlreadySent
+from .http.route_forward import route_forward
+from .http.routing import Router
+from .http.session_middleware import session
+from .http.workers import WorkerConfigError
+from .io.appio import AppIO
+from .io.loop_bridge import Pending
+from .io.request_io import RequestIO
+from .io.socket_request import HandshakeData, SocketRequest
 from .scaleout import Emitter, RedisAdapter
 from .sessions import (
     MemoryStore,
@@ -22,10 +25,7 @@ from .sessions import (
     SessionDataError,
     SessionStore,
     SessionStoreUnavailable,
-    session,
 )
-from .socket_request import HandshakeData, SocketRequest
-from .workers import WorkerConfigError
 
 __version__ = "0.1.0"
 

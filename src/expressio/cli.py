@@ -4,7 +4,7 @@
 
 ``module:app`` names the app as uvicorn does (``package.module:attribute``, looked up from the
 current directory or ``--app-dir``). ``--workers N`` serves it with N processes on one port (see
-:mod:`expressio.workers`; refused, with the reason, when the app keeps rooms or sessions in one
+:mod:`expressio.http.workers`; refused, with the reason, when the app keeps rooms or sessions in one
 process's memory); ``--reload`` restarts the server when a source file changes (development; a
 single process).
 """
@@ -20,8 +20,8 @@ import uvicorn
 from uvicorn.importer import ImportFromStringError, import_from_string
 from uvicorn.supervisors import ChangeReload
 
-from .serving import build_config, serve
-from .workers import WorkerConfigError, WorkersFailed, serve_workers
+from .http.serving import build_config, serve
+from .http.workers import WorkerConfigError, WorkersFailed, serve_workers
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,11 +31,11 @@ import pytest
 import uvicorn
 import uvloop
 
-from expressio.application import Application
 from expressio.engine import EngineServer, EngineSocket
 from expressio.engine.direct import DirectWebSocketProtocol
+from expressio.http.application import Application
+from expressio.http.serving import build_config
 from expressio.realtime import RealtimeServer, Socket
-from expressio.serving import build_config
 from tests.support import free_port, python_server
 
 PING_INTERVAL = 0.3

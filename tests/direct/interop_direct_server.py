@@ -15,9 +15,9 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from expressio.application import Application
 from expressio.engine.direct import DirectWebSocketProtocol
-from expressio.serving import build_config
+from expressio.http.application import Application
+from expressio.http.serving import build_config
 from tests.interop.interop_server import build_server
 
 

@@ -78,7 +78,7 @@ async def test_many_clients_broadcast(direct: DirectUnderTest) -> None:
 
 async def test_express_app_io_routes_on_the_direct_path() -> None:
     import expressio
-    from expressio.serving import build_config
+    from expressio.http.serving import build_config
     from tests.direct.conftest import running
     from tests.support import free_port
 

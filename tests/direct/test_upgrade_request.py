@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from expressio.application import Application
 from expressio.engine import EngineServer
 from expressio.engine.upgrade_request import (
     direct_engine_of,
@@ -13,6 +12,7 @@ from expressio.engine.upgrade_request import (
     parse_upgrade_request,
     switching_protocols,
 )
+from expressio.http.application import Application
 from expressio.realtime import RealtimeServer
 
 HEAD = (

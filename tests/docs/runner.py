@@ -21,8 +21,8 @@ from typing import Any
 import uvicorn
 
 import expressio
-from expressio.serving import build_config
-from expressio.workers import check_shareable
+from expressio.http.serving import build_config
+from expressio.http.workers import check_shareable
 
 DOCS_PORT = 7076  # the port every example uses; the harness rewrites it to a free one
 START_TIMEOUT = 15.0

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 import expressio
-from expressio.io_routes import REALTIME_THREADS
-from expressio.io_settings import UnknownSettingError
+from expressio.io.routes import REALTIME_THREADS
+from expressio.io.settings import UnknownSettingError
 
 from .conftest import WAIT, clients, served
 

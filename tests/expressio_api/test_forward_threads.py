@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import expressio
-from expressio.io_loop import Pending
-from expressio.io_routes import REALTIME_THREADS
+from expressio.io.loop_bridge import Pending
+from expressio.io.routes import REALTIME_THREADS
 
 from .conftest import WAIT, clients, served
 

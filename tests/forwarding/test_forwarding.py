@@ -264,7 +264,7 @@ async def test_a_handler_that_answered_may_still_forward(
 
 
 async def test_a_body_over_the_limit_answers_413(http: httpx.AsyncClient) -> None:
-    from expressio.http_forwarding import MAX_FORWARDED_BODY
+    from expressio.http.forwarding import MAX_FORWARDED_BODY
 
     big = b'"' + b"x" * MAX_FORWARDED_BODY + b'"'
     response = await http.post("/fw/echo", content=big, headers={"Content-Type": "text/plain"})

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 import expressio
-from expressio.io_routes import REALTIME_THREADS
+from expressio.io.routes import REALTIME_THREADS
 from tests.support import served
 
 CONCURRENT_REQUESTS = REALTIME_THREADS + 10

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 import expressio
-from expressio.route_forward import RouteForward
+from expressio.http.route_forward import RouteForward
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import expressio
-from expressio.pathpattern import PathPattern
+from expressio.http.pathpattern import PathPattern
 
 from .conftest import OpenClient
 

@@ -546,14 +546,17 @@ async def test_shutdown_disconnects_everyone_with_the_shutdown_reason(make_serve
     assert all(client.closed for client in clients)
 
 
-def test_event_name_check_takes_the_reserved_names_of_the_layer_using_it() -> None:
-    check_event_name("error")  # socket.io itself reserves no "error"
-    with pytest.raises(ValueError, match="reserved"):
-        check_event_name("disconnecting")
-    with pytest.raises(ValueError, match="reserved"):
-        check_event_name("error", reserved=RESERVED_EVENTS | {"error"})
+def test_one_list_of_reserved_event_names_for_every_layer() -> None:
+    for name in ("error", "message", "disconnecting", "reconnect", "newListener"):
+        with pytest.raises(ValueError, match="reserved"):
+            check_event_name(name)
+    check_event_name("chat")
     with pytest.raises(TypeError):
-        check_event_name(42, reserved=frozenset())  # type: ignore[arg-type]
+        check_event_name(42)  # type: ignore[arg-type]
+    from expressio.io.request_io import check_emittable
+
+    assert check_emittable is check_event_name
+    assert len(RESERVED_EVENTS) == 13
 
 
 async def test_unanswered_acks_are_bounded_per_socket(make_server: Make) -> None:

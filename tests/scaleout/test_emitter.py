@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from expressio import Emitter
-from expressio.request_io import RESERVED_EVENTS
+from expressio.io.request_io import RESERVED_EVENTS
 from tests.redis_support import RedisServer
 from tests.support import ROOT
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 import expressio
+from expressio.http.workers import WorkerConfigError, check_shareable
 from expressio.realtime import RealtimeServer
-from expressio.workers import WorkerConfigError, check_shareable
 from tests.redis_support import RedisServer
 from tests.scaleout import apps
 from tests.support import ROOT, free_port

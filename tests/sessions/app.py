@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import expressio
-from expressio.sessions import MAX_SESSION_BYTES, session
+from expressio import session
+from expressio.sessions import MAX_SESSION_BYTES
 
 
 def make_app(secret: str = "monkey", **session_options: Any) -> expressio.Application:

@@ -1,7 +1,7 @@
 """The direct websocket transport: an asyncio protocol that owns each engine websocket.
 
 Under uvicorn with httptools, ``Config(ws=DirectWebSocketProtocol)`` (what
-``expressio.serving.build_config`` chooses) hands every ``Upgrade: websocket`` request to this
+``expressio.http.serving.build_config`` chooses) hands every ``Upgrade: websocket`` request to this
 protocol. When the request's path belongs to an :class:`EngineServer` of the app (see
 :func:`direct_engine_of`), the protocol answers the handshake itself and carries the session
 with its own RFC 6455 framing (``expressio.protocol.websocket_frames``), without ASGI message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.socketio import encode_ack, encode_disconnect, encode_event
@@ -20,19 +20,37 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("expressio.realtime")
 
-# socket.io 4 refuses to emit these: a client would take them for lifecycle events.
+#: Never emitted, never routed from a client: express.io's list (socket.io 0.9's client events)
+#: plus socket.io 4's. A client would take them for its own lifecycle events.
 RESERVED_EVENTS = frozenset(
-    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+    {
+        "connect",
+        "connecting",
+        "disconnect",
+        "connect_failed",
+        "error",
+        "message",
+        "reconnect_failed",
+        "reconnect",
+        "reconnecting",
+        "connect_error",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+    }
 )
 
 
-def check_event_name(event: str, reserved: Collection[str] = RESERVED_EVENTS) -> None:
-    """Refuse what cannot be emitted: a non-``str`` name (``TypeError``) or a name in
-    ``reserved`` (``ValueError``). A layer above with a longer list passes its own."""
+def check_event_name(event: str) -> None:
+    """Refuse what cannot be emitted: a non-``str`` name (``TypeError``) or a reserved one
+    (``ValueError``), before anything is sent."""
     if not isinstance(event, str):
         raise TypeError(f"an event name is a str, not {type(event).__name__}")
-    if event in reserved:
-        raise ValueError(f"{event!r} is a reserved event name and cannot be emitted")
+    if event in RESERVED_EVENTS:
+        raise ValueError(
+            f"{event!r} is a reserved event name and cannot be emitted "
+            f"(reserved: {', '.join(sorted(RESERVED_EVENTS))})"
+        )
 
 
 def new_socket_id() -> str:

@@ -22,7 +22,7 @@ from typing import Any
 import redis
 
 from ..protocol.socketio import DEFAULT_NAMESPACE, encode_event
-from ..request_io import check_emittable
+from ..realtime import check_event_name
 from . import wire
 from .redis_adapter import DEFAULT_CHANNEL
 
@@ -70,7 +70,7 @@ class Emitter:
     def broadcast(self, event: str, *data: Any) -> int:
         """Send ``event`` with ``data`` to the chosen clients of every server process; returns how
         many server processes subscribed to this namespace received it."""
-        check_emittable(event)  # the same reserved names app.io.broadcast refuses
+        check_event_name(event)  # the same reserved names app.io.broadcast refuses
         packet = encode_event(self.namespace, event, data)
         message = wire.encode_broadcast(self._node, packet, self.rooms or None, None)
         receivers: int = self._client.publish(

@@ -1,4 +1,7 @@
-"""Sessions shared by HTTP and realtime routes.
+"""Sessions shared by HTTP and realtime routes: the session object, its manager, its stores.
+
+The HTTP middleware that opens them is ``expressio.session``
+(:mod:`expressio.http.session_middleware`).
 
 ```python
 app.use(expressio.session(secret="monkey"))                       # in memory
@@ -14,7 +17,6 @@ async def login(req, res):
 
 from .errors import SessionDataError, SessionError, SessionStoreUnavailable
 from .manager import DEFAULT_IDLE_TTL, SessionManager
-from .middleware import SessionMiddleware, session
 from .serialization import MAX_SESSION_BYTES
 from .session import Session, StoreOperation
 from .stores import MemoryStore, RedisStore, SessionStore
@@ -28,9 +30,7 @@ __all__ = [
     "SessionDataError",
     "SessionError",
     "SessionManager",
-    "SessionMiddleware",
     "SessionStore",
     "SessionStoreUnavailable",
     "StoreOperation",
-    "session",
 ]

@@ -3,7 +3,7 @@
 Every method takes effect at once and in call order, with no ``await``, from ``async def`` and
 plain ``def`` routes alike; from a worker thread the call is handed to the event loop in order.
 Where there is something to wait for (the client's ack, a forwarded route) the method returns a
-:class:`~expressio.io_loop.Pending`: ``await`` it in ``async def`` code, or call its
+:class:`~expressio.io.loop_bridge.Pending`: ``await`` it in ``async def`` code, or call its
 ``result(timeout)`` from a ``def`` route.
 
 ```python
@@ -26,40 +26,22 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .io_loop import LoopBridge, Pending, fail, settle
-from .io_routes import (
+from ..protocol.socketio import encode_event
+from ..realtime import RESERVED_EVENTS, check_event_name
+from ..realtime.acks import ack_value
+from .loop_bridge import LoopBridge, Pending, fail, settle
+from .routes import (
     RouteChain,
     RouteHandler,
     RouteTable,
     forward_in_this_thread,
     is_async_callable,
 )
-from .protocol.socketio import encode_event
-from .realtime.acks import ack_value
 
 if TYPE_CHECKING:
-    from .realtime import Ack, Namespace, Socket
+    from ..realtime import Ack, Namespace, Socket
 
 logger = logging.getLogger("expressio.io")
-
-#: The seed's reserved events plus socket.io 4's: never emitted, never routed from a client.
-RESERVED_EVENTS = frozenset(
-    {
-        "connect",
-        "connecting",
-        "disconnect",
-        "connect_failed",
-        "error",
-        "message",
-        "reconnect_failed",
-        "reconnect",
-        "reconnecting",
-        "connect_error",
-        "disconnecting",
-        "newListener",
-        "removeListener",
-    }
-)
 
 #: The reserved names a route may take: they run on each connection's lifecycle.
 LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
@@ -72,15 +54,7 @@ MISSING: Any = object()  # "no data argument" (None is a value a client can get)
 _MISSING = MISSING
 
 
-def check_emittable(event: str) -> None:
-    """Refuse what a client would take for a lifecycle event, before anything is sent."""
-    if not isinstance(event, str):
-        raise TypeError(f"an event name is a str, not {type(event).__name__}")
-    if event in RESERVED_EVENTS:
-        raise ValueError(
-            f"{event!r} is a reserved event name and cannot be emitted "
-            f"(reserved: {', '.join(sorted(RESERVED_EVENTS))})"
-        )
+check_emittable = check_event_name
 
 
 def check_encodable(bridge: LoopBridge, event: str, args: tuple[Any, ...]) -> None:

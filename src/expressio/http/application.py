@@ -19,13 +19,14 @@ from jinja2 import Environment
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .appio import AppIO
+from ..io.appio import AppIO
+from .forwarding import HTTPForwarding
 from .request import HTTPError, Request, TrustFunction, compile_trust
 from .response import TEXT, Response, _phrase
 from .routing import NEXT, STALLED, Handler, HandlerSpec, PathSpec, Router
 
 if TYPE_CHECKING:
-    from .engine import EngineServer
+    from ..engine import EngineServer
 
 logger = logging.getLogger("expressio")
 
@@ -59,9 +60,8 @@ class Application(Router):
         }
         self.locals: dict[str, Any] = {"settings": self.settings}
         self.trust_function: TrustFunction = compile_trust(False)
-        # Set by the realtime layer: builds ``req.io`` for HTTP → realtime forwarding.
-        self.request_io_factory: Callable[[Request], Any] | None = None
         self.io = AppIO(self)
+        self._forwarding: Callable[[Request], Any] | None = None
         self._mounts: list[tuple[str, str, ASGIApp]] = []
         self._startup: list[Callable[[], Awaitable[None] | None]] = []
         self._shutdown: list[Callable[[], Awaitable[None] | None]] = []
@@ -153,6 +153,17 @@ class Application(Router):
 
         serve(self, host=host, port=port, tls=self.tls, **options)
 
+    @property
+    def request_io_factory(self) -> Callable[[Request], Any] | None:
+        """Builds ``req.io`` for HTTP → realtime forwarding, once ``app.io()`` was called."""
+        if self._forwarding is None and self.io.started:
+            self._forwarding = HTTPForwarding(self.io)
+        return self._forwarding
+
+    @request_io_factory.setter
+    def request_io_factory(self, factory: Callable[[Request], Any] | None) -> None:
+        self._forwarding = factory
+
     def mount_asgi(self, prefix: str, app: ASGIApp) -> None:
         """Hand every ``http`` and ``websocket`` request under ``prefix`` to ``app``, before
         routing (the realtime server's ``/socket.io``). ``root_path`` grows by ``prefix``."""
@@ -165,7 +176,7 @@ class Application(Router):
         lets ``app.listen()`` carry those websockets without ASGI (``expressio.engine.direct``)."""
         for prefix, prefix_slash, target in self._mounts:
             if path == prefix or path.startswith(prefix_slash):
-                from .engine.direct import direct_engine_of
+                from ..engine.direct import direct_engine_of
 
                 return direct_engine_of(target, path)
         return None

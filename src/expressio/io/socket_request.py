@@ -18,10 +18,10 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .io_routes import RouteHandler
-    from .realtime import Handshake, Socket
+    from ..realtime import Handshake, Socket
+    from ..sessions import Session
     from .request_io import RequestIO
-    from .sessions import Session
+    from .routes import RouteHandler
 
 
 class HandshakeData(MutableMapping[str, Any]):

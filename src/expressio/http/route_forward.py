@@ -12,7 +12,7 @@ app.use("/api", expressio.route_forward())
 
 Under the mount path, ``METHOD /resource`` and ``METHOD /resource/:id`` are forwarded to the
 realtime route ``resource:action`` (``:id`` lands in ``req.params["id"]``), with the HTTP flavour
-of the request (see :mod:`expressio.http_forwarding`):
+of the request (see :mod:`expressio.http.forwarding`):
 
 =========================  ==========  ===========  ==========
 request                    ``"angular"``  ``"rails"``  ``"backbone"``

@@ -26,9 +26,9 @@ from typing import Any
 
 import uvicorn
 
-from .realtime import InMemoryAdapter, RealtimeServer
+from ..realtime import InMemoryAdapter, RealtimeServer
+from ..sessions import MemoryStore
 from .serving import build_config
-from .sessions import MemoryStore
 
 logger = logging.getLogger("uvicorn.error")  # the supervisor speaks in uvicorn's log
 

@@ -16,7 +16,7 @@ How handlers run:
   clients. They hold tokens of a limiter of their own (:data:`REALTIME_THREADS` per loop), not
   the one Starlette's ``def`` HTTP endpoints share: blocked realtime handlers can never keep an
   HTTP request waiting for a thread, nor the reverse. The IO methods they call hop onto the
-  loop in call order (see :mod:`expressio.io_loop`).
+  loop in call order (see :mod:`expressio.io.loop_bridge`).
 - a ``def`` handler that returns an awaitable has it awaited on the loop.
 - a ``def`` route that forwards to a ``def`` route runs it itself, in its own worker thread
   (:func:`forward_in_this_thread`): waiting in a worker thread for a route that needs another
@@ -38,7 +38,7 @@ from typing import Any, Protocol
 import anyio
 import anyio.to_thread
 
-from .io_loop import LoopBridge, Pending
+from .loop_bridge import LoopBridge, Pending
 
 logger = logging.getLogger("expressio.io")
 

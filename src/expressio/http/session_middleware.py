@@ -22,15 +22,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .cookie import Secrets
-from .manager import SessionManager
-from .session import Session
-from .stores import SessionStore
+from ..sessions.cookie import Secrets
+from ..sessions.manager import SessionManager
+from ..sessions.session import Session
+from ..sessions.stores import SessionStore
 
 if TYPE_CHECKING:
-    from ..request import Request
-    from ..response import Response
-    from ..routing import Next
+    from .request import Request
+    from .response import Response
+    from .routing import Next
 
 
 class SessionMiddleware:

@@ -12,7 +12,7 @@ The event pipeline, per client event (see :meth:`IONamespace._run_event`):
    the first event, re-read from the store when no other event of this client is running, so a
    change made over HTTP after connecting is visible; while one runs, its changes since the
    last save must not be overwritten by a re-read);
-4. the route runs with a fresh :class:`~expressio.socket_request.SocketRequest`, and so does
+4. the route runs with a fresh :class:`~expressio.io.socket_request.SocketRequest`, and so does
    every route it forwards to;
 5. when they have all finished, the session is saved if it changed.
 """
@@ -26,12 +26,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .io_loop import LoopBridge
-from .io_routes import RouteHandler, RouteTable, call_route_handler
-from .realtime import Ack, Namespace, Socket
+from ..realtime import RESERVED_EVENTS, Ack, Namespace, Socket
+from .loop_bridge import LoopBridge
 from .request_io import (
     LIFECYCLE_EVENTS,
-    RESERVED_EVENTS,
     UNKNOWN_ROUTE,
     RequestIO,
     check_emittable,
@@ -40,11 +38,12 @@ from .request_io import (
     session_failed,
 )
 from .request_io import MISSING as _MISSING
+from .routes import RouteHandler, RouteTable, call_route_handler
 from .socket_request import HandshakeData, SocketRequest
 
 if TYPE_CHECKING:
-    from .application import Application
-    from .sessions import Session, SessionManager
+    from ..http.application import Application
+    from ..sessions import Session, SessionManager
 
 logger = logging.getLogger("expressio.io")
 

@@ -31,7 +31,7 @@ Error answers are JSON ``{"error": "..."}``, as realtime acks get. Headers and c
 routes run (their broadcasts reach clients) but their ``respond`` has nowhere to go (logged).
 
 A ``def`` route that forwards to a ``def`` route runs it in its own worker thread, as over a
-socket (see :func:`expressio.io_routes.forward_in_this_thread`): many requests whose routes
+socket (see :func:`expressio.io.routes.forward_in_this_thread`): many requests whose routes
 wait for their forwards can never take every realtime thread and then wait for one more. The
 HTTP handler's own forward always starts on the loop, so that the handler returns at once.
 
@@ -55,8 +55,10 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response as StarletteResponse
 from starlette.types import Receive, Scope, Send
 
-from .io_loop import LoopBridge, Pending, settle
-from .io_routes import (
+from ..io.loop_bridge import LoopBridge, Pending, settle
+from ..io.request_io import MISSING as _MISSING
+from ..io.request_io import UNKNOWN_ROUTE
+from ..io.routes import (
     RouteChain,
     RouteHandler,
     RouteTable,
@@ -65,13 +67,11 @@ from .io_routes import (
     is_async_callable,
 )
 from .request import parse_query
-from .request_io import MISSING as _MISSING
-from .request_io import UNKNOWN_ROUTE
 from .response import dump_json
 
 if TYPE_CHECKING:
-    from .appio import AppIO
-    from .io_namespace import IONamespace, NamespaceRoom
+    from ..io.appio import AppIO
+    from ..io.namespace import IONamespace, NamespaceRoom
     from .pathpattern import Params
     from .request import Request
 
@@ -404,7 +404,7 @@ class HTTPRequestIO:
 
     def route(self, name: str) -> Pending:
         """Run realtime route ``name`` with the HTTP flavour of this request; the returned
-        :class:`~expressio.io_loop.Pending` resolves when that route has finished.
+        :class:`~expressio.io.loop_bridge.Pending` resolves when that route has finished.
 
         The first forward of a request not answered yet makes the routes answer it (see the
         module doc): the handler may return at once."""

@@ -20,7 +20,7 @@ raises (change settings with ``app.io.set``). Every member used before it raises
 app.io() first" error, as express.io did. ``app.io`` itself is the default namespace ``/``;
 ``app.io.of("/admin")`` gives the same API for another namespace.
 
-Settings (``app.io(...)`` keywords or ``app.io.set``): see :mod:`expressio.io_settings`. Engine
+Settings (``app.io(...)`` keywords or ``app.io.set``): see :mod:`expressio.io.settings`. Engine
 settings changed after ``app.io()`` apply to connections opened afterwards; the adapter
 (``store``) can only change while no client is connected.
 
@@ -36,19 +36,18 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..engine import EngineServer
+from ..engine.handshake import OriginPolicy
+from ..realtime import Adapter, InMemoryAdapter, Namespace, RealtimeServer
 from .client_bundle import ClientBundle, is_bundle_path
-from .engine import EngineServer
-from .engine.handshake import OriginPolicy
-from .http_forwarding import HTTPForwarding
-from .io_loop import LoopBridge
-from .io_namespace import HandshakeMiddleware, IONamespace, NamespaceRoom
-from .io_routes import RouteTable
-from .io_settings import ENGINE_KEYS, IOSettings, apply_log_level, engine_options
-from .realtime import Adapter, InMemoryAdapter, Namespace, RealtimeServer
+from .loop_bridge import LoopBridge
+from .namespace import HandshakeMiddleware, IONamespace, NamespaceRoom
 from .request_io import MISSING as _MISSING
+from .routes import RouteTable
+from .settings import ENGINE_KEYS, IOSettings, apply_log_level, engine_options
 
 if TYPE_CHECKING:
-    from .application import Application
+    from ..http.application import Application
 
 MOUNT_PATH = "/socket.io"
 #: How long startup waits for a cross-process adapter to subscribe before serving anyway.
@@ -93,7 +92,6 @@ class AppIO:
         settings.on_change = self._apply
         self._bundle = ClientBundle(settings.__getitem__, roots=(self.app.root, Path.cwd()))
         self.app.mount_asgi(MOUNT_PATH, self._asgi)
-        self.app.request_io_factory = HTTPForwarding(self)  # req.io in HTTP handlers
         self.app.on_startup(self._startup)
         self.app.on_shutdown(self._shutdown)
         self._namespaces["/"] = self._wrap(self.server.of("/"))

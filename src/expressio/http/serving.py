@@ -12,7 +12,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from .engine.direct import DirectWebSocketProtocol
+from ..engine.direct import DirectWebSocketProtocol
 
 # Keyword options of app.listen() that are ours rather than uvicorn's.
 _TLS_KEYS = {
@@ -71,7 +71,7 @@ def serve(
     **options: Any,
 ) -> None:
     """Serve ``app`` until interrupted (blocking); ``workers > 1`` forks that many processes
-    sharing the port (see :mod:`expressio.workers`)."""
+    sharing the port (see :mod:`expressio.http.workers`)."""
     if workers != 1:
         from .workers import serve_workers
 
