@@ -1,19 +1,27 @@
 """The ``expressio`` command.
 
     expressio run module:app [--host 127.0.0.1] [--port 7076] [--workers N] [--reload]
+    expressio client install [--dir DIR] [--registry URL] [--force]
 
 ``module:app`` names the app as uvicorn does (``package.module:attribute``, looked up from the
 current directory or ``--app-dir``). ``--workers N`` serves it with N processes on one port (see
 :mod:`expressio.http.workers`; refused, with the reason, when the app keeps rooms or sessions in one
 process's memory); ``--reload`` restarts the server when a source file changes (development; a
 single process).
+
+``client install`` downloads the official browser client (``/socket.io/socket.io.js``) from the
+npm registry, without Node: see :mod:`expressio.io.client_install`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import urllib.parse
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -22,6 +30,7 @@ from uvicorn.supervisors import ChangeReload
 
 from .http.serving import build_config, serve
 from .http.workers import WorkerConfigError, WorkersFailed, serve_workers
+from .io import client_install
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,12 +57,99 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--app-dir", default=".", help="directory added to the import path (default: current)"
     )
+    client = commands.add_parser(
+        "client",
+        help="the socket.io browser client",
+        description="The socket.io browser client served at /socket.io/socket.io.js.",
+    )
+    client_commands = client.add_subparsers(dest="client_command", required=True, metavar="command")
+    install = client_commands.add_parser(
+        "install",
+        help="download the official browser client (no Node needed)",
+        description=(
+            f"Download {client_install.PACKAGE} {client_install.CLIENT_VERSION} from the npm "
+            "registry, check it against its pinned integrity and install its dist files where "
+            f"apps find them (${client_install.DIR_VARIABLE}, else "
+            f"$XDG_DATA_HOME/expressio/{client_install.PACKAGE}-"
+            f"{client_install.CLIENT_VERSION}/dist, by default under ~/.local/share)."
+        ),
+    )
+    install.add_argument(
+        "--dir",
+        type=Path,
+        help="install into DIR instead (then set the app's 'browser client path' to DIR)",
+    )
+    install.add_argument(
+        "--registry",
+        default=client_install.DEFAULT_REGISTRY,
+        type=_registry,
+        metavar="URL",
+        help=f"the npm registry to download from (default {client_install.DEFAULT_REGISTRY})",
+    )
+    install.add_argument("--force", action="store_true", help="reinstall when already installed")
+    # For tests: another version or tarball than the pinned one, with its integrity.
+    install.add_argument("--pin-version", help=argparse.SUPPRESS)
+    install.add_argument("--pin-integrity", type=_integrity, help=argparse.SUPPRESS)
     return parser
+
+
+def _registry(value: str) -> str:
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http or https URL: {value!r}")
+    return value
+
+
+def _integrity(value: str) -> str:
+    try:
+        client_install.parse_integrity(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     options = parser.parse_args(argv)
+    if options.command == "client":
+        return _client_install(parser, options)
+    return _run(parser, options)
+
+
+def _client_install(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
+    if options.pin_version is not None and options.pin_integrity is None:
+        parser.error("--pin-version needs --pin-integrity")
+    version = options.pin_version or client_install.CLIENT_VERSION
+    integrity = options.pin_integrity or client_install.CLIENT_INTEGRITY
+    try:
+        installed = client_install.install(
+            options.dir,
+            registry=options.registry,
+            version=version,
+            integrity=integrity,
+            force=options.force,
+        )
+    except client_install.InstallError as error:
+        print(f"expressio: error: {error}", file=sys.stderr)
+        return 1
+    where = installed.directory
+    if installed.already:
+        print(
+            f"the browser client is already installed in {where}: nothing to do "
+            f"(--force reinstalls {client_install.PACKAGE} {installed.version})"
+        )
+    else:
+        print(f"installed {client_install.PACKAGE} {installed.version} in {where}")
+    looked_up = client_install.client_directory(version)
+    if looked_up is not None and Path(os.path.abspath(looked_up)) == where:
+        print("apps serve it at /socket.io/socket.io.js")
+    else:
+        print("point your app at it with:\n")
+        print(f'    app.io.set("browser client path", {json.dumps(str(where))})')
+    return 0
+
+
+def _run(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
     if options.workers < 1:
         parser.error("--workers must be at least 1")
     if options.reload and options.workers > 1:

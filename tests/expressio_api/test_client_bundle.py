@@ -1,5 +1,6 @@
 """``/socket.io/socket.io.js``: the official client bundle served from an npm install, with
-socket.io 0.9's ``browser client*`` settings, through a real uvicorn."""
+socket.io 0.9's ``browser client*`` settings, through a real uvicorn (``expressio client
+install``'s location: test_client_install.py)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,7 @@ async def test_missing_bundle_says_how_to_install_it(
     app.io.set("browser client path", str(tmp_path))
     answer = await http.get("/socket.io/socket.io.js")
     assert answer.status_code == 404
+    assert "expressio client install" in answer.text
     assert "npm install socket.io-client" in answer.text
 
 

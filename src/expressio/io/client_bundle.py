@@ -1,9 +1,11 @@
-"""``/socket.io/socket.io.js``: the official browser client, served from an npm install.
+"""``/socket.io/socket.io.js``: the official browser client, from npm or ``expressio client``.
 
 No copy of the client ships with expressio. The bundle is looked up in the ``browser client
 path`` setting (a ``dist`` directory, or the ``socket.io.js`` file itself), else in
 ``node_modules/socket.io-client/dist/`` in the app's directory, the current directory, or any
-parent of either. When it is missing the answer is a 404 that says how to install it.
+parent of either, else where ``expressio client install`` puts it (``$EXPRESSIO_CLIENT_DIR``,
+or ``~/.local/share/expressio/socket.io-client-<version>/dist``: see :mod:`.client_install`).
+When it is missing the answer is a 404 that says how to install it.
 
 Settings (socket.io 0.9's names): ``browser client`` (serve it at all), ``browser client
 minification`` (``socket.io.js`` answers with ``socket.io.min.js``), ``browser client gzip``
@@ -15,21 +17,22 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import re
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .client_install import SERVABLE, client_directory
+
 BUNDLE_DIR = Path("node_modules") / "socket.io-client" / "dist"
 CLIENT_FILE = "socket.io.js"
 MINIFIED_FILE = "socket.io.min.js"
-# socket.io.js, socket.io.min.js, socket.io.msgpack.min.js, socket.io.esm.min.js, and maps
-SERVABLE = re.compile(r"^socket\.io(\.[a-z]+)*\.js(\.map)?$")
 
 INSTALL_HINT = (
     "The socket.io browser client is not installed.\n"
-    "Install it next to your app with:\n\n"
+    "Install it for your user with:\n\n"
+    "    expressio client install\n\n"
+    "or next to your app with npm:\n\n"
     "    npm install socket.io-client\n\n"
     "or point app.io.set('browser client path', '/path/to/socket.io-client/dist') at it.\n"
 )
@@ -76,6 +79,9 @@ class ClientBundle:
                 candidate = folder / BUNDLE_DIR
                 if (candidate / CLIENT_FILE).is_file():
                     return candidate
+        installed = client_directory()
+        if installed is not None and (installed / CLIENT_FILE).is_file():
+            return installed
         return None
 
     async def serve(self, scope: Scope, send: Send, name: str) -> None:
