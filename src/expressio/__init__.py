@@ -5,7 +5,7 @@ shares one session between them, and forwards HTTP requests into realtime routes
 """
 
 from .http.application import Application, HandlerDidNotRespond, express
-from .http.forwarding import ForwardedRequest, HTTPRequestIO, NoSocketError
+from .http.forwarding import ForwardedRequest
 from .http.middleware import cookie_parser, json, multipart, static, urlencoded
 from .http.request import HTTPError, Request
 from .http.response import Response, ResponseAlreadySent
@@ -14,9 +14,10 @@ from .http.routing import Router
 from .http.session_middleware import session
 from .http.workers import WorkerConfigError
 from .io.appio import AppIO
+from .io.handshake import HandshakeData
 from .io.loop_bridge import Pending
-from .io.request_io import RequestIO
-from .io.socket_request import HandshakeData, SocketRequest
+from .io.request_io import NoSocketError, RequestIO
+from .io.socket_request import SocketRequest
 from .scaleout import Emitter, RedisAdapter
 from .sessions import (
     MemoryStore,
@@ -35,7 +36,6 @@ __all__ = [
     "Emitter",
     "ForwardedRequest",
     "HTTPError",
-    "HTTPRequestIO",
     "HandlerDidNotRespond",
     "HandshakeData",
     "MemoryStore",

@@ -157,7 +157,7 @@ class Application(Router):
     def request_io_factory(self) -> Callable[[Request], Any] | None:
         """Builds ``req.io`` for HTTP → realtime forwarding, once ``app.io()`` was called."""
         if self._forwarding is None and self.io.started:
-            self._forwarding = HTTPForwarding(self.io)
+            self._forwarding = HTTPForwarding(self.io, self)
         return self._forwarding
 
     @request_io_factory.setter

@@ -47,7 +47,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import anyio.from_thread
 import orjson
@@ -55,25 +55,20 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response as StarletteResponse
 from starlette.types import Receive, Scope, Send
 
-from ..io.loop_bridge import LoopBridge, Pending, settle
-from ..io.request_io import MISSING as _MISSING
-from ..io.request_io import UNKNOWN_ROUTE
-from ..io.routes import (
-    RouteChain,
-    RouteHandler,
-    RouteTable,
-    forward_in_this_thread,
-    in_route_thread,
-    is_async_callable,
-)
+from ..io.appio import runtime_of
+from ..io.loop_bridge import Pending, settle
+from ..io.request_io import UNKNOWN_ROUTE, NoSocketError, RequestIO
+from ..io.routes import Route, RouteChain
+from ..io.socket_request import SocketRequest
+from ..io.targets import MISSING as _MISSING
 from .request import parse_query
 from .response import dump_json
 
 if TYPE_CHECKING:
     from ..io.appio import AppIO
-    from ..io.namespace import IONamespace, NamespaceRoom
     from .pathpattern import Params
     from .request import Request
+    from .routing import Router
 
 logger = logging.getLogger("expressio.io")
 
@@ -84,21 +79,19 @@ _JSON = b"application/json"
 _EMPTY = object()  # "no body": req.data falls back to the query
 
 
-class NoSocketError(RuntimeError):
-    """A socket-only IO method (``emit``, ``join``, ``leave``...) was called for a request that
-    came over HTTP: there is no client connection to talk to."""
-
-
 class HTTPForwarding:
-    """The app's ``request_io_factory``: gives every HTTP request its :class:`HTTPRequestIO`."""
+    """The app's ``request_io_factory``: gives every HTTP request its ``req.io``, a
+    :class:`~expressio.io.request_io.RequestIO` answered through an :class:`HTTPExchange`."""
 
-    __slots__ = ("appio",)
+    __slots__ = ("appio", "host", "runtime")
 
-    def __init__(self, appio: AppIO) -> None:
+    def __init__(self, appio: AppIO, host: Router) -> None:
         self.appio = appio
+        self.host = host
+        self.runtime = runtime_of(appio)
 
-    def __call__(self, req: Request) -> HTTPRequestIO:
-        bridge = self.appio.bridge
+    def __call__(self, req: Request) -> RequestIO:
+        bridge = self.runtime.bridge
         if bridge.loop is None:
             # Served without an ASGI lifespan (e.g. a test transport): learn the loop now, so
             # that IO from a ``def`` handler's worker thread still reaches the loop's thread.
@@ -108,18 +101,21 @@ class HTTPForwarding:
                 anyio.from_thread.run_sync(bridge.attach)
             else:
                 bridge.attach()
-        exchange = HTTPExchange(req, self.appio, bridge)
+        exchange = HTTPExchange(req, self)
         return exchange.view("/")
 
 
 class HTTPExchange:
-    """One HTTP request handed to realtime routes: its answer, its running routes."""
+    """One HTTP request handed to realtime routes: its answer, its running routes. It is the
+    :class:`~expressio.io.request_io.Reply` of the request's ``req.io`` (one per namespace)."""
 
-    def __init__(self, req: Request, appio: AppIO, bridge: LoopBridge) -> None:
+    def __init__(self, req: Request, forwarding: HTTPForwarding) -> None:
         self.http = req
-        self.appio = appio
-        self.bridge = bridge
-        self._views: dict[str, HTTPRequestIO] = {}
+        self.appio = forwarding.appio
+        self.host = forwarding.host
+        self.bridge = forwarding.runtime.bridge
+        self.tasks = forwarding.runtime.tasks
+        self._views: dict[str, RequestIO] = {}
         self._hand_over = threading.Lock()
         self._deferred: DeferredResponse | None = None
         # Loop-side state (touched on the loop's thread only).
@@ -131,12 +127,13 @@ class HTTPExchange:
         self._data_loading: asyncio.Future[Any] | None = None
         self._drain: asyncio.Future[None] | None = None
 
-    def view(self, namespace: str) -> HTTPRequestIO:
+    def view(self, namespace: str) -> RequestIO:
         """``req.io`` for ``namespace`` (``req.io.of(name)``); one per namespace."""
         target = self.appio.of(namespace)  # "admin" and "/admin" are one namespace
         view = self._views.get(target.name)
         if view is None:
-            view = self._views[target.name] = HTTPRequestIO(self, target)
+            view = self._views[target.name] = RequestIO(target, self)
+            ForwardedRequest(self, view)
         return view
 
     # -- answering (loop thread) -----------------------------------------------------------
@@ -195,39 +192,47 @@ class HTTPExchange:
         res.on_headers(self.wait_settled, first=True)
         res.send(deferred)
 
-    def start(
-        self,
-        view: HTTPRequestIO,
-        name: str,
-        pending: Pending,
-        claimed: RouteHandler | None = None,
-    ) -> None:
-        """Run route ``name`` of ``view``'s namespace (loop thread); ``claimed``: its handler,
-        already counted in the chain by the caller."""
+    # -- the Reply of req.io ---------------------------------------------------------------
+
+    def before_forward(self, request: Any, name: str) -> Callable[[], None] | None:
+        """The first forward of a request not answered yet makes the routes answer it: the
+        response is handed over right after the route was started (see the module doc)."""
+        if request.event is None:
+            # The routes see the request as it is when first forwarded (e.g. params set by
+            # route_forward), not as it goes on changing in the handler afterwards.
+            request.event = name
+            http = self.http
+            request.params, request.path, request.method = http.params, http.path, http.method
+        deferred = self.prepare_hand_over()
+        if deferred is None:
+            return None
+        return lambda: self.hand_over(deferred)
+
+    def start(self, chain: RouteChain, route: Route, request: Any, pending: Pending) -> None:
+        """Run ``route`` (claimed in ``chain``) once the body is parsed (loop thread)."""
         self._running += 1
         settled, idle = self._events()
         idle.clear()
         if self._answer is None:
             settled.clear()
-        task = asyncio.ensure_future(self._forward(view, name, claimed))
+        task = self.tasks.spawn(self._forward(chain, route, request))
         task.add_done_callback(lambda _: settle(pending.future))
         if self._deferred is None and self._drain is None:
             # The handler answered by itself: nothing waits for these routes but this.
-            self._drain = asyncio.ensure_future(self._save_after_routes())
-            _background.add(self._drain)
-            self._drain.add_done_callback(_background.discard)
+            self._drain = self.tasks.spawn(self._save_after_routes())
 
-    async def _forward(self, view: HTTPRequestIO, name: str, claimed: RouteHandler | None) -> None:
+    async def _forward(self, chain: RouteChain, route: Route, request: Any) -> None:
         try:
             await self._load_data()
             if self._data is _MISSING:
                 return  # the body was refused; answered already
-            if claimed is None:
-                await view.chain.start(name, view.request)
-            else:
-                await view.chain.run(name, claimed, view.request)
+            request.data = self._data
+            request.args = (self._data,)
+            await chain.run(route, request)
         except Exception:  # the chain reports route errors itself; this is anything else
-            logger.exception("forwarding %s to route %r failed", self.http.original_url, name)
+            logger.exception(
+                "forwarding %s to route %r failed", self.http.original_url, route.name
+            )
             self.answer_error(500, "Internal Server Error")
         finally:
             self._running -= 1
@@ -235,6 +240,45 @@ class HTTPExchange:
                 settled, idle = self._events()
                 idle.set()
                 settled.set()
+
+    def respond(self, request: Any, args: tuple[Any, ...]) -> None:
+        """Answer the HTTP request with JSON: one argument → it, several → an array, none →
+        ``204 No Content``. The first answer wins; later ones are ignored (logged)."""
+        try:
+            if not args:
+                status, body = 204, b""
+            else:
+                status, body = 200, dump_json(args[0] if len(args) == 1 else list(args))
+        except TypeError as error:
+            logger.error("respond() got a value JSON cannot carry: %s", error)
+            status, body = 500, orjson.dumps({"error": "Internal Server Error"})
+        res = self.http.res
+        if self._deferred is None and res is not None and not res.finished:
+            # Not forwarded (yet): answer right away, as res.json would.
+            if status == 204:
+                res.status(204).end()
+            else:
+                res.status(status).type("json").end(body)
+            self.bridge.call(self.answer, status, body)
+            return
+        self.bridge.call(self._respond, status, body)
+
+    def _respond(self, status: int, body: bytes) -> None:
+        if self._deferred is None:
+            req = self.http
+            logger.warning(
+                "respond() ignored: the handler of %s %s answered before forwarding",
+                req.method,
+                req.original_url,
+            )
+        elif not self.answer(status, body):
+            logger.debug("respond() ignored: the HTTP request was already answered")
+
+    def route_missing(self, name: str) -> None:
+        self.answer_error(404, UNKNOWN_ROUTE + name)
+
+    def route_failed(self, name: str, error: BaseException) -> None:
+        self.answer_error(500, "Internal Server Error")
 
     async def _save_after_routes(self) -> None:
         await self.wait_idle()
@@ -246,7 +290,7 @@ class HTTPExchange:
         session = self.http.session
         if session is None or not getattr(session, "persistent", False) or not session.modified:
             return
-        manager = getattr(self.appio.app, "session_manager", None)
+        manager = self.host.session_manager
         if manager is None:
             return
         try:
@@ -334,7 +378,6 @@ async def _request_body(req: Request) -> Any:
     return text if req.is_type("text/*") else raw
 
 
-_background: set[asyncio.Future[None]] = set()  # strong references to late session saves
 
 
 class DeferredResponse(StarletteResponse):
@@ -371,201 +414,25 @@ class DeferredResponse(StarletteResponse):
         await exchange.save_late()
 
 
-class HTTPRequestIO:
-    """``req.io`` in an HTTP handler, and in a realtime route forwarded from one."""
-
-    __slots__ = ("_chain", "_exchange", "_request", "namespace")
-
-    def __init__(self, exchange: HTTPExchange, namespace: IONamespace) -> None:
-        self._exchange = exchange
-        self.namespace = namespace
-        self._chain: RouteChain | None = None
-        self._request: ForwardedRequest | None = None
-
-    @property
-    def routes(self) -> RouteTable:
-        """The route table of this namespace."""
-        return self.namespace.routes
-
-    @property
-    def chain(self) -> RouteChain:
-        if self._chain is None:
-            self._chain = RouteChain(self.namespace.routes, self)
-        return self._chain
-
-    @property
-    def request(self) -> ForwardedRequest:
-        """The ``req`` the forwarded routes of this namespace receive (one for the chain)."""
-        if self._request is None:
-            self._request = ForwardedRequest(self._exchange, self)
-        return self._request
-
-    # -- routes ----------------------------------------------------------------------------
-
-    def route(self, name: str) -> Pending:
-        """Run realtime route ``name`` with the HTTP flavour of this request; the returned
-        :class:`~expressio.io.loop_bridge.Pending` resolves when that route has finished.
-
-        The first forward of a request not answered yet makes the routes answer it (see the
-        module doc): the handler may return at once."""
-        if not isinstance(name, str):
-            raise TypeError(f"a route name is a str, not {type(name).__name__}")
-        exchange = self._exchange
-        request = self.request  # made now: params and path as they are before the handler moves on
-        if request.event is None:
-            request.event = name
-        deferred = exchange.prepare_hand_over()
-        if deferred is None and self._runs_in_this_thread(name):
-            return forward_in_this_thread(
-                exchange.bridge, self.chain, name, request, self._run_claimed
-            )
-        pending = Pending()
-        # Started before the response is decided: the deferred response then never sees "no
-        # route running" before this one counts (both hops keep their order, see io_loop).
-        exchange.bridge.call(exchange.start, self, name, pending)
-        if deferred is not None:
-            exchange.hand_over(deferred)
-        return pending
-
-    def _runs_in_this_thread(self, name: str) -> bool:
-        """Whether a forward to ``name`` runs in the calling thread: a ``def`` route forwarding
-        to a ``def`` route does, so that it never waits in a worker thread for another one
-        (every thread could be taken by such waits). The HTTP handler's own forward does not:
-        it is to answer the request while the handler returns."""
-        if not in_route_thread() or self._exchange.bridge.on_loop_thread():
-            return False
-        target = self.namespace.routes.get(name)
-        return target is not None and not is_async_callable(target)
-
-    def _run_claimed(self, name: str, handler: RouteHandler, pending: Pending) -> None:
-        self._exchange.start(self, name, pending, handler)
-
-    def of(self, namespace: str) -> HTTPRequestIO:
-        """The same, for the routes and clients of another namespace."""
-        return self._exchange.view(namespace)
-
-    def respond(self, *args: Any) -> None:
-        """Answer the HTTP request with JSON: one argument → it, several → an array, none →
-        ``204 No Content``. The first answer wins; later ones are ignored (logged)."""
-        exchange = self._exchange
-        try:
-            if not args:
-                status, body = 204, b""
-            else:
-                status, body = 200, dump_json(args[0] if len(args) == 1 else list(args))
-        except TypeError as error:
-            logger.error("respond() got a value JSON cannot carry: %s", error)
-            status, body = 500, orjson.dumps({"error": "Internal Server Error"})
-        res = exchange.http.res
-        if exchange._deferred is None and res is not None and not res.finished:
-            # Not forwarded (yet): answer right away, as res.json would.
-            if status == 204:
-                res.status(204).end()
-            else:
-                res.status(status).type("json").end(body)
-            exchange.bridge.call(exchange.answer, status, body)
-            return
-        exchange.bridge.call(self._respond, status, body)
-
-    def _respond(self, status: int, body: bytes) -> None:
-        exchange = self._exchange
-        if exchange._deferred is None:
-            req = exchange.http
-            logger.warning(
-                "respond() ignored: the handler of %s %s answered before forwarding",
-                req.method,
-                req.original_url,
-            )
-        elif not exchange.answer(status, body):
-            logger.debug("respond() ignored: the HTTP request was already answered")
-
-    # -- everyone else ---------------------------------------------------------------------
-
-    def broadcast(self, event: str, data: Any = _MISSING) -> None:
-        """Send ``event`` to every client of the namespace (there is no sender to leave out)."""
-        self.namespace.broadcast(event, data)
-
-    def room(self, room: str) -> NamespaceRoom:
-        """``req.io.room(room).broadcast(event, data)``: every client in ``room``."""
-        return self.namespace.room(room)
-
-    # -- what needs a socket -----------------------------------------------------------------
-
-    def _no_socket(self, method: str) -> NoReturn:
-        req = self._exchange.http
-        raise NoSocketError(
-            f"req.io.{method}() needs a realtime client, but {req.method} "
-            f"{req.original_url} came over HTTP: answer it with req.io.respond(), reach "
-            "clients with req.io.broadcast() or req.io.room(name).broadcast()"
-        )
-
-    def emit(self, *args: Any, **kwargs: Any) -> NoReturn:
-        self._no_socket("emit")
-
-    def emit_with_ack(self, *args: Any, **kwargs: Any) -> NoReturn:
-        self._no_socket("emit_with_ack")
-
-    def join(self, room: str) -> NoReturn:
-        self._no_socket("join")
-
-    def leave(self, room: str) -> NoReturn:
-        self._no_socket("leave")
-
-    def disconnect(self) -> NoReturn:
-        self._no_socket("disconnect")
-
-    def on(self, event: str, handler: Callable[..., Any]) -> NoReturn:
-        self._no_socket("on")
-
-    @property
-    def socket(self) -> None:
-        """No socket: the request came over HTTP."""
-        return None
-
-    # -- outcomes of the route chain -------------------------------------------------------
-
-    def route_missing(self, name: str) -> None:
-        self._exchange.answer_error(404, UNKNOWN_ROUTE + name)
-
-    def route_failed(self, name: str, error: BaseException) -> None:
-        self._exchange.answer_error(500, "Internal Server Error")
-
-    def __repr__(self) -> str:
-        req = self._exchange.http
-        return f"<HTTPRequestIO {req.method} {req.original_url} namespace={self.namespace.name}>"
-
-
-class ForwardedRequest:
+class ForwardedRequest(SocketRequest):
     """``req`` in a realtime route run from HTTP: the HTTP flavour of a SocketRequest.
 
     ``data`` is the parsed body (JSON, form) or, without a body, the query; ``event`` the first
     route forwarded to; ``session``, ``headers``, ``params`` and ``query`` are the HTTP
     request's; ``http`` is that request itself (cookies, ip, method...). ``socket`` and
-    ``handshake`` are None: there is no connection. Routes may add attributes, which the
-    routes they forward to see.
+    ``handshake`` are None: there is no connection. Attributes middleware set on the HTTP
+    request (``req.user``) read through; routes may add attributes, which the routes they
+    forward to see.
     """
 
-    def __init__(self, exchange: HTTPExchange, io: HTTPRequestIO) -> None:
+    def __init__(self, exchange: HTTPExchange, io: RequestIO) -> None:
         http = exchange.http
-        self._exchange = exchange
-        self.io = io
+        # data: set once the body is parsed, before the first route runs
+        super().__init__(None, (), io, None, http.session)
         self.http = http
-        self.session: Any = http.session
         self.params: Params = http.params
         self.path = http.path
         self.method = http.method
-        self.socket = None
-        self.handshake = None
-        #: the first route forwarded to (a socket request's ``event``)
-        self.event: str | None = None
-
-    @property
-    def data(self) -> Any:
-        return self._exchange.data
-
-    @property
-    def args(self) -> tuple[Any, ...]:
-        return (self.data,)
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -582,11 +449,19 @@ class ForwardedRequest:
     def __repr__(self) -> str:
         return f"<ForwardedRequest {self.method} {self.http.original_url} data={self.data!r}>"
 
+    def __str__(self) -> str:
+        return f"{self.http.method} {self.http.original_url}"
+
+    def __getattr__(self, name: str) -> Any:
+        # What middleware put on the HTTP request (req.user...) is there for the routes too.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.http, name)
+
 
 __all__ = [
     "MAX_FORWARDED_BODY",
     "ForwardedRequest",
     "HTTPForwarding",
-    "HTTPRequestIO",
     "NoSocketError",
 ]

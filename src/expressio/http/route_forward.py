@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..io.request_io import has_route
 from .pathpattern import Params
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class RouteForward:
                 "expressio.route_forward() needs the realtime routes: call app.io() first"
             )
         view = io.of(self.namespace) if self.namespace != "/" else io
-        if name not in view.routes:
+        if not has_route(view, name):
             next()
             return
         if item is not None:

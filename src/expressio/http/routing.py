@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from .pathpattern import Params, PathPattern
 
 if TYPE_CHECKING:
+    from ..sessions import SessionManager
     from .request import Request
     from .response import Response
 
@@ -220,6 +221,8 @@ class Router:
         self, *, case_sensitive: bool = False, strict: bool = False, merge_params: bool = False
     ) -> None:
         self.stack: list[Layer] = []
+        #: the sessions of ``expressio.session(...)`` once it is used here (``app.use``)
+        self.session_manager: SessionManager | None = None
         self.case_sensitive = case_sensitive
         self.strict = strict
         self.merge_params = merge_params

@@ -81,7 +81,7 @@ def check_shareable(app: Any, workers: int) -> None:
                 f"{', '.join(local)}): a broadcast would reach only the clients of the worker "
                 "that sent it. Use app.io(adapter=expressio.RedisAdapter(url))"
             )
-    manager = getattr(app, "session_manager", None)
+    manager = getattr(app, "session_manager", None)  # any ASGI app may be served
     if isinstance(getattr(manager, "store", None), MemoryStore):
         problems.append(
             "sessions are kept in one process's memory (MemoryStore): a user logged in on one "

@@ -33,45 +33,83 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from ..engine import EngineServer
 from ..engine.handshake import OriginPolicy
 from ..realtime import Adapter, InMemoryAdapter, Namespace, RealtimeServer
+from ..realtime.tasks import TaskSet
 from .client_bundle import ClientBundle, is_bundle_path
+from .handshake import HandshakeMiddleware
 from .loop_bridge import LoopBridge
-from .namespace import HandshakeMiddleware, IONamespace, NamespaceRoom
-from .request_io import MISSING as _MISSING
-from .routes import RouteTable
+from .namespace import IONamespace
+from .routes import Blocking, RouteTable
 from .settings import ENGINE_KEYS, IOSettings, apply_log_level, engine_options
+from .targets import MISSING as _MISSING
+from .targets import Target
 
 if TYPE_CHECKING:
-    from ..http.application import Application
+    from ..sessions import SessionManager
+
+
+class Host(Protocol):
+    """What ``app.io`` needs of the app it belongs to (an ``expressio.Application``)."""
+
+    root: Path
+    settings: dict[str, Any]
+    session_manager: SessionManager | None
+
+    def mount_asgi(self, prefix: str, app: Any) -> None: ...
+
+    def on_startup(self, hook: Callable[[], Awaitable[None] | None]) -> Any: ...
+
+    def on_shutdown(self, hook: Callable[[], Awaitable[None] | None]) -> Any: ...
+
 
 MOUNT_PATH = "/socket.io"
 #: How long startup waits for a cross-process adapter to subscribe before serving anyway.
 ADAPTER_START_TIMEOUT = 3.0
+#: Seconds shutdown waits for running events and hooks before cancelling them.
+SHUTDOWN_GRACE = 2.0
 
 logger = logging.getLogger("expressio")
 
 Scope = MutableMapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the HTTP side of forwarding (:mod:`expressio.http.forwarding`) shares with
+    ``app.io``: the loop bridge and the task set shutdown waits for. Not on ``app.io`` itself,
+    which shows users the API and nothing of the machinery."""
+
+    bridge: LoopBridge
+    tasks: TaskSet
+
+
+def runtime_of(io: AppIO) -> Runtime:
+    return Runtime(io._bridge, io._tasks)
+
+
 class AppIO:
     """The io object for the entire app: routing and broadcasting to realtime clients."""
 
-    def __init__(self, app: Application) -> None:
-        self.app = app
+    def __init__(self, app: Host) -> None:
+        self._app = app
         self.server: RealtimeServer | None = None
         self.settings: IOSettings | None = None
         self._bridge = LoopBridge()
         self._namespaces: dict[str, IONamespace] = {}
         self._bundle: ClientBundle | None = None
+        self._blocking = Blocking()
+        # tasks of events, hooks and forwarded requests; shutdown waits for them
+        self._tasks = TaskSet()
 
     # -- starting ----------------------------------------------------------------------------
 
-    def __call__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> Application:
+    def __call__(self, options: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """Create the realtime server at ``/socket.io``; returns the app.
 
         ``options`` (a dict) and keywords take setting names: ``adapter``, ``ping_interval``,
@@ -90,17 +128,12 @@ class AppIO:
         )
         apply_log_level(settings["log_level"])
         settings.on_change = self._apply
-        self._bundle = ClientBundle(settings.__getitem__, roots=(self.app.root, Path.cwd()))
-        self.app.mount_asgi(MOUNT_PATH, self._asgi)
-        self.app.on_startup(self._startup)
-        self.app.on_shutdown(self._shutdown)
+        self._bundle = ClientBundle(settings.__getitem__, roots=(self._app.root, Path.cwd()))
+        self._app.mount_asgi(MOUNT_PATH, self._asgi)
+        self._app.on_startup(self._startup)
+        self._app.on_shutdown(self._shutdown)
         self._namespaces["/"] = self._wrap(self.server.of("/"))
-        return self.app
-
-    @property
-    def bridge(self) -> LoopBridge:
-        """Calls onto the server's event loop from any thread (for code driving routes)."""
-        return self._bridge
+        return self._app
 
     @property
     def started(self) -> bool:
@@ -118,18 +151,20 @@ class AppIO:
 
     # -- the default namespace's API -----------------------------------------------------
 
-    def route(self, event: str, handler: Any = _MISSING) -> Any:
+    def route(self, event: str, handler: Any = _MISSING, *, blocking: bool = False) -> Any:
         """``app.io.route(event, handler)``, ``@app.io.route(event)``, or
         ``app.io.route(name, {"create": f, "update": g})`` for ``name:create``/``name:update``.
         ``connect`` and ``disconnect`` run on each connection's lifecycle (``req.data``: the
-        client's auth payload / the reason); other reserved names raise ``ValueError``."""
-        return self._default("route").route(event, handler)
+        client's auth payload / the reason); other reserved names raise ``ValueError``.
+        ``blocking=True``: a ``def`` handler that blocks, run in worker threads from the start
+        (see :mod:`expressio.io.routes`)."""
+        return self._default("route").route(event, handler, blocking=blocking)
 
     def broadcast(self, event: str, data: Any = _MISSING) -> None:
         """Send ``event`` with ``data`` to every client (of the default namespace)."""
         self._default("broadcast").broadcast(event, data)
 
-    def room(self, room: str) -> NamespaceRoom:
+    def room(self, room: str) -> Target:
         """``app.io.room(room).broadcast(event, data)``: every client in ``room``."""
         return self._default("room").room(room)
 
@@ -155,11 +190,20 @@ class AppIO:
         return wrapped
 
     def _wrap(self, namespace: Namespace) -> IONamespace:
-        wrapped = IONamespace(self.app, namespace, self._bridge)
-        wrapped.authorization = self._authorization
+        wrapped = IONamespace(
+            namespace,
+            self._bridge,
+            session_manager=self._session_manager,
+            authorization=self._authorization,
+            blocking=self._blocking,
+            tasks=self._tasks,
+        )
         if self.settings is not None:
             wrapped.max_in_flight_events = self.settings["max_in_flight_events"]
         return wrapped
+
+    def _session_manager(self) -> SessionManager | None:
+        return self._app.session_manager
 
     def _authorization(self) -> HandshakeMiddleware | None:
         settings = self.settings
@@ -206,7 +250,7 @@ class AppIO:
         if not args or not callable(args[-1]):
             raise TypeError("app.io.configure([env, ...,] fn) needs a function last")
         *environments, function = args
-        if not environments or self.app.get("env") in environments:
+        if not environments or self._app.settings.get("env") in environments:
             function()
         return self
 
@@ -227,6 +271,8 @@ class AppIO:
             engine.origin_policy = OriginPolicy(value)
         elif key == "connect_timeout":
             server.connect_timeout = value
+        elif key == "blocking_threshold":
+            self._blocking.threshold = value
         elif key == "max_in_flight_events":
             for wrapped in self._namespaces.values():
                 wrapped.max_in_flight_events = value
@@ -288,10 +334,9 @@ class AppIO:
     async def _shutdown(self) -> None:
         if self.server is not None:
             await self.server.shutdown()
-        pending = [task for ns in self._namespaces.values() for task in ns._tasks]
-        if pending:
-            # disconnect hooks just started; bounded so that a stuck one cannot hold shutdown
-            await asyncio.wait(pending, timeout=2.0)
+        # Disconnect hooks just started, events still running: bounded, so that a stuck one
+        # cannot hold the shutdown.
+        await self._tasks.finish(SHUTDOWN_GRACE)
         close = self._adapter_hook("close")
         if close is not None:
             await close()

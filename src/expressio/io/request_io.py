@@ -1,10 +1,18 @@
-"""``req.io``: the RequestIO of a realtime route — talking back to the client that sent the event.
+"""``req.io``: the RequestIO — one core for a realtime event and for an HTTP request forwarded
+into realtime routes.
+
+The two kinds of request differ only in how they answer and in what they may do: a client's
+event answers its acknowledgement callback, an HTTP request answers with an HTTP response
+(:mod:`expressio.http.forwarding`); over HTTP there is no client, so ``emit``, ``join``,
+``leave``, ``disconnect`` and ``on`` raise :class:`NoSocketError`. Broadcasting, rooms and
+forwarding to other routes are the same code for both. How a request answers is its
+:class:`Reply`.
 
 Every method takes effect at once and in call order, with no ``await``, from ``async def`` and
 plain ``def`` routes alike; from a worker thread the call is handed to the event loop in order.
 Where there is something to wait for (the client's ack, a forwarded route) the method returns a
 :class:`~expressio.io.loop_bridge.Pending`: ``await`` it in ``async def`` code, or call its
-``result(timeout)`` from a ``def`` route.
+``result(timeout)`` from a ``def`` route that runs in a worker thread.
 
 ```python
 @app.io.route("example")
@@ -24,233 +32,297 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from ..protocol.socketio import encode_event
 from ..realtime import RESERVED_EVENTS, check_event_name
 from ..realtime.acks import ack_value
-from .loop_bridge import LoopBridge, Pending, fail, settle
+from .loop_bridge import Pending, fail, settle
 from .routes import (
+    Route,
     RouteChain,
     RouteHandler,
-    RouteTable,
     forward_in_this_thread,
-    is_async_callable,
+    in_route_thread,
 )
+from .targets import MISSING, Target, check_encodable, payload
 
 if TYPE_CHECKING:
-    from ..realtime import Ack, Namespace, Socket
+    from ..realtime import Ack, Socket
+    from .clients import Client
+    from .namespace import IONamespace
 
 logger = logging.getLogger("expressio.io")
-
-#: The reserved names a route may take: they run on each connection's lifecycle.
-LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
 
 DEFAULT_ACK_TIMEOUT = 10.0  # seconds
 
 UNKNOWN_ROUTE = "Unknown route: "
 SESSION_UNAVAILABLE = {"error": "Session store unavailable"}
-MISSING: Any = object()  # "no data argument" (None is a value a client can get)
-_MISSING = MISSING
-
 
 check_emittable = check_event_name
 
 
-def check_encodable(bridge: LoopBridge, event: str, args: tuple[Any, ...]) -> None:
-    """Off the loop's thread, encode the event once here, so that data JSON cannot carry
-    raises in the caller (a ``def`` route), as it does on the loop: once handed over, an
-    error could only be logged. On the loop the call itself raises."""
-    if not bridge.on_loop_thread():
-        encode_event("/", event, args)
+class NoSocketError(RuntimeError):
+    """A socket-only IO method (``emit``, ``join``, ``leave``...) was called for a request that
+    came over HTTP: there is no client connection to talk to."""
 
 
-def payload(data: Any) -> tuple[Any, ...]:
-    """``emit(event)`` sends no argument; ``emit(event, data)`` sends one (``None`` included)."""
-    return () if data is _MISSING else (data,)
+class Reply(Protocol):
+    """How a request answers: the client's ack, or the HTTP response."""
+
+    def respond(self, req: Any, args: tuple[Any, ...]) -> None:
+        """``req.io.respond(*args)``; any thread."""
+
+    def before_forward(self, req: Any, name: str) -> Callable[[], None] | None:
+        """A forward of ``req`` to ``name`` is about to start (any thread); what to do right
+        after it was handed to the loop, if anything."""
+
+    def start(self, chain: RouteChain, route: Route, req: Any, pending: Pending) -> None:
+        """Run ``route`` (claimed in ``chain``) with ``req`` and settle ``pending`` when it has
+        finished; loop thread."""
+
+    def route_missing(self, name: str) -> None:
+        """A forward named a route that does not exist (logged already)."""
+
+    def route_failed(self, name: str, error: BaseException) -> None:
+        """A route raised (logged with its traceback already)."""
+
+    def view(self, namespace: str) -> RequestIO:
+        """``req.io.of(namespace)``."""
 
 
 class RequestIO:
-    """The IO of one realtime request: this client, its rooms, its ack, its route chain."""
+    """The IO of one request: its client (none over HTTP), its answer, its route chain."""
 
-    __slots__ = ("_ack", "_bridge", "_chain", "_req", "socket")
+    __slots__ = ("_chain", "_client", "_namespace", "_reply", "_req", "socket")
 
     def __init__(
-        self, socket: Socket, ack: Ack | None, routes: RouteTable, bridge: LoopBridge
+        self, namespace: IONamespace, reply: Reply, client: Client | None = None
     ) -> None:
-        self.socket = socket
-        self._ack = ack
-        self._chain = RouteChain(routes, self)
-        self._bridge = bridge
-        self._req: Any = None  # the SocketRequest, set by it
+        self._namespace = namespace
+        self._reply = reply
+        self._client = client
+        self.socket: Socket | None = client.socket if client is not None else None
+        self._chain: RouteChain | None = None
+        self._req: Any = None  # the request the routes receive, set by it
 
-    @property
-    def chain(self) -> RouteChain:
-        """The routes this request runs (the first one and every forward)."""
-        return self._chain
-
-    @property
-    def namespace(self) -> Namespace:
-        return self.socket.namespace
-
-    # -- this client -----------------------------------------------------------------------
+    # -- this client -------------------------------------------------------------------------
 
     def emit(
-        self, event: str, data: Any = _MISSING, callback: Callable[..., Any] | None = None
+        self, event: str, data: Any = MISSING, callback: Callable[..., Any] | None = None
     ) -> None:
         """Send ``event`` with ``data`` to this client only. With ``callback``, the client's
         ack arguments reach it spread (``callback(*args)``), on the event loop."""
-        check_emittable(event)
+        socket = self._need_socket("emit")
+        check_event_name(event)
         args = payload(data)
-        check_encodable(self._bridge, event, args)
-        self._bridge.call(_emit_to, self.socket, event, args, callback)
+        bridge = self._namespace.bridge
+        if bridge.on_loop_thread():
+            socket.emit(event, *args, callback=callback)
+            return
+        check_encodable(bridge, event, args)
+        bridge.call(_emit_to, socket, event, args, callback)
 
     def emit_with_ack(
-        self, event: str, data: Any = _MISSING, *, timeout: float = DEFAULT_ACK_TIMEOUT
+        self, event: str, data: Any = MISSING, *, timeout: float = DEFAULT_ACK_TIMEOUT
     ) -> Pending:
         """Send ``event`` and return the client's answer as a :class:`Pending`: the single
         argument, a tuple when several, ``None`` when none; ``TimeoutError`` after ``timeout``
         seconds (also when the client disconnects before answering)."""
-        check_emittable(event)
+        socket = self._need_socket("emit_with_ack")
+        check_event_name(event)
         pending = Pending()
-        self._bridge.call(self._start_emit_with_ack, event, payload(data), timeout, pending)
+        self._namespace.bridge.call(
+            _start_emit_with_ack, socket, event, payload(data), timeout, pending
+        )
         return pending
 
-    def _start_emit_with_ack(
-        self, event: str, args: tuple[Any, ...], timeout: float, pending: Pending
-    ) -> None:
-        # The emit itself happens here, synchronously, so that it keeps its place among the
-        # emits around it; only the wait is deferred.
-        future = pending.future
-        socket = self.socket
-        timer: asyncio.TimerHandle | None = None
+    def join(self, room: str) -> None:
+        """Join ``room``. Done when this returns, also from a worker thread (which waits for
+        the loop), so ``req.socket.rooms`` read next includes it."""
+        self._namespace.bridge.call_and_wait(self._need_socket("join").join, room)
 
-        def answered(*answer: Any) -> None:
-            if timer is not None:
-                timer.cancel()
-            settle(future, ack_value(answer))
+    def leave(self, room: str) -> None:
+        """Leave ``room``; done when this returns, like :meth:`join`."""
+        self._namespace.bridge.call_and_wait(self._need_socket("leave").leave, room)
 
-        def give_up() -> None:
-            # Forget the callback too: a client that never answers must not grow the table.
-            if ack_id is not None:
-                socket.cancel_ack(ack_id)
-            fail(future, TimeoutError(f"no ack for {event!r} within {timeout} s"))
+    def disconnect(self) -> None:
+        """Close this client's connection, every namespace on it included (it is told, and
+        does not reconnect)."""
+        self._namespace.bridge.call(self._need_socket("disconnect").disconnect, True)
 
-        try:
-            ack_id = socket.emit(event, *args, callback=answered)
-        except Exception as error:
-            fail(future, error)
-            return
-        timer = asyncio.get_running_loop().call_later(timeout, give_up)
+    def on(self, event: str, handler: RouteHandler) -> RouteHandler:
+        """A route for this client only: ``handler(req)`` runs on each ``event`` it sends from
+        now on (after the app's route of the same name, if any). ``disconnect`` is allowed:
+        it runs when this client leaves."""
+        self._need_socket("on")
+        client = self._client
+        assert client is not None
+        if event in RESERVED_EVENTS and event != "disconnect":
+            raise ValueError(f"{event!r} is a reserved event name; only 'disconnect' is allowed")
+        route = Route(event, handler)
+        self._namespace.bridge.call(client.listeners.setdefault(event, []).append, route)
+        return handler
 
     def respond(self, *args: Any) -> None:
-        """Answer the client's acknowledgement callback with ``args`` (once; later calls and
-        events sent without a callback are a no-op, logged at debug level).
+        """Answer the request: over a socket, the client's acknowledgement callback with
+        ``args`` (once; a no-op, logged at debug level, when the client asked for none); over
+        HTTP, the response as JSON (see :mod:`expressio.http.forwarding`)."""
+        self._reply.respond(self._req, args)
 
-        With a stored session changed by this request, the answer leaves once the session is
-        saved: a client that reacts to the ack with an HTTP request finds the change there."""
-        ack = self._ack
-        if ack is None:
+    # -- other clients -----------------------------------------------------------------------
+
+    def broadcast(self, event: str, data: Any = MISSING) -> None:
+        """Send to every client of the namespace except this one (over HTTP: every client)."""
+        self._target(None).broadcast(event, data)
+
+    def room(self, room: str) -> Target:
+        """``req.io.room(room).broadcast(event, data)``: everyone in ``room`` but this client."""
+        return self._target(frozenset((room,)))
+
+    def _target(self, rooms: frozenset[str] | None) -> Target:
+        socket = self.socket
+        skip = frozenset((socket.id,)) if socket is not None else None
+        return Target(self._namespace.namespace, self._namespace.bridge, rooms, skip)
+
+    def of(self, namespace: str) -> RequestIO:
+        """The same request's IO for the routes and clients of another namespace (HTTP)."""
+        return self._reply.view(namespace)
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def route(self, name: str) -> Pending:
+        """Forward this same ``req`` to route ``name``. It starts at once; the returned
+        :class:`Pending` resolves when it has finished (also when it failed: failures are
+        logged and answered to the client's ack or the HTTP request, not raised here).
+
+        From a worker thread (a ``def`` route running in threads) a ``def`` route runs right
+        here, in this thread, and has finished when this returns: waiting in a worker thread
+        for a route that needs another worker thread could wait forever once every thread is
+        taken by such waits. On the loop, a ``def`` route that runs on the loop runs at once,
+        and has finished when this returns, too."""
+        if not isinstance(name, str):
+            raise TypeError(f"a route name is a str, not {type(name).__name__}")
+        after = self._reply.before_forward(self._req, name)
+        bridge = self._namespace.bridge
+        if after is None and in_route_thread() and not bridge.on_loop_thread():
+            target = self._namespace.routes.get(name)
+            if target is not None and not target.is_async:
+                return forward_in_this_thread(bridge, self._routes(), name, self._req, self._run)
+        pending = Pending()
+        # Handed to the loop before the reply's follow-up (an HTTP response's hand-over): the
+        # response then never sees "no route running" before this one counts.
+        bridge.call(self._start, name, pending)
+        if after is not None:
+            after()
+        return pending
+
+    def _routes(self) -> RouteChain:
+        """The chain of this request's routes (made at the first forward)."""
+        chain = self._chain
+        if chain is None:
+            namespace = self._namespace
+            chain = self._chain = RouteChain(namespace.routes, self._reply, namespace.blocking)
+        return chain
+
+    def _start(self, name: str, pending: Pending) -> None:
+        route = self._routes().claim(name)
+        if route is None:
+            settle(pending.future)
+            return
+        self._run(route, pending)
+
+    def _run(self, route: Route, pending: Pending) -> None:
+        self._reply.start(self._routes(), route, self._req, pending)
+
+    # -- what needs a socket -----------------------------------------------------------------
+
+    def _need_socket(self, method: str) -> Socket:
+        socket = self.socket
+        if socket is None:
+            raise NoSocketError(
+                f"req.io.{method}() needs a realtime client, but {self._req} came over "
+                "HTTP: answer it with req.io.respond(), reach clients with req.io.broadcast() "
+                "or req.io.room(name).broadcast()"
+            )
+        return socket
+
+    def __repr__(self) -> str:
+        who = f"socket={self.socket.id}" if self.socket is not None else f"request={self._req!r}"
+        return f"<RequestIO {who} namespace={self._namespace.name}>"
+
+    @property
+    def namespace(self) -> IONamespace:
+        """The namespace this request belongs to (``app.io`` or ``app.io.of(name)``)."""
+        return self._namespace
+
+
+def has_route(io: RequestIO, name: str) -> bool:
+    """Whether ``io``'s namespace has a route ``name`` (for ``route_forward``, which passes a
+    request on rather than forwarding it nowhere)."""
+    return name in io._namespace.routes
+
+
+# -- a client's event: answered through its ack ---------------------------------------------
+
+
+class SocketReply:
+    """How a client's event answers: its acknowledgement callback, if it asked for one."""
+
+    __slots__ = ("_ack", "_client", "_namespace")
+
+    def __init__(self, ack: Ack | None, client: Client, namespace: IONamespace) -> None:
+        self._ack = ack
+        self._client = client
+        self._namespace = namespace
+
+    def respond(self, req: Any, args: tuple[Any, ...]) -> None:
+        """With a stored session changed by this request, the answer leaves once the session
+        is saved: a client that reacts to the ack with an HTTP request finds the change
+        there."""
+        if self._ack is None:
             logger.debug("respond() ignored: the client asked for no acknowledgement")
             return
-        self._bridge.call(self._respond, ack, args)
+        self._namespace.bridge.call(self._respond, req, args)
 
-    def _respond(self, ack: Ack, args: tuple[Any, ...]) -> None:
-        session = getattr(self._req, "session", None)
+    def _respond(self, req: Any, args: tuple[Any, ...]) -> None:
+        ack = self._ack
+        assert ack is not None
+        session = self._client.session
         if session is None or not session.persistent or ack.answered:
-            _answer(ack, args)
+            answer(ack, args)
             return
         try:
             saving = session.save_if_changed()
         except Exception as error:
-            session_failed(self._req.event, self.socket.id, ack, error, "save")
+            session_failed(req, ack, error, "save")
             return
         if saving is None:
-            _answer(ack, args)
+            answer(ack, args)
             return
 
         async def answer_when_saved() -> None:
             try:
                 await saving
             except Exception as error:
-                session_failed(self._req.event, self.socket.id, ack, error, "save")
+                session_failed(req, ack, error, "save")
                 return
-            _answer(ack, args)
+            answer(ack, args)
 
-        task = asyncio.ensure_future(answer_when_saved())
-        _answering.add(task)
-        task.add_done_callback(_answering.discard)
+        self._namespace.tasks.spawn(answer_when_saved())
 
-    def join(self, room: str) -> None:
-        """Join ``room``. Done when this returns, also from a worker thread (which waits for
-        the loop), so ``req.socket.rooms`` read next includes it."""
-        self._bridge.call_and_wait(self.socket.join, room)
+    def before_forward(self, req: Any, name: str) -> None:
+        return None
 
-    def leave(self, room: str) -> None:
-        """Leave ``room``; done when this returns, like :meth:`join`."""
-        self._bridge.call_and_wait(self.socket.leave, room)
-
-    def disconnect(self) -> None:
-        """Close this client's connection, every namespace on it included (it is told, and
-        does not reconnect)."""
-        self._bridge.call(self.socket.disconnect, True)
-
-    # -- other clients ---------------------------------------------------------------------
-
-    def broadcast(self, event: str, data: Any = _MISSING) -> None:
-        """Send to every client of the namespace except this one."""
-        check_emittable(event)
-        args = payload(data)
-        check_encodable(self._bridge, event, args)
-        self._bridge.call(_broadcast, self.socket, event, args, None)
-
-    def room(self, room: str) -> RequestRoom:
-        """``req.io.room(room).broadcast(event, data)``: everyone in ``room`` but this client."""
-        return RequestRoom(self, room)
-
-    # -- routes ----------------------------------------------------------------------------
-
-    def route(self, name: str) -> Pending:
-        """Forward this same ``req`` to route ``name``. It starts at once; the returned
-        :class:`Pending` resolves when it has finished (also when it failed: failures are
-        logged and answered to the client's ack, not raised here).
-
-        Called from a worker thread (a ``def`` route) for a ``def`` route, the route runs
-        right here, in this thread, and has finished when this returns: waiting in a worker
-        thread for a route that needs another worker thread could wait forever once every
-        thread is taken by such waits."""
-        bridge = self._bridge
-        if not bridge.on_loop_thread():
-            target = self._chain.routes.get(name)
-            if target is not None and not is_async_callable(target):
-                return forward_in_this_thread(
-                    bridge, self._chain, name, self._req, self._run_claimed
-                )
-        pending = Pending()
-        bridge.call(self._start_route, name, pending)
-        return pending
-
-    def _run_claimed(self, name: str, handler: RouteHandler, pending: Pending) -> None:
-        task = self._chain.run(name, handler, self._req)
+    def start(self, chain: RouteChain, route: Route, req: Any, pending: Pending) -> None:
+        if route.is_async or route.in_threads:
+            chain.start(route, req).add_done_callback(lambda _: settle(pending.future))
+            return
+        unfinished = chain.run_inline(route, req)
+        if unfinished is None:
+            settle(pending.future)
+            return
+        task = self._namespace.tasks.spawn(unfinished)
         task.add_done_callback(lambda _: settle(pending.future))
-
-    def _start_route(self, name: str, pending: Pending) -> None:
-        task = self._chain.start(name, self._req)
-        task.add_done_callback(lambda _: settle(pending.future))
-
-    def on(self, event: str, handler: RouteHandler) -> RouteHandler:
-        """A route for this client only: ``handler(req)`` runs on each ``event`` it sends from
-        now on (after the app's route of the same name, if any). ``disconnect`` is allowed:
-        it runs when this client leaves."""
-        if event in RESERVED_EVENTS and event != "disconnect":
-            raise ValueError(f"{event!r} is a reserved event name; only 'disconnect' is allowed")
-        listeners = getattr(self._req, "_listeners", None)
-        if listeners is None:
-            raise RuntimeError("req.io.on() is only available in realtime routes")
-        self._bridge.call(listeners.setdefault(event, []).append, handler)
-        return handler
-
-    # -- for the event pipeline ------------------------------------------------------------
 
     def route_missing(self, name: str) -> None:
         ack = self._ack
@@ -262,51 +334,20 @@ class RequestIO:
         if ack is not None and not ack.answered:
             ack.fail()
 
-    def __repr__(self) -> str:
-        return f"<RequestIO socket={self.socket.id} namespace={self.socket.namespace.name}>"
+    def view(self, namespace: str) -> NoReturn:
+        raise TypeError(
+            "req.io.of() is for HTTP requests; in a realtime route use app.io.of(namespace)"
+        )
 
 
-class RequestRoom:
-    """``req.io.room(room)``: broadcasts to a room, leaving out the sender."""
-
-    __slots__ = ("_io", "name")
-
-    def __init__(self, io: RequestIO, name: str) -> None:
-        self._io = io
-        self.name = name
-
-    def broadcast(self, event: str, data: Any = _MISSING) -> None:
-        check_emittable(event)
-        io, args = self._io, payload(data)
-        check_encodable(io._bridge, event, args)
-        io._bridge.call(_broadcast, io.socket, event, args, self.name)
-
-
-_answering: set[asyncio.Future[None]] = set()  # strong references to acks waiting for a save
-
-
-def session_failed(
-    event: str, socket_id: str, ack: Ack | None, error: Exception, step: str
-) -> None:
+def session_failed(req: Any, ack: Ack | None, error: Exception, step: str) -> None:
     """Log a session load/save failure and answer a pending ack: ``{"error": "Session store
     unavailable"}`` when the store is unreachable, else ``{"error": "Internal Server Error"}``."""
     unavailable = getattr(error, "status", None) == 503
     if unavailable:
-        logger.error(
-            "session store unavailable (%s) at the %s for event %r of socket %s",
-            error,
-            step,
-            event,
-            socket_id,
-        )
+        logger.error("session store unavailable (%s) at the %s for %r", error, step, req)
     else:
-        logger.error(
-            "session %s failed for event %r of socket %s",
-            step,
-            event,
-            socket_id,
-            exc_info=error,
-        )
+        logger.error("session %s failed for %r", step, req, exc_info=error)
     if ack is not None and not ack.answered:
         if unavailable:
             ack(SESSION_UNAVAILABLE)
@@ -314,7 +355,7 @@ def session_failed(
             ack.fail()
 
 
-def _answer(ack: Ack, args: tuple[Any, ...]) -> None:
+def answer(ack: Ack, args: tuple[Any, ...]) -> None:
     try:
         ack(*args)
     except Exception:
@@ -329,5 +370,28 @@ def _emit_to(
     socket.emit(event, *args, callback=callback)
 
 
-def _broadcast(socket: Socket, event: str, args: tuple[Any, ...], room: str | None) -> None:
-    socket.namespace.emit(event, *args, to=room, skip=socket.id)
+def _start_emit_with_ack(
+    socket: Socket, event: str, args: tuple[Any, ...], timeout: float, pending: Pending
+) -> None:
+    # The emit itself happens here, synchronously, so that it keeps its place among the emits
+    # around it; only the wait is deferred.
+    future = pending.future
+    timer: asyncio.TimerHandle | None = None
+
+    def answered(*answer: Any) -> None:
+        if timer is not None:
+            timer.cancel()
+        settle(future, ack_value(answer))
+
+    def give_up() -> None:
+        # Forget the callback too: a client that never answers must not grow the table.
+        if ack_id is not None:
+            socket.cancel_ack(ack_id)
+        fail(future, TimeoutError(f"no ack for {event!r} within {timeout} s"))
+
+    try:
+        ack_id = socket.emit(event, *args, callback=answered)
+    except Exception as error:
+        fail(future, error)
+        return
+    timer = asyncio.get_running_loop().call_later(timeout, give_up)

@@ -1,39 +1,45 @@
-"""The realtime route table and the one path every route runs through.
+"""Realtime routes: the table, how each handler runs, and the chain of one request's routes.
 
-A :class:`RouteTable` maps event names to handlers; it is read at event time, so a route
-added after clients connected is live for them. A :class:`RouteChain` runs the routes of one
-request: the first one, and every route it forwards to with ``req.io.route(name)``. The chain
-never touches the table, so forwarding costs no memory however often it happens.
+A :class:`RouteTable` maps event names to :class:`Route` records; it is read at event time, so a
+route added after clients connected is live for them. A :class:`RouteChain` runs the routes of
+one request: the first one, and every route it forwards to with ``req.io.route(name)``. The
+chain never touches the table, so forwarding costs no memory however often it happens.
 
-The chain does not know where the request came from. Whoever starts it says what an unknown
-route and a failed route mean through :class:`RouteOutcomes`: over a socket the client's ack
-gets an error; an HTTP request forwarded into a realtime route answers 404 or 500 instead.
+How handlers run (the policy is documented in ``docs/request-io.md``):
 
-How handlers run:
-
-- ``async def`` handlers run as tasks on the event loop.
-- plain ``def`` handlers run in a worker thread, so a blocking handler never stalls other
-  clients. They hold tokens of a limiter of their own (:data:`REALTIME_THREADS` per loop), not
-  the one Starlette's ``def`` HTTP endpoints share: blocked realtime handlers can never keep an
-  HTTP request waiting for a thread, nor the reverse. The IO methods they call hop onto the
-  loop in call order (see :mod:`expressio.io.loop_bridge`).
+- ``async def`` handlers run on the event loop, in the event's task.
+- plain ``def`` handlers also run on the loop, called directly: most routes answer in
+  microseconds, and a hop to a worker thread would cost more than the route itself. A ``def``
+  route that blocks is moved to worker threads: a call that keeps the loop longer than the
+  ``blocking threshold`` setting (0.1 s by default) marks the route, with one warning naming
+  it, and its later calls run in threads. Routes whose code waits on purpose (``.result(...)``
+  of a :class:`~expressio.io.loop_bridge.Pending`, ``sleep(...)``, ``.wait(...)``) start in
+  threads at once, and
+  ``app.io.route(name, handler, blocking=True)`` says so explicitly.
+- ``def`` handlers in threads hold tokens of a limiter of their own (:data:`REALTIME_THREADS`
+  per loop), not the one Starlette's ``def`` HTTP endpoints share: blocked realtime handlers
+  can never keep an HTTP request waiting for a thread, nor the reverse. The IO methods they call
+  hop onto the loop in call order (see :mod:`expressio.io.loop_bridge`).
 - a ``def`` handler that returns an awaitable has it awaited on the loop.
-- a ``def`` route that forwards to a ``def`` route runs it itself, in its own worker thread
-  (:func:`forward_in_this_thread`): waiting in a worker thread for a route that needs another
-  worker thread could wait forever once every thread is taken by such waits.
+- a ``def`` route in a thread that forwards to a ``def`` route runs it itself, in its own
+  thread (:func:`forward_in_this_thread`): waiting in a worker thread for a route that needs
+  another worker thread could wait forever once every thread is taken by such waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dis
 import functools
 import inspect
 import logging
 import threading
+import time
+import types
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import anyio
 import anyio.to_thread
@@ -51,21 +57,63 @@ REALTIME_THREADS = 40
 #: A chain that starts more routes than this is forwarding in a loop (``a`` → ``b`` → ``a``...).
 MAX_ROUTES_PER_CHAIN = 1000
 
+#: The ``blocking threshold`` setting's default: seconds a ``def`` route may keep the loop.
+DEFAULT_BLOCKING_THRESHOLD = 0.1
 
-class RouteTable(Mapping[str, RouteHandler]):
-    """Event name → handler, for one namespace. A mapping, so ``len()`` and iteration work."""
+#: Names whose call in a ``def`` route means it waits on purpose: it starts in worker threads.
+_WAITING_CALLS: Final = frozenset({"result", "sleep", "wait"})
+
+
+class Route:
+    """One route: its handler and how it runs."""
+
+    __slots__ = ("handler", "in_threads", "is_async", "mentions_session", "name")
+
+    def __init__(self, name: str, handler: RouteHandler, *, blocking: bool = False) -> None:
+        if not callable(handler):
+            raise TypeError(f"the handler of route {name!r} must be callable, got {handler!r}")
+        self.name = name
+        self.handler = handler
+        self.is_async = is_async_callable(handler)
+        names = code_names(handler)
+        #: runs in worker threads (``def`` only): asked for, or seen or expected to block
+        self.in_threads = not self.is_async and (blocking or bool(names & _WAITING_CALLS))
+        #: its code reads ``req.session``: the session is loaded before it runs
+        self.mentions_session = "session" in names
+
+    def move_to_threads(self, reason: str) -> None:
+        """From now on, run this ``def`` route in worker threads (logged once)."""
+        if self.in_threads or self.is_async:
+            return
+        self.in_threads = True
+        logger.warning(
+            "realtime route %r (%s) %s; its next calls run in worker threads. Register it "
+            "with app.io.route(name, handler, blocking=True) to start it there, or make it "
+            "async def",
+            self.name,
+            _describe(self.handler),
+            reason,
+        )
+
+    def __repr__(self) -> str:
+        how = "async" if self.is_async else "threads" if self.in_threads else "loop"
+        return f"<Route {self.name!r} {how}>"
+
+
+class RouteTable(Mapping[str, Route]):
+    """Event name → :class:`Route`, for one namespace. A mapping, so ``len()`` and iteration
+    work."""
 
     __slots__ = ("_routes",)
 
     def __init__(self) -> None:
-        self._routes: dict[str, RouteHandler] = {}
+        self._routes: dict[str, Route] = {}
 
-    def add(self, name: str, handler: RouteHandler) -> None:
-        if not callable(handler):
-            raise TypeError(f"the handler of route {name!r} must be callable, got {handler!r}")
-        self._routes[name] = handler
+    def add(self, name: str, handler: RouteHandler, *, blocking: bool = False) -> Route:
+        route = self._routes[name] = Route(name, handler, blocking=blocking)
+        return route
 
-    def __getitem__(self, name: str) -> RouteHandler:
+    def __getitem__(self, name: str) -> Route:
         return self._routes[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -78,111 +126,74 @@ class RouteTable(Mapping[str, RouteHandler]):
         return f"<RouteTable {sorted(self._routes)}>"
 
 
-class RouteOutcomes(Protocol):
-    """What a chain reports to the side that started it (socket or HTTP)."""
-
-    def route_missing(self, name: str) -> None:
-        """A forward named a route that does not exist (logged by the chain already)."""
-
-    def route_failed(self, name: str, error: BaseException) -> None:
-        """A route raised (logged with its traceback by the chain already)."""
+# -- running one handler ----------------------------------------------------------------------
 
 
-class RouteChain:
-    """Runs the routes of one request; :meth:`wait` returns when all of them have finished.
+class Blocking:
+    """How long a ``def`` route may keep the event loop before it is moved to threads."""
 
-    Loop thread only: the socket side hops there before calling :meth:`start`.
-    """
+    __slots__ = ("threshold",)
 
-    __slots__ = ("_outcomes", "_pending", "_started", "routes")
+    def __init__(self, threshold: float = DEFAULT_BLOCKING_THRESHOLD) -> None:
+        self.threshold = threshold
 
-    def __init__(self, routes: RouteTable, outcomes: RouteOutcomes) -> None:
-        self.routes = routes
-        self._outcomes = outcomes
-        self._pending: set[asyncio.Future[None]] = set()
-        self._started = 0
 
-    def has(self, name: str) -> bool:
-        return name in self.routes
+_inline = threading.local()  # .route: the def route running on the loop right now, if any
 
-    def start(self, name: str, req: Any) -> asyncio.Future[None]:
-        """Start route ``name`` with ``req``; the future resolves when it has finished.
 
-        It never raises: an unknown route or a failing handler is logged and reported to the
-        outcomes, and the future still resolves (to ``None``)."""
-        handler = self.claim(name)
-        if handler is None:
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            done.set_result(None)
-            return done
-        return self.run(name, handler, req)
+def route_on_loop() -> Route | None:
+    """The ``def`` route running on this thread's loop right now (for a clear error when it
+    tries to wait)."""
+    return getattr(_inline, "route", None)
 
-    async def run_first(self, name: str, req: Any) -> None:
-        """Start route ``name`` like :meth:`start`, but run it in the calling task: the route
-        an event starts needs no task of its own (its forwards get one each)."""
-        handler = self.claim(name)
-        if handler is not None:
-            await self._run(name, handler, req)
 
-    def claim(self, name: str) -> RouteHandler | None:
-        """Count route ``name`` as started in this chain and return its handler, for a caller
-        that runs it itself; None (reported to the outcomes) when there is no such route or
-        the chain has forwarded too often."""
-        handler = self.routes.get(name)
-        if handler is None:
-            logger.warning("forward to unknown route %r ignored", name)
-            self._outcomes.route_missing(name)
-            return None
-        self._started += 1
-        if self._started > MAX_ROUTES_PER_CHAIN:
-            error = RecursionError(
-                f"more than {MAX_ROUTES_PER_CHAIN} routes forwarded for one request "
-                f"(a forwarding loop through {name!r}?)"
+def call_inline(route: Route, req: Any, blocking: Blocking) -> Any:
+    """Call a ``def`` route on the loop's thread, timing it: one that kept the loop past the
+    threshold is moved to worker threads for its next calls."""
+    outer = getattr(_inline, "route", None)
+    _inline.route = route
+    started = time.perf_counter()
+    try:
+        return route.handler(req)
+    finally:
+        _inline.route = outer
+        elapsed = time.perf_counter() - started
+        if elapsed > blocking.threshold:
+            route.move_to_threads(
+                f"kept the event loop {elapsed * 1000:.0f} ms, past the blocking threshold of "
+                f"{blocking.threshold * 1000:.0f} ms"
             )
-            logger.error("%s", error)
-            self._outcomes.route_failed(name, error)
-            return None
-        return handler
-
-    def run(self, name: str, handler: RouteHandler, req: Any) -> asyncio.Future[None]:
-        """Run ``handler`` as part of this chain (a route found elsewhere, e.g. a listener
-        registered for one client); reported under ``name``."""
-        task = asyncio.get_running_loop().create_task(self._run(name, handler, req))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-        return task
-
-    async def wait(self) -> None:
-        """Wait for every route started so far, and for those they start meanwhile."""
-        while self._pending:
-            await asyncio.wait(tuple(self._pending))
-
-    async def _run(self, name: str, handler: RouteHandler, req: Any) -> None:
-        try:
-            await call_route_handler(handler, req)
-        except Exception as error:
-            logger.error("error in realtime route %r", name, exc_info=error)
-            self.report_failure(name, error)
-
-    def report_failure(self, name: str, error: BaseException) -> None:
-        """Tell the outcomes that route ``name`` raised ``error`` (logged by the caller)."""
-        try:
-            self._outcomes.route_failed(name, error)
-        except Exception:
-            logger.exception("error reporting the failure of route %r", name)
 
 
-async def call_route_handler(handler: Callable[..., Any], *args: Any) -> Any:
-    """Run one handler the way routes run (see the module docstring) and return its result.
-    Handshake middleware runs the same way."""
-    if is_async_callable(handler):
-        return await handler(*args)
+async def run_route(route: Route, req: Any, blocking: Blocking) -> None:
+    """Run one route the way routes run (see the module docstring)."""
+    if route.is_async:
+        await route.handler(req)
+        return
+    if route.in_threads:
+        result = await in_thread(route.handler, req)
+    else:
+        result = call_inline(route, req, blocking)
+    if result is not None and inspect.isawaitable(result):
+        await result
+
+
+async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a realtime worker thread; its result (awaited if awaitable)."""
     result = await anyio.to_thread.run_sync(
-        _in_route_thread, handler, *args, limiter=realtime_thread_limiter()
+        _in_route_thread, function, *args, limiter=realtime_thread_limiter()
     )
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+async def call_handler(handler: Callable[..., Any], *args: Any) -> Any:
+    """Run handshake middleware: ``async def`` on the loop, ``def`` in a worker thread (it may
+    look a user up in a database: it runs once per connection, not per event)."""
+    if is_async_callable(handler):
+        return await handler(*args)
+    return await in_thread(handler, *args)
 
 
 _route_threads = threading.local()  # .depth: realtime handlers running in this thread
@@ -201,46 +212,6 @@ def _in_route_thread(handler: Callable[..., Any], *args: Any) -> Any:
         _route_threads.depth -= 1
 
 
-#: ``(name, handler, pending)``, called on the loop: run ``handler`` (counted with
-#: :meth:`RouteChain.claim` already) as route ``name`` and settle ``pending`` when it finishes.
-RunOnLoop = Callable[[str, RouteHandler, Pending], None]
-
-
-def forward_in_this_thread(
-    bridge: LoopBridge, chain: RouteChain, name: str, req: Any, run_on_loop: RunOnLoop
-) -> Pending:
-    """Run route ``name`` of ``chain`` with ``req`` in the calling worker thread (for a ``def``
-    route forwarding to a ``def`` route); it has finished when this returns.
-
-    It is counted in the chain like any forward, and an unknown or failing route reaches the
-    chain's outcomes as from :meth:`RouteChain.start` (failures are logged, not raised here).
-    A route replaced by an ``async def`` one meanwhile is handed to ``run_on_loop`` instead."""
-    handler: RouteHandler | None = bridge.call_and_wait(chain.claim, name)
-    if handler is None:
-        return Pending.completed()
-    if is_async_callable(handler):
-        pending = Pending()
-        bridge.call(run_on_loop, name, handler, pending)
-        return pending
-    try:
-        result = _in_route_thread(handler, req)
-        if inspect.isawaitable(result):
-            bridge.call_and_wait(_schedule, result).result()
-    except Exception as error:
-        logger.error("error in realtime route %r", name, exc_info=error)
-        bridge.call(chain.report_failure, name, error)
-    return Pending.completed()
-
-
-def _schedule(awaitable: Awaitable[Any]) -> concurrent.futures.Future[Any]:
-    """Run ``awaitable`` on the loop (call there); its outcome, readable from any thread."""
-
-    async def wait() -> Any:
-        return await awaitable
-
-    return asyncio.run_coroutine_threadsafe(wait(), asyncio.get_running_loop())
-
-
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
     weakref.WeakKeyDictionary()
 )
@@ -256,6 +227,151 @@ def realtime_thread_limiter() -> anyio.CapacityLimiter:
     return limiter
 
 
+# -- the routes of one request ----------------------------------------------------------------
+
+
+class RouteOutcomes(Protocol):
+    """What a chain reports to the side that started it (socket or HTTP)."""
+
+    def route_missing(self, name: str) -> None:
+        """A forward named a route that does not exist (logged by the chain already)."""
+
+    def route_failed(self, name: str, error: BaseException) -> None:
+        """A route raised (logged with its traceback by the chain already)."""
+
+
+class RouteChain:
+    """Runs the routes of one request; :meth:`wait` returns when all of them have finished.
+
+    Loop thread only: callers in worker threads hop there first.
+    """
+
+    __slots__ = ("_outcomes", "_pending", "_started", "blocking", "routes")
+
+    def __init__(self, routes: RouteTable, outcomes: RouteOutcomes, blocking: Blocking) -> None:
+        self.routes = routes
+        self.blocking = blocking
+        self._outcomes = outcomes
+        self._pending: set[asyncio.Future[None]] | None = None
+        self._started = 0
+
+    def claim(self, name: str) -> Route | None:
+        """Count route ``name`` as started in this chain and return it, for a caller that runs
+        it itself; None (reported to the outcomes) when there is no such route or the chain
+        has forwarded too often."""
+        route = self.routes.get(name)
+        if route is None:
+            logger.warning("forward to unknown route %r ignored", name)
+            self._outcomes.route_missing(name)
+            return None
+        self._started += 1
+        if self._started > MAX_ROUTES_PER_CHAIN:
+            error = RecursionError(
+                f"more than {MAX_ROUTES_PER_CHAIN} routes forwarded for one request "
+                f"(a forwarding loop through {name!r}?)"
+            )
+            logger.error("%s", error)
+            self._outcomes.route_failed(name, error)
+            return None
+        return route
+
+    def start(self, route: Route, req: Any) -> asyncio.Future[None]:
+        """Run ``route`` (claimed) as part of this chain in a task of its own; the future
+        resolves when it has finished, also when it failed (reported to the outcomes)."""
+        task = asyncio.get_running_loop().create_task(self.run(route, req))
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = set()
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        return task
+
+    async def run(self, route: Route, req: Any) -> None:
+        """Run ``route`` (claimed) in the calling task; failures are logged and reported."""
+        try:
+            await run_route(route, req, self.blocking)
+        except Exception as error:
+            self.report_failure(route.name, error)
+
+    def run_inline(self, route: Route, req: Any) -> Awaitable[Any] | None:
+        """Run a ``def`` route (claimed) that runs on the loop, right now; an awaitable it
+        returned is handed back for the caller to finish. Failures are logged and reported."""
+        try:
+            result = call_inline(route, req, self.blocking)
+        except Exception as error:
+            self.report_failure(route.name, error)
+            return None
+        if result is not None and inspect.isawaitable(result):
+            return self._finish(route.name, result)
+        return None
+
+    async def _finish(self, name: str, awaitable: Awaitable[Any]) -> None:
+        try:
+            await awaitable
+        except Exception as error:
+            self.report_failure(name, error)
+
+    @property
+    def running(self) -> bool:
+        """Routes of this chain running in tasks of their own."""
+        return bool(self._pending)
+
+    async def wait(self) -> None:
+        """Wait for every route started so far, and for those they start meanwhile."""
+        while self._pending:
+            await asyncio.wait(tuple(self._pending))
+
+    def report_failure(self, name: str, error: BaseException) -> None:
+        """Log that route ``name`` raised ``error`` and tell the outcomes."""
+        logger.error("error in realtime route %r", name, exc_info=error)
+        try:
+            self._outcomes.route_failed(name, error)
+        except Exception:
+            logger.exception("error reporting the failure of route %r", name)
+
+
+def forward_in_this_thread(
+    bridge: LoopBridge, chain: RouteChain, name: str, req: Any, run_on_loop: RunOnLoop
+) -> Pending:
+    """Run route ``name`` of ``chain`` with ``req`` in the calling worker thread (a ``def``
+    route forwarding to a ``def`` route); it has finished when this returns.
+
+    It is counted in the chain like any forward, and an unknown or failing route reaches the
+    chain's outcomes as from :meth:`RouteChain.start` (failures are logged, not raised here).
+    A route replaced by an ``async def`` one meanwhile is handed to ``run_on_loop`` instead."""
+    route: Route | None = bridge.call_and_wait(chain.claim, name)
+    if route is None:
+        return Pending.completed()
+    if route.is_async:
+        pending = Pending()
+        bridge.call(run_on_loop, route, pending)
+        return pending
+    try:
+        result = _in_route_thread(route.handler, req)
+        if inspect.isawaitable(result):
+            bridge.call_and_wait(_schedule, result).result()
+    except Exception as error:
+        bridge.call(chain.report_failure, name, error)
+    return Pending.completed()
+
+
+#: ``(route, pending)``, called on the loop: run ``route`` (claimed already) and settle
+#: ``pending`` when it finishes.
+RunOnLoop = Callable[[Route, Pending], None]
+
+
+def _schedule(awaitable: Awaitable[Any]) -> concurrent.futures.Future[Any]:
+    """Run ``awaitable`` on the loop (call there); its outcome, readable from any thread."""
+
+    async def wait() -> Any:
+        return await awaitable
+
+    return asyncio.run_coroutine_threadsafe(wait(), asyncio.get_running_loop())
+
+
+# -- reading a handler ------------------------------------------------------------------------
+
+
 def is_async_callable(function: Any) -> bool:
     """True for ``async def`` functions, also behind ``functools.partial`` or as ``__call__``."""
     while isinstance(function, functools.partial):
@@ -263,3 +379,45 @@ def is_async_callable(function: Any) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
         getattr(function, "__call__", None)  # noqa: B004 - an object with an async __call__
     )
+
+
+def code_names(function: Any) -> frozenset[str]:
+    """The attribute and global names ``function``'s code uses, nested functions and the
+    functions of its own module it calls included (a route's helpers): what it may touch.
+    Empty when there is no Python code to read (a builtin, a C extension)."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    code = getattr(function, "__code__", None)
+    if code is None:
+        code = getattr(getattr(function, "__call__", None), "__code__", None)  # noqa: B004
+    if not isinstance(code, types.CodeType):
+        return frozenset()
+    module_globals: dict[str, Any] = getattr(function, "__globals__", {})
+    names: set[str] = set()
+    seen: set[types.CodeType] = set()
+    todo = [code]
+    while todo:
+        current = todo.pop()
+        if current in seen or len(seen) > 200:
+            continue
+        seen.add(current)
+        names.update(current.co_names)
+        for constant in current.co_consts:
+            if isinstance(constant, types.CodeType):
+                todo.append(constant)
+        for instruction in dis.get_instructions(current):
+            if instruction.opname == "LOAD_GLOBAL":
+                helper = module_globals.get(str(instruction.argval))
+                helper_code = getattr(helper, "__code__", None)
+                if (
+                    isinstance(helper_code, types.CodeType)
+                    and getattr(helper, "__globals__", None) is module_globals
+                ):
+                    todo.append(helper_code)
+    return frozenset(names)
+
+
+def _describe(handler: Any) -> str:
+    code = getattr(handler, "__code__", None)
+    where = f" at {code.co_filename}:{code.co_firstlineno}" if code is not None else ""
+    return f"{getattr(handler, '__qualname__', repr(handler))}{where}"

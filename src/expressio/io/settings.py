@@ -60,6 +60,7 @@ SETTING_NAMES: dict[str, str] = {
     "allow upgrades": "allow_upgrades",
     "max in flight events": "max_in_flight_events",
     "max in-flight events": "max_in_flight_events",
+    "blocking threshold": "blocking_threshold",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -80,6 +81,8 @@ DEFAULTS: dict[str, Any] = {
     "max_send_buffer": 10_000,
     "allow_upgrades": True,
     "max_in_flight_events": 1000,
+    # seconds a def route may keep the event loop before it is moved to worker threads
+    "blocking_threshold": 0.1,
 }
 
 #: Keys the engine reads when a connection opens (plain attributes of ``EngineServer``).
@@ -200,6 +203,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "max_send_buffer": _positive_int,
     "allow_upgrades": _flag,
     "max_in_flight_events": _positive_int,
+    "blocking_threshold": _seconds,
 }
 
 

@@ -10,103 +10,82 @@ async def hello(req):
     req.handshake       # headers, address, time, query, url, secure, issued, auth
     req.socket          # the realtime socket: id, rooms, namespace (prefer req.io)
 ```
+
+A request forwarded from HTTP (:mod:`expressio.http.forwarding`) has the same shape: it is a
+SocketRequest whose ``socket`` and ``handshake`` are ``None``, and whose ``headers``,
+``session`` and ``data`` come from the HTTP request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from ..realtime import Handshake, Socket
-    from ..sessions import Session
+    from ..realtime import Socket
+    from .clients import Client
+    from .handshake import HandshakeData
     from .request_io import RequestIO
-    from .routes import RouteHandler
+    from .routes import Route
 
-
-class HandshakeData(MutableMapping[str, Any]):
-    """The connection's handshake, readable as attributes and as a mapping.
-
-    The fields (``headers``, ``address``, ``time``, ``query``, ``url``, ``secure``, ``issued``,
-    ``auth``) are fixed; handshake middleware may add its own keys (``handshake["user"] = u``),
-    as socket.io 0.9's authorization functions did, and routes read them later from
-    ``req.handshake``.
-    """
-
-    __slots__ = ("_base", "_extra")
-
-    def __init__(self, base: Handshake) -> None:
-        self._base = base
-        self._extra: dict[str, Any] = {}
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._extra:
-            return self._extra[key]
-        return self._base[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key in self._base:
-            raise KeyError(f"handshake field {key!r} is read-only")
-        self._extra[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._extra[key]
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._base
-        yield from self._extra
-
-    def __len__(self) -> int:
-        return len(self._base) + len(self._extra)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in HandshakeData.__slots__:
-            object.__setattr__(self, name, value)
-        else:
-            self[name] = value
-
-    def __repr__(self) -> str:
-        return f"<HandshakeData {dict(self)!r}>"
+_UNLOADED: Final[Any] = object()
 
 
 class SocketRequest:
     """What a realtime route receives. Middleware-like code may add attributes freely."""
 
-    __slots__ = ("__dict__", "_listeners", "args", "data", "event", "handshake", "io", "session")
+    __slots__ = ("__dict__", "_client", "_route", "_session", "args", "data", "event", "io")
 
     def __init__(
         self,
-        event: str,
+        event: str | None,
         args: tuple[Any, ...],
         io: RequestIO,
-        handshake: HandshakeData,
-        session: Session | None,
-        listeners: dict[str, list[RouteHandler]],
+        client: Client | None,
+        session: Any = _UNLOADED,
+        route: Route | None = None,
     ) -> None:
         self.event = event
         #: every argument the client sent after the event name
         self.args = args
         self.data: Any = args[0] if args else None
         self.io = io
-        self.handshake = handshake
-        self.session = session
-        self._listeners = listeners
+        self._client = client
+        self._session = session
+        self._route = route
         io._req = self
 
     @property
+    def handshake(self) -> HandshakeData | None:
+        client = self._client
+        return client.handshake if client is not None else None
+
+    @property
     def headers(self) -> Mapping[str, str]:
-        headers: Mapping[str, str] = self.handshake["headers"]
+        client = self._client
+        assert client is not None
+        headers: Mapping[str, str] = client.handshake["headers"]
         return headers
 
     @property
-    def socket(self) -> Socket:
+    def socket(self) -> Socket | None:
         return self.io.socket
 
+    @property
+    def session(self) -> Any:
+        """The session HTTP routes see (``None`` without ``expressio.session``). Loaded before
+        the route runs when the route's code reads it, else on first use (see
+        :mod:`expressio.io.clients`)."""
+        session = self._session
+        if session is _UNLOADED:
+            session = self._session = self.io._namespace.session_now(self._client, self._route)
+        return session
+
+    @session.setter
+    def session(self, value: Any) -> None:
+        self._session = value
+
     def __repr__(self) -> str:
-        return f"<SocketRequest {self.event!r} socket={self.io.socket.id} data={self.data!r}>"
+        socket = self.socket
+        where = f" socket={socket.id}" if socket is not None else ""
+        return f"<SocketRequest {self.event!r}{where} data={self.data!r}>"

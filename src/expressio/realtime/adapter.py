@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.socketio import EncodedPacket
@@ -42,7 +43,7 @@ class Adapter(ABC):
 
     @abstractmethod
     def broadcast(
-        self, packet: EncodedPacket, rooms: set[str] | None, skip: set[str] | None
+        self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
     ) -> None:
         """Send ``packet`` to the sockets in any of ``rooms`` (every socket when ``None``),
         except those whose id is in ``skip``."""
@@ -103,11 +104,13 @@ class InMemoryAdapter(Adapter):
         return set(self._members)
 
     def broadcast(
-        self, packet: EncodedPacket, rooms: set[str] | None, skip: set[str] | None
+        self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
     ) -> None:
         self.deliver(packet, rooms, skip)
 
-    def deliver(self, packet: EncodedPacket, rooms: set[str] | None, skip: set[str] | None) -> int:
+    def deliver(
+        self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
+    ) -> int:
         """Send to the matching sockets of this process; returns how many received it.
 
         The Engine.IO messages are prepared once, on the first recipient, and the same prepared

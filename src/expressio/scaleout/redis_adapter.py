@@ -16,6 +16,7 @@ and no process encodes it again. Acks never leave the socket's process.
 from __future__ import annotations
 
 import logging
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from ..protocol.socketio import EncodedPacket
@@ -97,7 +98,7 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         super().add(sid, room)
 
     def broadcast(
-        self, packet: EncodedPacket, rooms: set[str] | None, skip: set[str] | None
+        self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
     ) -> None:
         self.deliver(packet, rooms, skip)
         link = self._link

@@ -25,6 +25,10 @@ from .errors import SessionStoreUnavailable
 class SessionStore(abc.ABC):
     """The interface every session store implements. All methods run on the event loop."""
 
+    #: True when the coroutines never wait (an in-memory store): a route that reads a session
+    #: nobody loaded for it may then have it loaded on the spot.
+    answers_at_once = False
+
     @abc.abstractmethod
     async def load(self, session_id: str) -> bytes | None:
         """The stored payload, or None if the id is unknown or expired."""
@@ -53,6 +57,8 @@ class MemoryStore(SessionStore):
     swept in bulk at most once per `sweep_interval` seconds, so memory does not grow with
     abandoned sessions.
     """
+
+    answers_at_once = True
 
     def __init__(
         self, *, sweep_interval: float = 60.0, clock: Callable[[], float] = time.monotonic

@@ -1,0 +1,50 @@
+"""Tasks that belong to an owner: a server, a namespace, one request.
+
+The event loop keeps only weak references to tasks, so whoever starts one must hold it until
+it ends; a :class:`TaskSet` does that for one owner, counts them, and on shutdown waits for them
+a bounded time and cancels what is left, so nothing outlives the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class TaskSet:
+    """The running tasks of one owner."""
+
+    __slots__ = ("_tasks",)
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    def spawn(self, awaitable: Coroutine[Any, Any, T] | Awaitable[T]) -> asyncio.Future[T]:
+        """Run ``awaitable`` in a task held here until it ends."""
+        task = asyncio.ensure_future(awaitable)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def finish(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for every task (also those started meanwhile), then
+        cancel the ones still running and give them as long again to end (a task waiting for a
+        worker thread ends only when the thread's function returns)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._tasks:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            await asyncio.wait(tuple(self._tasks), timeout=remaining)
+        left = tuple(self._tasks)
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.wait(left, timeout=timeout)
