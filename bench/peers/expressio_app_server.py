@@ -2,10 +2,12 @@
 ``req.io.respond``, ``req.io.join`` and ``app.io.room(...).broadcast``, served as
 ``app.listen()`` serves (``expressio.http.serving.build_config``: the direct websocket path).
 
-Run: python expressio_app_server.py --port N
+Run: python expressio_app_server.py --port N [--routes def|async] [--no-sessions]
 
 It answers the same events as the other peers (see ``expressio_server.py``); the difference is
 the layer: this one pays for the route table, the SocketRequest and the RequestIO of each event.
+The routes are written as a user writes them: ``def`` (the seed's idiom) or ``async def``, with
+``expressio.session`` in use (as the README's app has it; the routes do not read the session).
 """
 
 from __future__ import annotations
@@ -21,24 +23,45 @@ from expressio.http.serving import build_config
 ROOM = "bench"
 
 
-def build_app() -> expressio.Application:
+def build_app(routes: str = "def", sessions: bool = True) -> expressio.Application:
     app = expressio.express()
     app.http().io(transports=["websocket"])
+    if sessions:
+        app.use(expressio.session(secret="bench"))
 
-    @app.io.route("ack")
-    async def ack(req: Any) -> None:
-        req.io.respond(req.data)
+    if routes == "def":
 
-    @app.io.route("join")
-    async def join(req: Any) -> None:
-        req.io.join(ROOM)
-        req.io.respond()
+        @app.io.route("ack")
+        def ack(req: Any) -> None:
+            req.io.respond(req.data)
 
-    @app.io.route("fanout")
-    async def fanout(req: Any) -> None:
-        room = app.io.room(ROOM)
-        for index in range(req.data["n"]):
-            room.broadcast("tick", index)
+        @app.io.route("join")
+        def join(req: Any) -> None:
+            req.io.join(ROOM)
+            req.io.respond()
+
+        @app.io.route("fanout")
+        def fanout(req: Any) -> None:
+            room = app.io.room(ROOM)
+            for index in range(req.data["n"]):
+                room.broadcast("tick", index)
+
+    else:
+
+        @app.io.route("ack")
+        async def ack_async(req: Any) -> None:
+            req.io.respond(req.data)
+
+        @app.io.route("join")
+        async def join_async(req: Any) -> None:
+            req.io.join(ROOM)
+            req.io.respond()
+
+        @app.io.route("fanout")
+        async def fanout_async(req: Any) -> None:
+            room = app.io.room(ROOM)
+            for index in range(req.data["n"]):
+                room.broadcast("tick", index)
 
     return app
 
@@ -46,9 +69,12 @@ def build_app() -> expressio.Application:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    port = parser.parse_args().port
+    parser.add_argument("--routes", choices=("def", "async"), default="def")
+    parser.add_argument("--no-sessions", action="store_true")
+    options = parser.parse_args()
+    app = build_app(options.routes, sessions=not options.no_sessions)
     config = build_config(
-        build_app(), host="127.0.0.1", port=port, loop="uvloop", log_level="warning"
+        app, host="127.0.0.1", port=options.port, loop="uvloop", log_level="warning"
     )
     uvicorn.Server(config).run()
 

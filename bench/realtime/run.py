@@ -1,7 +1,7 @@
 """Realtime benchmark runner: expressio's engine against its peers, side by side, in one run.
 
     .venv/bin/python bench/realtime/run.py
-        [--servers expressio,expressio-asgi,expressio-app,psio,node,raw]
+        [--servers expressio,expressio-asgi,expressio-app,expressio-app-async,psio,node,raw]
         [--scenarios idle,acks,broadcast,connect]
         [--duration 5] [--warmup 1]
 
@@ -62,11 +62,17 @@ PEER_LIST = (
         "expressio ASGI",
         (sys.executable, EXPRESSIO_SERVER, "--transport", "asgi"),
     ),
-    # The same load through the express.io API (app.io routes, req.io), as app.listen() serves.
+    # The same load through the express.io API (app.io routes, req.io, sessions on), as
+    # app.listen() serves: routes written with def (the seed's idiom) and with async def.
     Peer(
         "expressio-app",
-        "expressio app.io",
-        (sys.executable, str(PEERS / "expressio_app_server.py")),
+        "expressio app.io def",
+        (sys.executable, str(PEERS / "expressio_app_server.py"), "--routes", "def"),
+    ),
+    Peer(
+        "expressio-app-async",
+        "expressio app.io async",
+        (sys.executable, str(PEERS / "expressio_app_server.py"), "--routes", "async"),
     ),
     Peer("psio", "python-socketio", (sys.executable, str(PEERS / "psio_server.py"))),
     Peer("node", "Node socket.io", ("node", str(PEERS / "node_server.js"))),

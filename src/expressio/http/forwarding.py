@@ -61,6 +61,7 @@ from ..io.request_io import UNKNOWN_ROUTE, NoSocketError, RequestIO
 from ..io.routes import Route, RouteChain
 from ..io.socket_request import SocketRequest
 from ..io.targets import MISSING as _MISSING
+from ..sessions.errors import SessionStoreUnavailable
 from .request import parse_query
 from .response import dump_json
 
@@ -228,6 +229,15 @@ class HTTPExchange:
                 return  # the body was refused; answered already
             request.data = self._data
             request.args = (self._data,)
+            if route.mentions_session and self.http.session_pending:
+                try:
+                    await self.http.load_session()
+                except SessionStoreUnavailable as error:
+                    logger.error(
+                        "session store unavailable for %s: %s", self.http.original_url, error
+                    )
+                    self.answer_error(503, "Session store unavailable")
+                    return
             await chain.run(route, request)
         except Exception:  # the chain reports route errors itself; this is anything else
             logger.exception(
@@ -287,7 +297,7 @@ class HTTPExchange:
     async def save_late(self) -> None:
         """Save what the routes changed in the session after the session middleware saved it
         (they went on after ``respond``, or the handler had answered by itself)."""
-        session = self.http.session
+        session = self.http.loaded_session
         if session is None or not getattr(session, "persistent", False) or not session.modified:
             return
         manager = self.host.session_manager
@@ -428,7 +438,7 @@ class ForwardedRequest(SocketRequest):
     def __init__(self, exchange: HTTPExchange, io: RequestIO) -> None:
         http = exchange.http
         # data: set once the body is parsed, before the first route runs
-        super().__init__(None, (), io, None, http.session)
+        super().__init__(None, (), io, None)
         self.http = http
         self.params: Params = http.params
         self.path = http.path
@@ -437,6 +447,15 @@ class ForwardedRequest(SocketRequest):
     @property
     def headers(self) -> Mapping[str, str]:
         return self.http.headers
+
+    @property
+    def session(self) -> Any:
+        """The HTTP request's session (loaded before a route whose code reads it)."""
+        return self.http.session
+
+    @session.setter
+    def session(self, value: Any) -> None:
+        self.http.session = value
 
     @property
     def query(self) -> dict[str, Any]:

@@ -7,16 +7,19 @@ reachable as ``req.starlette`` for anything Express has no name for.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+import anyio.from_thread
 from starlette.datastructures import Headers
 from starlette.requests import Request as StarletteRequest
 from starlette.requests import cookie_parser
 from starlette.types import Receive, Scope
 
+from ..sessions.errors import SessionNotLoaded
 from .cookies import split_cookies
 from .pathpattern import Params
 
@@ -71,7 +74,9 @@ class Request:
         self.params: Params = Params()
         self.body: Any = None
         self.files: dict[str, Any] = {}
-        self.session: Any = None
+        self._session: Any = None
+        # Set by the session middleware: loads the session, at most once (see ``session``).
+        self._session_loader: Callable[[], Awaitable[Any]] | None = None
         self.secret: Any = None
         self.base_url = ""
         self.path = path
@@ -270,6 +275,68 @@ class Request:
             if wanted.endswith("/*") and content_type.startswith(wanted[:-1]):
                 return True
         return False
+
+    # -- the session ---------------------------------------------------------------------
+
+    @property
+    def session(self) -> Any:
+        """The request's session (``None`` without ``expressio.session``).
+
+        Loaded lazily: before a handler whose code reads ``req.session`` runs (so a request
+        that never touches it costs no store round trip, and works while the store is down),
+        or on first use elsewhere: from a ``def`` handler's worker thread, or at once from an
+        in-memory store; otherwise that read raises
+        :class:`~expressio.sessions.SessionNotLoaded`."""
+        if self._session_loader is not None:
+            self._load_session_now()
+        return self._session
+
+    @session.setter
+    def session(self, value: Any) -> None:
+        self._session = value
+        self._session_loader = None
+
+    def set_session_loader(self, loader: Callable[[], Awaitable[Any]]) -> None:
+        """For session middleware: ``loader()`` loads the session when it is first needed."""
+        self._session = None
+        self._session_loader = loader
+
+    @property
+    def session_pending(self) -> bool:
+        """A session is there to load and nobody has needed it yet."""
+        return self._session_loader is not None
+
+    @property
+    def loaded_session(self) -> Any:
+        """The session if it was loaded, else ``None`` (without loading it)."""
+        return None if self._session_loader is not None else self._session
+
+    async def load_session(self) -> Any:
+        """Load the session now if it is pending; returns it."""
+        loader = self._session_loader
+        if loader is not None:
+            session = await loader()
+            if self._session_loader is loader:
+                self._session, self._session_loader = session, None
+        return self._session
+
+    def _load_session_now(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread (a def handler): wait for the loop
+            anyio.from_thread.run(self.load_session)
+            return
+        loader = self._session_loader
+        now = getattr(loader, "now", None)
+        session = now() if now is not None else None
+        if session is None:
+            raise SessionNotLoaded(
+                "req.session was read on the event loop by code the session was not loaded "
+                "for, and the store cannot answer without waiting: read req.session in the "
+                "handler itself (then it is loaded before the handler runs), or "
+                "'await req.load_session()' first"
+            )
+        self._session, self._session_loader = session, None
 
     # -- realtime --------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
+from ..io.routes import code_names
 from .pathpattern import Params, PathPattern
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Next:
 class HandlerSpec:
     """A handler with what was learnt about it once, at registration."""
 
-    __slots__ = ("fn", "is_async", "is_error", "name", "positional")
+    __slots__ = ("fn", "is_async", "is_error", "mentions_session", "name", "positional")
 
     def __init__(self, fn: Handler) -> None:
         if not callable(fn):
@@ -68,6 +69,8 @@ class HandlerSpec:
         self.is_error = count == 4
         self.positional = 4 if self.is_error else min(count, 3)
         self.name = getattr(fn, "__qualname__", None) or repr(fn)
+        #: its code reads ``req.session``: a pending session is loaded before it runs
+        self.mentions_session = "session" in code_names(fn)
 
     async def invoke(self, req: Request, res: Response, err: Any) -> tuple[int, Any]:
         """Run the handler once and say what came of it."""
@@ -76,6 +79,8 @@ class HandlerSpec:
             (err, req, res, step) if self.is_error else (req, res, step)[: self.positional]
         )
         try:
+            if self.mentions_session and req.session_pending:
+                await req.load_session()
             if self.is_async:
                 result = await self.fn(*args)
             else:

@@ -48,20 +48,22 @@ class SessionMiddleware:
         router.session_manager = self.manager
 
     async def __call__(self, req: Request, res: Response, next: Next) -> None:
-        if isinstance(req.session, Session):  # already loaded (e.g. by an outer app)
-            next()
+        if req.session_pending or isinstance(req.loaded_session, Session):
+            next()  # an outer app's session middleware got here first
             return
         manager = self.manager
         cookie_value = req.cookies.get(manager.cookie_name)
         cookie_id = manager.signer.unsign(cookie_value if isinstance(cookie_value, str) else None)
-        session = await manager.load_id(cookie_id)
-        req.session = session
-        # The id the browser already holds, if it named this very session.
-        held_id = cookie_id if session.id == cookie_id else None
+        loader = _Loader(manager, cookie_id)
+        req.set_session_loader(loader)
 
         async def before_response() -> None:
+            session = req.loaded_session
+            if not isinstance(session, Session):
+                return  # never read: nothing to save, no cookie to set
             await manager.save_if_changed(session)
             attributes = manager.cookie_attributes(secure_request=req.secure)
+            held_id = loader.held_id
             if session.id is None:
                 if held_id is not None:
                     del attributes["max_age"]
@@ -71,6 +73,30 @@ class SessionMiddleware:
 
         res.on_headers(before_response)
         next()
+
+
+class _Loader:
+    """Loads the session a request's cookie names, when the request first needs it."""
+
+    __slots__ = ("cookie_id", "held_id", "manager")
+
+    def __init__(self, manager: SessionManager, cookie_id: str | None) -> None:
+        self.manager = manager
+        self.cookie_id = cookie_id
+        #: the id the browser already holds, if it named the session loaded
+        self.held_id: str | None = None
+
+    async def __call__(self) -> Session:
+        return self._loaded(await self.manager.load_id(self.cookie_id))
+
+    def now(self) -> Session | None:
+        """The session at once when the store answers without waiting, else ``None``."""
+        session = self.manager.load_now(self.manager.load_id(self.cookie_id))
+        return self._loaded(session) if session is not None else None
+
+    def _loaded(self, session: Session) -> Session:
+        self.held_id = self.cookie_id if session.id == self.cookie_id else None
+        return session
 
 
 def session(

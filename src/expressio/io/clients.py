@@ -7,17 +7,17 @@ store before an event that runs alone, so that a change made over HTTP after con
 visible). Any other event costs no store round trip and keeps working while the store is down;
 if its route reads ``req.session`` after all (through code the route's text does not show), the
 session is loaded right there: at once from an in-memory store or from a worker thread, else
-the read raises :class:`SessionNotLoaded` and the route is marked so that its next events load
-the session first.
+the read raises :class:`~expressio.sessions.SessionNotLoaded`; either way the route is marked so
+that its next events load the session first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from ..sessions.errors import SessionNotLoaded
 from .routes import Route
 
 if TYPE_CHECKING:
@@ -28,11 +28,6 @@ if TYPE_CHECKING:
 
 #: ``HAND_OVER_TIMEOUT``-like bound on a worker thread's wait for a lazy session load.
 LAZY_LOAD_TIMEOUT = 30.0
-
-
-class SessionNotLoaded(RuntimeError):
-    """A route read ``req.session`` on the event loop, the session was not loaded for it, and
-    the store cannot answer without waiting."""
 
 
 class Client:
@@ -94,11 +89,7 @@ class Client:
         if loop is not None and not bridge.on_loop_thread():
             loading = asyncio.run_coroutine_threadsafe(self.session_for_event(manager), loop)
             return loading.result(LAZY_LOAD_TIMEOUT)
-        loaded = (
-            _finish_now(self._load(manager))
-            if getattr(manager.store, "answers_at_once", False)
-            else None
-        )
+        loaded = manager.load_now(self._load(manager))
         if loaded is None:
             name = route.name if route is not None else "this route"
             raise SessionNotLoaded(
@@ -126,14 +117,3 @@ class Client:
                 await session.settle()
             raise
         return session
-
-
-def _finish_now(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Run ``coroutine`` to its end without the loop (it never waits: an in-memory store's);
-    ``None`` if it would have had to wait after all (it is closed)."""
-    try:
-        coroutine.send(None)
-    except StopIteration as finished:
-        return finished.value
-    coroutine.close()
-    return None

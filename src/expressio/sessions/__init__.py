@@ -15,7 +15,7 @@ async def login(req, res):
 ```
 """
 
-from .errors import SessionDataError, SessionError, SessionStoreUnavailable
+from .errors import SessionDataError, SessionError, SessionNotLoaded, SessionStoreUnavailable
 from .manager import DEFAULT_IDLE_TTL, SessionManager
 from .serialization import MAX_SESSION_BYTES
 from .session import Session, StoreOperation
@@ -30,6 +30,7 @@ __all__ = [
     "SessionDataError",
     "SessionError",
     "SessionManager",
+    "SessionNotLoaded",
     "SessionStore",
     "SessionStoreUnavailable",
     "StoreOperation",

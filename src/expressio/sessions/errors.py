@@ -24,3 +24,9 @@ class SessionStoreUnavailable(SessionError):
 
     #: The HTTP status an app answers with when this error reaches it.
     status = 503
+
+
+class SessionNotLoaded(SessionError, RuntimeError):
+    """``req.session`` was read on the event loop by code the session was not loaded for
+    (sessions load before a handler or route whose own code reads ``req.session``), and the
+    store cannot answer without waiting. The message says what to do."""

@@ -11,7 +11,7 @@ cookie, never from a URL query.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from .cookie import Secrets, SessionIdSigner, new_session_id, parse_cookie_header
@@ -108,6 +108,21 @@ class SessionManager:
             if payload is not None:
                 return Session(self, session_id, decode_session(payload), payload)
         return self.new_session(persistent=False)
+
+    def load_now(self, loading: Coroutine[Any, Any, Session]) -> Session | None:
+        """Finish ``loading`` (a coroutine of this manager's ``load...`` methods) on the spot,
+        without the event loop, when the store answers at once (an in-memory store); ``None``
+        otherwise (nothing was asked of the store)."""
+        if not self.store.answers_at_once:
+            loading.close()
+            return None
+        try:
+            loading.send(None)
+        except StopIteration as finished:
+            session: Session = finished.value
+            return session
+        loading.close()  # it waited after all
+        return None
 
     # -- saving -----------------------------------------------------------------------------
 
