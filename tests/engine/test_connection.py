@@ -12,6 +12,7 @@ from expressio.engine.connection import (
     MessageReceived,
     ProbeResult,
 )
+from expressio.engine.reasons import DisconnectReason
 from expressio.protocol.engineio import PreparedMessage
 
 INTERVAL = 25.0
@@ -477,3 +478,32 @@ def test_error_close_discards_the_queue() -> None:
     connection.tick(145.0)
     assert connection.outbox == []
     assert connection.state is ConnectionState.CLOSED
+
+
+# -- disconnect reasons ----------------------------------------------------------------
+
+
+def test_disconnect_reasons_are_socketio_strings() -> None:
+    assert {reason.value for reason in DisconnectReason} == {
+        "transport close",
+        "transport error",
+        "ping timeout",
+        "parse error",
+        "forced close",
+        "server shutting down",
+        "client namespace disconnect",
+        "server namespace disconnect",
+        "connect timeout",
+    }
+    # User code compares, prints and serialises reasons as plain strings.
+    assert DisconnectReason.PING_TIMEOUT == "ping timeout"
+    assert f"{DisconnectReason.PARSE_ERROR}" == "parse error"
+    assert "transport close" in {DisconnectReason.TRANSPORT_CLOSE}
+
+
+def test_the_engine_reports_its_reasons_as_the_one_type() -> None:
+    connection = make("websocket")
+    closed = connection.receive_frame("1", 101.0)
+    assert closed is not None
+    assert closed.reason is DisconnectReason.TRANSPORT_CLOSE
+    assert make().close() == Closed(DisconnectReason.FORCED_CLOSE)

@@ -34,6 +34,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Final, NamedTuple
 
+from expressio.engine.reasons import DisconnectReason
 from expressio.protocol.engineio import (
     PAYLOAD_SEPARATOR,
     DecodeError,
@@ -58,19 +59,17 @@ PONG_PROBE: Final = "3probe"
 NOOP_PAYLOAD: Final = "6"
 CLOSE_PAYLOAD: Final = "1"
 
-# Disconnect reasons, as the engine reports them.
-TRANSPORT_CLOSE: Final = "transport close"
-PING_TIMEOUT: Final = "ping timeout"
-TRANSPORT_ERROR: Final = "transport error"
-PARSE_ERROR: Final = "parse error"
-FORCED_CLOSE: Final = "forced close"
-SERVER_SHUTTING_DOWN: Final = "server shutting down"
 
 # Closes where what is queued can or need not reach the client any more. Any other reason is
 # the server's decision, and it still owes the client what it queued (Engine.IO's "drain
 # first").
 _DISCARDING_REASONS: Final = frozenset(
-    {TRANSPORT_CLOSE, PING_TIMEOUT, TRANSPORT_ERROR, PARSE_ERROR}
+    {
+        DisconnectReason.TRANSPORT_CLOSE,
+        DisconnectReason.PING_TIMEOUT,
+        DisconnectReason.TRANSPORT_ERROR,
+        DisconnectReason.PARSE_ERROR,
+    }
 )
 
 
@@ -187,7 +186,7 @@ class Connection:
             return None
         outbox = self.outbox
         if len(outbox) >= self.max_send_buffer:
-            return self._close(TRANSPORT_ERROR)
+            return self._close(DisconnectReason.TRANSPORT_ERROR)
         outbox.append(message)
         return None
 
@@ -205,11 +204,11 @@ class Connection:
         if not self.is_open:
             return None
         if len(frame) > self.max_payload or _utf8_size_exceeds(frame, self.max_payload):
-            return self._close(TRANSPORT_ERROR)
+            return self._close(DisconnectReason.TRANSPORT_ERROR)
         try:
             packet = decode_frame(frame)
         except DecodeError:
-            return self._close(PARSE_ERROR)
+            return self._close(DisconnectReason.PARSE_ERROR)
         return self.receive_packet(packet, now)
 
     def receive_packet(self, packet: Packet, now: float) -> Event | None:
@@ -225,7 +224,7 @@ class Connection:
                 self.deadline = now + self.ping_interval
             return None
         if packet_type is PacketType.CLOSE:
-            return self._close(TRANSPORT_CLOSE)
+            return self._close(DisconnectReason.TRANSPORT_CLOSE)
         if packet_type is PacketType.PING:
             # Engine.IO v4 clients do not ping (the server does); answering is harmless, but
             # the answer counts against the send buffer: a client that pings without reading
@@ -241,7 +240,7 @@ class Connection:
         if not self.is_open or now < self.deadline:
             return None
         if self._awaiting_pong:
-            return self._close(PING_TIMEOUT)
+            return self._close(DisconnectReason.PING_TIMEOUT)
         self._awaiting_pong = True
         self.deadline = now + self.ping_timeout
         # The ping jumps no queue but is never refused by the send buffer bound either:
@@ -254,9 +253,11 @@ class Connection:
     def start_poll(self) -> str | DuplicatePoll | None:
         """A GET arrived: the payload to answer now, or None to wait (:meth:`finish_poll`)."""
         if self.poll_pending:
-            closed = self._close(TRANSPORT_ERROR)
+            closed = self._close(DisconnectReason.TRANSPORT_ERROR)
             self._final_payload = CLOSE_PAYLOAD
-            return DuplicatePoll(closed or Closed(self.close_reason or TRANSPORT_ERROR))
+            return DuplicatePoll(
+                closed or Closed(self.close_reason or DisconnectReason.TRANSPORT_ERROR)
+            )
         answer = self._poll_answer()
         if answer is None:
             self.poll_pending = True
@@ -275,7 +276,7 @@ class Connection:
         if self.state is ConnectionState.CLOSING:
             self.state = ConnectionState.CLOSED
             return None
-        return self._close(TRANSPORT_CLOSE)
+        return self._close(DisconnectReason.TRANSPORT_CLOSE)
 
     def _poll_answer(self) -> str | None:
         if self._delivery_awaits_upgrade:
@@ -304,12 +305,12 @@ class Connection:
         if not self.is_open:
             return []
         if len(body) > self.max_payload:
-            closed = self._close(TRANSPORT_ERROR)
+            closed = self._close(DisconnectReason.TRANSPORT_ERROR)
             return [closed] if closed else []
         try:
             packets = decode_payload(body)
         except DecodeError:
-            closed = self._close(PARSE_ERROR)
+            closed = self._close(DisconnectReason.PARSE_ERROR)
             return [closed] if closed else []
         events: list[Event] = []
         for packet in packets:
@@ -369,7 +370,7 @@ class Connection:
 
     # -- closing ---------------------------------------------------------------------------
 
-    def close(self, reason: str = FORCED_CLOSE) -> Closed | None:
+    def close(self, reason: str = DisconnectReason.FORCED_CLOSE) -> Closed | None:
         """Server-side close; returns the event to report, None if already closed."""
         return self._close(reason)
 
@@ -391,7 +392,9 @@ class Connection:
         self.outbox = []
         if self.transport == "polling" and self.poll_pending:
             self.state = ConnectionState.CLOSING
-            self._final_payload = NOOP_PAYLOAD if reason == TRANSPORT_CLOSE else CLOSE_PAYLOAD
+            self._final_payload = (
+                NOOP_PAYLOAD if reason == DisconnectReason.TRANSPORT_CLOSE else CLOSE_PAYLOAD
+            )
         else:
             self.state = ConnectionState.CLOSED
         return Closed(reason)

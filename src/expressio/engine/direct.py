@@ -40,11 +40,9 @@ from typing import Any, ClassVar, Final
 
 from expressio.engine.admission import admit_websocket, open_websocket_session
 from expressio.engine.connection import (
-    SERVER_SHUTTING_DOWN,
-    TRANSPORT_CLOSE,
-    TRANSPORT_ERROR,
     Connection,
 )
+from expressio.engine.reasons import DisconnectReason
 from expressio.engine.server import EngineServer
 from expressio.engine.socket import EngineSocket
 from expressio.engine.upgrade_request import (
@@ -94,6 +92,7 @@ class _Phase(Enum):
     PROBING = "probing"  # upgrading a polling session: 2probe / 5 not done yet
     OPEN = "open"  # carries an engine session
     CLOSED = "closed"
+
 
 # Module constants: an Enum member lookup costs ~0.2 µs, and the hot path checks the phase
 # several times per message.
@@ -245,7 +244,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         connection = self._connection
         if socket._waiter is self:
             socket._waiter = None
-        socket.close(TRANSPORT_CLOSE)
+        socket.close(DisconnectReason.TRANSPORT_CLOSE)
         connection.finish_close()
 
     # -- uvicorn's server calls this on shutdown ------------------------------------------
@@ -254,7 +253,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         phase = self._phase
         if phase is _OPEN:
             assert self._socket is not None
-            self._socket.close(SERVER_SHUTTING_DOWN)
+            self._socket.close(DisconnectReason.SERVER_SHUTTING_DOWN)
             self._flush()
         elif phase is _PROBING:
             self._abandon_probe()
@@ -349,9 +348,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             transport.write(b"".join(response))
             self._attach(admission.probing)
             self._phase = _PROBING
-            self._probe_timer = self._loop.call_later(
-                engine.upgrade_timeout, self._probe_timed_out
-            )
+            self._probe_timer = self._loop.call_later(engine.upgrade_timeout, self._probe_timed_out)
         else:
             # A second websocket for the session: the protocol says close it, and only it.
             response.append(close_frame(POLICY_VIOLATION))
@@ -473,14 +470,14 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         if self._phase is _PROBING:
             self._abandon_probe()
         else:
-            self._close_session(TRANSPORT_CLOSE)
+            self._close_session(DisconnectReason.TRANSPORT_CLOSE)
         self._end(event.code)
 
     def _protocol_error(self, code: int) -> None:
         if self._phase is _PROBING:
             self._abandon_probe()
         else:
-            self._close_session(TRANSPORT_ERROR)
+            self._close_session(DisconnectReason.TRANSPORT_ERROR)
         self._end(code)
 
     def _close_session(self, reason: str) -> None:
@@ -510,13 +507,17 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         if connection.is_open:
             socket._waiter = self
             return
-        if connection.close_reason == TRANSPORT_ERROR and self._paused:
+        if connection.close_reason == DisconnectReason.TRANSPORT_ERROR and self._paused:
             # The slow-client policy: nothing more will reach this client in time.
             self._phase = _CLOSED
             connection.finish_close()
             self._transport.abort()
             return
-        code = GOING_AWAY if connection.close_reason == SERVER_SHUTTING_DOWN else NORMAL_CLOSURE
+        code = (
+            GOING_AWAY
+            if connection.close_reason == DisconnectReason.SERVER_SHUTTING_DOWN
+            else NORMAL_CLOSURE
+        )
         connection.finish_close()
         self._end(code)
 

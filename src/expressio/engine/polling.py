@@ -16,8 +16,6 @@ from typing import Final
 from starlette.datastructures import Headers
 
 from expressio.engine.connection import (
-    PARSE_ERROR,
-    TRANSPORT_ERROR,
     Closed,
     ConnectionState,
     DuplicatePoll,
@@ -33,6 +31,7 @@ from expressio.engine.handshake import (
     cors_headers,
     parse_query,
 )
+from expressio.engine.reasons import DisconnectReason
 from expressio.engine.server import EngineServer, Receive, Scope, Send
 from expressio.engine.socket import EngineSocket
 
@@ -166,7 +165,7 @@ async def _push(
         return
     if connection.post_pending:
         # Two POSTs at once would reorder packets: the session is closed.
-        socket.close(TRANSPORT_ERROR)
+        socket.close(DisconnectReason.TRANSPORT_ERROR)
         await _respond_error(send, BAD_REQUEST, cors)
         return
     connection.post_pending = True
@@ -177,7 +176,7 @@ async def _push(
     if body is None:
         return  # the client went away mid-request
     if body is _TOO_LARGE:
-        socket.close(TRANSPORT_ERROR)
+        socket.close(DisconnectReason.TRANSPORT_ERROR)
         await _respond_error(send, PAYLOAD_TOO_LARGE, cors)
         return
     assert isinstance(body, bytes)
@@ -187,7 +186,7 @@ async def _push(
             # A message before this one closed the session (its handler closed it, raised,
             # or overflowed the send buffer): the rest of the payload is not delivered.
             break
-        if type(event) is Closed and event.reason == PARSE_ERROR:
+        if type(event) is Closed and event.reason == DisconnectReason.PARSE_ERROR:
             undecodable = True
         socket._dispatch(event)
     if undecodable:

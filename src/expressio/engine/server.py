@@ -28,8 +28,6 @@ from typing import Any, Literal
 import orjson
 
 from expressio.engine.connection import (
-    FORCED_CLOSE,
-    SERVER_SHUTTING_DOWN,
     Connection,
     ConnectionState,
 )
@@ -40,6 +38,7 @@ from expressio.engine.handshake import (
     HandshakeRequest,
     OriginPolicy,
 )
+from expressio.engine.reasons import DisconnectReason
 from expressio.engine.socket import EngineSocket
 from expressio.protocol.engineio import PreparedMessage
 
@@ -141,7 +140,7 @@ class EngineServer:
         """Encode a message once, to hand to ``send_prepared`` of many sockets."""
         return PreparedMessage(data)
 
-    async def shutdown(self, reason: str = SERVER_SHUTTING_DOWN) -> None:
+    async def shutdown(self, reason: str = DisconnectReason.SERVER_SHUTTING_DOWN) -> None:
         """Close every session (``on_disconnect`` gets ``reason``) and let transports finish."""
         for socket in list(self._sockets.values()):
             socket.close(reason)
@@ -212,7 +211,7 @@ class EngineServer:
             callback(socket)
         except Exception:
             logger.exception("on_connect callback failed; closing session %s", socket.sid)
-            socket.close(FORCED_CLOSE)
+            socket.close(DisconnectReason.FORCED_CLOSE)
 
     def track(self, task: asyncio.Future[Any]) -> None:
         """A transport task that :meth:`shutdown` should wait for."""
@@ -227,7 +226,7 @@ class EngineServer:
             callback(socket, data)
         except Exception:
             logger.exception("on_message callback failed; closing session %s", socket.sid)
-            socket.close(FORCED_CLOSE)
+            socket.close(DisconnectReason.FORCED_CLOSE)
 
     def _report_disconnect(self, socket: EngineSocket, reason: str) -> None:
         callback = self.on_disconnect

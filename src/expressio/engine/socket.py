@@ -13,13 +13,13 @@ import asyncio
 from typing import TYPE_CHECKING, Protocol
 
 from expressio.engine.connection import (
-    FORCED_CLOSE,
     Closed,
     Connection,
     ConnectionState,
     MessageReceived,
 )
 from expressio.engine.handshake import HandshakeRequest
+from expressio.engine.reasons import DisconnectReason
 from expressio.protocol.engineio import PreparedMessage
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class EngineSocket:
         elif self._waiter is not None:  # checked here: most sends find no waiter parked
             self._wake()
 
-    def close(self, reason: str = FORCED_CLOSE) -> None:
+    def close(self, reason: str = DisconnectReason.FORCED_CLOSE) -> None:
         """Close the session and report ``reason`` once.
 
         A close the server decides (``"forced close"``, ``"server shutting down"``, or any

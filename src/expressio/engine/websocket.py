@@ -17,8 +17,8 @@ import contextlib
 from typing import Any, Final
 
 from expressio.engine.admission import admit_websocket, open_websocket_session
-from expressio.engine.connection import TRANSPORT_CLOSE, TRANSPORT_ERROR
 from expressio.engine.handshake import EngineError
+from expressio.engine.reasons import DisconnectReason
 from expressio.engine.server import EngineServer, Receive, Scope, Send
 from expressio.engine.socket import EngineSocket
 
@@ -116,7 +116,7 @@ async def _carry_session(
                 state.peer_closed = True
                 break
     finally:
-        socket.close(TRANSPORT_CLOSE)
+        socket.close(DisconnectReason.TRANSPORT_CLOSE)
         if state.peer_closed:
             writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -142,7 +142,7 @@ async def _flush_inline(socket: EngineSocket, send: Send) -> None:
             for prepared in batch:
                 await send(_ws_message(prepared.websocket))
     except Exception:
-        socket.close(TRANSPORT_ERROR)
+        socket.close(DisconnectReason.TRANSPORT_ERROR)
     if waiter.done():
         return
     if connection.outbox or not connection.is_open:
@@ -183,7 +183,7 @@ async def _write(socket: EngineSocket, send: Send, state: _WriterState) -> None:
         raise
     except Exception:
         # The peer is gone mid-write; the reader sees the disconnect and reports it.
-        socket.close(TRANSPORT_ERROR)
+        socket.close(DisconnectReason.TRANSPORT_ERROR)
         return
     if not state.peer_closed:
         with contextlib.suppress(Exception):
