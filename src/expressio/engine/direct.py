@@ -62,10 +62,12 @@ from expressio.protocol.websocket_frames import (
     POLICY_VIOLATION,
     PONG,
     TEXT,
-    CloseReceived,
+    BinaryMessage,
+    Close,
     FrameParser,
     Ping,
     ProtocolError,
+    TextMessage,
     close_frame,
     encode_frame,
     text_frame,
@@ -402,18 +404,18 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             events: list[Any] = parser.feed(data)
             for event in events:
                 kind = type(event)
-                if kind is str or kind is bytes:
+                if kind is TextMessage or kind is BinaryMessage:
                     if self._phase is _PROBING:
-                        self._probe_frame(event)
+                        self._probe_frame(event.data)
                     else:
-                        received = connection.receive_frame(event, now)
+                        received = connection.receive_frame(event.data, now)
                         if received is not None:
                             socket._dispatch(received)
                         else:
                             socket._arm_heartbeat()  # a pong moves the next ping
                 elif kind is Ping:
                     self._answer_ping(event.payload)
-                elif kind is CloseReceived:
+                elif kind is Close:
                     self._peer_closed(event)
                     return
                 elif kind is ProtocolError:
@@ -466,7 +468,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         socket._abandon_probe()
         self._socket = None
 
-    def _peer_closed(self, event: CloseReceived) -> None:
+    def _peer_closed(self, event: Close) -> None:
         if self._phase is _PROBING:
             self._abandon_probe()
         else:
