@@ -19,6 +19,7 @@ from expressio.engine.connection import (
     Closed,
     ConnectionState,
     DuplicatePoll,
+    DuplicatePost,
 )
 from expressio.engine.handshake import (
     ALLOWED_METHODS,
@@ -160,19 +161,16 @@ async def _push(
     cors: list[tuple[bytes, bytes]],
 ) -> None:
     connection = socket._connection
-    if not connection.is_open:
+    started = connection.start_post()
+    if started is not True:
+        if isinstance(started, DuplicatePost):
+            socket._closed(started.closed.reason)
         await _respond_error(send, BAD_REQUEST, cors)
         return
-    if connection.post_pending:
-        # Two POSTs at once would reorder packets: the session is closed.
-        socket.close(DisconnectReason.TRANSPORT_ERROR)
-        await _respond_error(send, BAD_REQUEST, cors)
-        return
-    connection.post_pending = True
     try:
         body = await _read_body(receive, headers, server.max_payload)
     finally:
-        connection.post_pending = False
+        connection.finish_post()
     if body is None:
         return  # the client went away mid-request
     if body is _TOO_LARGE:
