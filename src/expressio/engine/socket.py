@@ -9,11 +9,12 @@ The transport interface (engine.io's ``Transport`` idea: a transport is told wha
 reports what it received or what closed; nothing here knows about ASGI or asyncio protocols):
 
 =========================  ====================================================================
-every transport            ``close(reason)`` (the connection broke: ``"transport close"`` or
-                           ``"transport error"``), ``finish_close()`` (the last packets went out,
-                           or never will), ``closed``, ``close_reason``, ``transport``
-websocket                  ``waiter`` (park here while idle; woken once when there is work),
-                           ``take_outbox()``, ``receive_frame(frame, now)``
+every transport            ``waiter`` (park a ``Waiter`` here while idle: it is dropped and
+                           called once when there is work), ``close(reason)`` (the connection
+                           broke: ``"transport close"`` or ``"transport error"``),
+                           ``finish_close()`` (the last packets went out, or never will),
+                           ``closed``, ``close_reason``, ``transport``
+websocket                  ``take_outbox()``, ``receive_frame(frame, now)``
 long-polling GET           ``start_poll()``, ``finish_poll()`` (once woken), ``abandon_poll()``
 long-polling POST          ``start_post()``, ``finish_post()``, ``receive_payload(body, now)``
 upgrade (probe websocket)  ``start_probe()``, ``receive_probe_frame(frame)``, ``probe_answered()``,
