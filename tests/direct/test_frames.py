@@ -17,11 +17,13 @@ from expressio.protocol.websocket_frames import (
     PONG,
     PROTOCOL_ERROR,
     TEXT,
-    CloseReceived,
+    BinaryMessage,
+    Close,
     FrameParser,
     Ping,
     Pong,
     ProtocolError,
+    TextMessage,
     _apply_mask_python,
     accept_key,
     apply_mask,
@@ -128,19 +130,22 @@ def test_encode_frame_control_opcodes() -> None:
 def test_text_and_binary_messages() -> None:
     parser = FrameParser(1000)
     events = parser.feed(client_frame(TEXT, "4héllo".encode()) + client_frame(BINARY, b"\x00\xff"))
-    assert events == ["4héllo", b"\x00\xff"]
-    assert type(events[0]) is str and type(events[1]) is bytes
+    assert events == [TextMessage("4héllo"), BinaryMessage(b"\x00\xff")]
+    assert type(events[0].data) is str and type(events[1].data) is bytes  # type: ignore[union-attr]
 
 
 def test_empty_messages() -> None:
     parser = FrameParser(1000)
-    assert parser.feed(client_frame(TEXT, b"") + client_frame(BINARY, b"")) == ["", b""]
+    assert parser.feed(client_frame(TEXT, b"") + client_frame(BINARY, b"")) == [
+        TextMessage(""),
+        BinaryMessage(b""),
+    ]
 
 
 @pytest.mark.parametrize("size", [125, 126, 65535, 65536, 100_000])
 def test_every_length_encoding_is_read(size: int) -> None:
     payload = os.urandom(size)
-    assert FrameParser(200_000).feed(client_frame(BINARY, payload)) == [payload]
+    assert FrameParser(200_000).feed(client_frame(BINARY, payload)) == [BinaryMessage(payload)]
 
 
 def test_a_frame_split_at_every_byte_arrives_once_complete() -> None:
@@ -151,15 +156,15 @@ def test_a_frame_split_at_every_byte_arrives_once_complete() -> None:
         events += parser.feed(frame[index : index + 1])
         if index < len(frame) - 1:
             assert events == []
-    assert events == ["4" + "x" * 300]
+    assert events == [TextMessage("4" + "x" * 300)]
 
 
 def test_several_frames_in_one_read_and_a_remainder() -> None:
     frames = client_frame(TEXT, b"one") + client_frame(TEXT, b"two")
     third = client_frame(BINARY, b"three")
     parser = FrameParser(1000)
-    assert parser.feed(frames + third[:4]) == ["one", "two"]
-    assert parser.feed(third[4:]) == [b"three"]
+    assert parser.feed(frames + third[:4]) == [TextMessage("one"), TextMessage("two")]
+    assert parser.feed(third[4:]) == [BinaryMessage(b"three")]
 
 
 def test_large_frame_in_many_reads() -> None:
@@ -169,7 +174,7 @@ def test_large_frame_in_many_reads() -> None:
     events: list[object] = []
     for start in range(0, len(frame), 4096):
         events += parser.feed(frame[start : start + 4096])
-    assert events == [payload]
+    assert events == [BinaryMessage(payload)]
 
 
 def test_fragmented_message_is_reassembled() -> None:
@@ -179,7 +184,7 @@ def test_fragmented_message_is_reassembled() -> None:
         + client_frame(CONTINUATION, b"ll", final=False)
         + client_frame(CONTINUATION, b"o", final=True)
     )
-    assert events == ["4hello"]
+    assert events == [TextMessage("4hello")]
 
 
 def test_utf8_character_split_across_fragments_is_valid() -> None:
@@ -188,7 +193,7 @@ def test_utf8_character_split_across_fragments_is_valid() -> None:
     events = parser.feed(
         client_frame(TEXT, encoded[:1], final=False) + client_frame(CONTINUATION, encoded[1:])
     )
-    assert events == ["✓"]
+    assert events == [TextMessage("✓")]
 
 
 def test_control_frames_interleaved_with_fragments() -> None:
@@ -200,7 +205,7 @@ def test_control_frames_interleaved_with_fragments() -> None:
         + client_frame(PONG, b"p2")
         + client_frame(CONTINUATION, b"ef")
     )
-    assert events == [Ping(b"p1"), Pong(b"p2"), b"abcdef"]
+    assert events == [Ping(b"p1"), Pong(b"p2"), BinaryMessage(b"abcdef")]
 
 
 def test_ping_and_pong_payloads() -> None:
@@ -214,18 +219,18 @@ def test_ping_and_pong_payloads() -> None:
 
 
 def test_close_without_payload() -> None:
-    assert FrameParser(10).feed(client_frame(CLOSE, b"")) == [CloseReceived(1005, "")]
+    assert FrameParser(10).feed(client_frame(CLOSE, b"")) == [Close(1005, "")]
 
 
 def test_close_with_code_and_reason() -> None:
     parser = FrameParser(10)
-    assert parser.feed(client_frame(CLOSE, b"\x03\xe8done")) == [CloseReceived(1000, "done")]
+    assert parser.feed(client_frame(CLOSE, b"\x03\xe8done")) == [Close(1000, "done")]
 
 
 @pytest.mark.parametrize("code", [1000, 1001, 1003, 1007, 1011, 3000, 4999])
 def test_valid_close_codes(code: int) -> None:
     payload = code.to_bytes(2, "big")
-    assert FrameParser(10).feed(client_frame(CLOSE, payload)) == [CloseReceived(code, "")]
+    assert FrameParser(10).feed(client_frame(CLOSE, payload)) == [Close(code, "")]
 
 
 @pytest.mark.parametrize("code", [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535])
@@ -311,7 +316,7 @@ def test_oversize_message_is_refused_from_its_header() -> None:
 
 
 def test_a_message_of_exactly_the_limit_is_accepted() -> None:
-    assert FrameParser(100).feed(client_frame(BINARY, b"x" * 100)) == [b"x" * 100]
+    assert FrameParser(100).feed(client_frame(BINARY, b"x" * 100)) == [BinaryMessage(b"x" * 100)]
 
 
 def test_oversize_fragmented_message_is_refused() -> None:
@@ -330,6 +335,6 @@ def test_64_bit_length_with_high_bit_is_too_big() -> None:
 def test_events_before_an_error_are_kept_and_later_input_is_ignored() -> None:
     parser = FrameParser(1000)
     events = parser.feed(client_frame(TEXT, b"ok") + client_frame(TEXT, b"bad", masked=False))
-    assert events[0] == "ok"
+    assert events[0] == TextMessage("ok")
     assert _error_code(events) == PROTOCOL_ERROR
     assert parser.feed(client_frame(TEXT, b"after")) == []

@@ -5,13 +5,19 @@ from __future__ import annotations
 import pytest
 
 from expressio.engine.connection import (
+    CLOSE_RULES,
+    DRAIN_FIRST,
+    TRANSITIONS,
     Closed,
     Connection,
     ConnectionState,
     DuplicatePoll,
+    DuplicatePost,
     MessageReceived,
     ProbeResult,
+    Transition,
 )
+from expressio.engine.reasons import DisconnectReason
 from expressio.protocol.engineio import PreparedMessage
 
 INTERVAL = 25.0
@@ -231,6 +237,52 @@ def test_abandoned_poll_closes_with_transport_close() -> None:
     connection.start_poll()
     assert connection.abandon_poll() == Closed("transport close")
     assert connection.state is ConnectionState.CLOSED
+
+
+def test_one_post_at_a_time() -> None:
+    connection = make()
+    assert connection.start_post() is True
+    assert connection.post_pending
+    # A second POST while the first is read breaks the protocol: the session closes.
+    assert connection.start_post() == DuplicatePost(Closed("transport error"))
+    assert connection.state is ConnectionState.CLOSED
+    assert connection.start_post() is False
+
+
+def test_a_post_may_follow_a_finished_one() -> None:
+    connection = make()
+    assert connection.start_post() is True
+    connection.finish_post()
+    assert not connection.post_pending
+    assert connection.start_post() is True
+
+
+def test_duplicate_post_answers_the_pending_poll_with_close() -> None:
+    connection = make()
+    assert connection.start_poll() is None
+    connection.send(PreparedMessage("dropped"))
+    connection.start_post()
+    assert connection.start_post() == DuplicatePost(Closed("transport error"))
+    assert connection.finish_poll() == "1"
+    assert connection.state is ConnectionState.CLOSED
+
+
+def test_post_on_a_closing_session_is_refused_without_a_second_close() -> None:
+    connection = make()
+    connection.send(PreparedMessage("bye"))
+    assert connection.close() == Closed("forced close")
+    assert connection.start_post() is False
+    assert connection.close_reason == "forced close"
+    assert connection.start_poll() == "4bye\x1e1"
+
+
+def test_a_get_and_a_post_may_be_in_flight_together() -> None:
+    connection = make()
+    assert connection.start_poll() is None
+    assert connection.start_post() is True
+    assert connection.receive_payload(b"4hi", 101.0) == [MessageReceived("hi")]
+    connection.finish_post()
+    assert connection.is_open and connection.poll_pending
 
 
 def test_post_payload_reports_messages_in_order() -> None:
@@ -477,3 +529,92 @@ def test_error_close_discards_the_queue() -> None:
     connection.tick(145.0)
     assert connection.outbox == []
     assert connection.state is ConnectionState.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("reason", "drains", "last"),
+    [
+        ("transport close", False, "6"),
+        ("transport error", False, "1"),
+        ("ping timeout", False, "1"),
+        ("parse error", False, "1"),
+        ("forced close", True, "1"),
+        ("server shutting down", True, "1"),
+        ("server namespace disconnect", True, "1"),
+        ("connect timeout", True, "1"),
+        ("a reason of the application", True, "1"),
+    ],
+)
+def test_which_closes_drain_the_queue(reason: str, drains: bool, last: str) -> None:
+    rule = CLOSE_RULES.get(reason, DRAIN_FIRST)
+    assert (rule.drains_queue, rule.last_polling_answer) == (drains, last)
+    # The table is what the machine does, on polling with a GET pending...
+    polling = make()
+    assert polling.start_poll() is None
+    polling.send(PreparedMessage("queued"))
+    polling.close(reason)
+    assert polling.finish_poll() == ("4queued\x1e" + last if drains else last)
+    # ...and on a websocket.
+    websocket = make("websocket")
+    websocket.send(PreparedMessage("queued"))
+    websocket.close(reason)
+    assert frames(websocket) == (["4queued"] if drains else [])
+
+
+def test_a_closed_polling_session_awaits_the_last_poll_only_when_it_owes_one() -> None:
+    draining = make()
+    draining.close()
+    assert draining.awaits_last_poll
+    assert draining.start_poll() == "1"
+    assert not draining.awaits_last_poll
+    with_poll = make()
+    with_poll.start_poll()
+    with_poll.close()
+    assert not with_poll.awaits_last_poll  # the pending GET takes the last payload
+    discarded = make()
+    discarded.close("ping timeout")
+    assert not discarded.awaits_last_poll
+    websocket = make("websocket")
+    websocket.close()
+    assert not websocket.awaits_last_poll
+
+
+def test_the_lifecycle_only_ends_in_closed() -> None:
+    assert set(TRANSITIONS) == set(ConnectionState)
+    assert TRANSITIONS[ConnectionState.CLOSING] == {Transition.DELIVERED: ConnectionState.CLOSED}
+    assert TRANSITIONS[ConnectionState.CLOSED] == {Transition.DELIVERED: ConnectionState.CLOSED}
+
+
+def test_a_transition_outside_the_table_is_an_engine_bug() -> None:
+    connection = make("websocket")
+    with pytest.raises(RuntimeError, match="last delivery done"):
+        connection.finish_close()  # nothing was closed
+
+
+# -- disconnect reasons ----------------------------------------------------------------
+
+
+def test_disconnect_reasons_are_socketio_strings() -> None:
+    assert {reason.value for reason in DisconnectReason} == {
+        "transport close",
+        "transport error",
+        "ping timeout",
+        "parse error",
+        "forced close",
+        "server shutting down",
+        "client namespace disconnect",
+        "server namespace disconnect",
+        "connect timeout",
+    }
+    # User code compares, prints and serialises reasons as plain strings.
+    assert DisconnectReason.PING_TIMEOUT == "ping timeout"
+    assert f"{DisconnectReason.PARSE_ERROR}" == "parse error"
+    assert "transport close" in {DisconnectReason.TRANSPORT_CLOSE}
+
+
+def test_the_engine_reports_its_reasons_as_the_one_type() -> None:
+    connection = make("websocket")
+    closed = connection.receive_frame("1", 101.0)
+    assert closed is not None
+    assert closed.reason is DisconnectReason.TRANSPORT_CLOSE
+    assert make().close() == Closed(DisconnectReason.FORCED_CLOSE)

@@ -126,6 +126,28 @@ async def test_server_close_delivers_the_queue_then_the_close_packet(
     assert (await client.get(server.polling_url(sid))).status_code == 400
 
 
+async def test_a_closed_session_stays_reachable_only_until_its_last_poll(
+    server: EngineUnderTest, client: httpx.AsyncClient
+) -> None:
+    sid = (await server.handshake(client))["sid"]
+    await client.post(server.polling_url(sid), content="4cmd:close")
+    assert await server.disconnect_reason(sid) == "forced close"
+    assert server.call(lambda: server.engine.find(sid)) is not None
+    assert (await client.get(server.polling_url(sid))).text == "4closing\x1e1"
+    assert server.call(lambda: server.engine.find(sid)) is None
+
+
+async def test_a_closed_session_nobody_polls_is_dropped_after_a_heartbeat(
+    server: EngineUnderTest, client: httpx.AsyncClient
+) -> None:
+    sid = (await server.handshake(client))["sid"]
+    await client.post(server.polling_url(sid), content="4cmd:close")
+    assert await server.disconnect_reason(sid) == "forced close"
+    await asyncio.sleep(PING_INTERVAL + PING_TIMEOUT + 0.2)
+    assert server.call(lambda: server.engine.find(sid)) is None
+    assert (await client.get(server.polling_url(sid))).status_code == 400
+
+
 async def test_messages_after_one_that_closed_the_session_are_not_delivered(
     server: EngineUnderTest, client: httpx.AsyncClient
 ) -> None:

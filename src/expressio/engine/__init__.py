@@ -8,8 +8,16 @@ modules ``polling`` and ``websocket`` are the ASGI transports.
 
 from expressio.engine.connection import Connection
 from expressio.engine.handshake import HandshakeRequest
+from expressio.engine.reasons import DisconnectReason
 from expressio.engine.server import EngineServer
 from expressio.engine.socket import EngineSocket
 from expressio.protocol.engineio import PreparedMessage
 
-__all__ = ["Connection", "EngineServer", "EngineSocket", "HandshakeRequest", "PreparedMessage"]
+__all__ = [
+    "Connection",
+    "DisconnectReason",
+    "EngineServer",
+    "EngineSocket",
+    "HandshakeRequest",
+    "PreparedMessage",
+]

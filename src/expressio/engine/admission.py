@@ -60,7 +60,7 @@ def admit_websocket(server: EngineServer, scope: MutableMapping[str, Any]) -> Ad
     socket = server.sockets.get(sid)
     if socket is None:
         return Admission(error=UNKNOWN_SID)
-    if not server.allow_upgrades or not socket._connection.start_probe():
+    if not server.allow_upgrades or not socket.start_probe():
         return _DUPLICATE
     return Admission(probing=socket)
 

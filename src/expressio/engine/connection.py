@@ -3,25 +3,30 @@
 A :class:`Connection` knows the protocol rules of one Engine.IO session and nothing about
 sockets or clocks: the IO adapter feeds it what arrived and the current time (``now``, any
 monotonic clock in seconds), and it answers with what to report (:class:`MessageReceived`,
-:class:`Closed`) while keeping the packets to send in its ``outbox``.
+:class:`Closed`) while keeping the packets to send in its ``outbox``. Transports ask it; they
+decide nothing about the protocol themselves.
 
-Rules it owns:
+The session's lifecycle is data, as in h11's ``_state.py``: :data:`TRANSITIONS` lists every
+move between :class:`ConnectionState` values, and :data:`CLOSE_RULES` what a close does to what
+the session still owes the client. The rules, top to bottom:
 
 * Heartbeat: a ping is due ``ping_interval`` after the handshake and after every pong; once
   a ping is out, no pong within ``ping_timeout`` closes the session with ``"ping timeout"``.
   :attr:`Connection.deadline` says when :meth:`Connection.tick` must next run.
-* Long-polling: one pending GET at a time (a second one closes the session and the first is
-  answered with a close packet), one POST at a time, payloads no larger than ``max_payload``.
+* Long-polling, one request of each kind at a time (the Engine.IO spec): a second GET while
+  one is pending, or a second POST while one is being read, is a protocol error that closes
+  the session with ``"transport error"`` (the newcomer is refused; a pending GET is answered
+  with the close packet). A POST body is no larger than ``max_payload``.
 * Upgrade: ``2probe`` on the new transport is answered ``3probe`` and the pending GET with a
   noop; ``5`` switches the session to the websocket. The outbox is one queue whichever
   transport drains it, so no packet is lost or sent twice across the switch.
-* Closing: a client ``1`` packet closes with ``"transport close"`` (a pending GET gets a
-  noop); the engine's own error reasons (transport close or error, ping timeout, parse
-  error) discard the outbox and answer a pending GET with ``1``; any other ``close()``, a
-  decision of the server, first delivers what is queued, then the close packet (polling) or
-  frame. (The layer above closes with its own reasons, e.g. a Socket.IO server disconnect,
-  whose DISCONNECT packets must reach the client.) Such a close during an upgrade (probe
-  answered: the client has paused polling and polls no more) keeps the outbox until the
+* Closing (:data:`CLOSE_RULES`): a client ``1`` packet closes with ``"transport close"`` (a
+  pending GET gets a noop); the engine's own error reasons (transport close or error, ping
+  timeout, parse error) discard the outbox and answer a pending GET with ``1``; any other
+  ``close()``, a decision of the server, first delivers what is queued, then the close packet
+  (polling) or frame. (The layer above closes with its own reasons, e.g. a Socket.IO server
+  disconnect, whose DISCONNECT packets must reach the client.) Such a close during an upgrade
+  (probe answered: the client has paused polling and polls no more) keeps the outbox until the
   client decides: ``5`` completes the upgrade and the websocket delivers it, an abandoned
   probe (or a GET that still comes) has polling deliver it with the close packet.
 * Send buffer: at most ``max_send_buffer`` packets wait in the outbox. A send beyond that
@@ -31,9 +36,11 @@ Rules it owns:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from typing import Final, NamedTuple
 
+from expressio.engine.reasons import DisconnectReason
 from expressio.protocol.engineio import (
     PAYLOAD_SEPARATOR,
     DecodeError,
@@ -45,12 +52,18 @@ from expressio.protocol.engineio import (
 )
 
 __all__ = [
+    "CLOSE_RULES",
+    "DRAIN_FIRST",
+    "TRANSITIONS",
+    "CloseRule",
     "Closed",
     "Connection",
     "ConnectionState",
     "DuplicatePoll",
+    "DuplicatePost",
     "MessageReceived",
     "ProbeResult",
+    "Transition",
 ]
 
 PING: Final = PreparedMessage.control(PacketType.PING)
@@ -58,32 +71,79 @@ PONG_PROBE: Final = "3probe"
 NOOP_PAYLOAD: Final = "6"
 CLOSE_PAYLOAD: Final = "1"
 
-# Disconnect reasons, as the engine reports them.
-TRANSPORT_CLOSE: Final = "transport close"
-PING_TIMEOUT: Final = "ping timeout"
-TRANSPORT_ERROR: Final = "transport error"
-PARSE_ERROR: Final = "parse error"
-FORCED_CLOSE: Final = "forced close"
-SERVER_SHUTTING_DOWN: Final = "server shutting down"
 
-# Closes where what is queued can or need not reach the client any more. Any other reason is
-# the server's decision, and it still owes the client what it queued (Engine.IO's "drain
-# first").
-_DISCARDING_REASONS: Final = frozenset(
-    {TRANSPORT_CLOSE, PING_TIMEOUT, TRANSPORT_ERROR, PARSE_ERROR}
-)
+# -- the lifecycle, as data ------------------------------------------------------------------
 
 
 class ConnectionState(Enum):
     OPEN = "open"
     UPGRADING = "upgrading"  # probe answered, waiting for the client's upgrade packet
-    CLOSING = "closing"  # closed for the application; a final delivery is still owed
+    CLOSING = "closing"  # closed for the application; a last delivery is still owed
     CLOSED = "closed"
 
 
-# Module constants for the hot path: an Enum member lookup costs ~0.2 µs.
+class Transition(Enum):
+    PROBE_ANSWERED = "probe answered"  # 2probe -> 3probe: the client pauses polling
+    UPGRADED = "upgraded"  # 5 on the probing websocket
+    PROBE_ABANDONED = "probe abandoned"  # the probing websocket failed or went away
+    CLOSED_OWING = "closed, owing a last delivery"  # the queue, or a pending GET's answer
+    CLOSED_AT_ONCE = "closed at once"  # nothing more goes out
+    DELIVERED = "last delivery done"  # delivered, or given up on
+
+
+# Module constants for the hot path: an Enum member lookup costs ~0.1 µs.
 _OPEN: Final = ConnectionState.OPEN
 _UPGRADING: Final = ConnectionState.UPGRADING
+_CLOSING: Final = ConnectionState.CLOSING
+_CLOSED: Final = ConnectionState.CLOSED
+_MESSAGE: Final = PacketType.MESSAGE
+_PONG: Final = PacketType.PONG
+
+#: Every move of the lifecycle; a (state, transition) pair absent here is an engine bug.
+TRANSITIONS: Final[Mapping[ConnectionState, Mapping[Transition, ConnectionState]]] = {
+    _OPEN: {
+        Transition.PROBE_ANSWERED: _UPGRADING,
+        Transition.CLOSED_OWING: _CLOSING,
+        Transition.CLOSED_AT_ONCE: _CLOSED,
+    },
+    _UPGRADING: {
+        Transition.UPGRADED: _OPEN,
+        Transition.PROBE_ABANDONED: _OPEN,
+        Transition.CLOSED_OWING: _CLOSING,
+        Transition.CLOSED_AT_ONCE: _CLOSED,
+    },
+    _CLOSING: {Transition.DELIVERED: _CLOSED},
+    _CLOSED: {Transition.DELIVERED: _CLOSED},
+}
+
+
+class CloseRule(NamedTuple):
+    """What a close does to what the session still owes the client."""
+
+    #: The queue still goes out, then the close (Engine.IO's "drain first"); else it is dropped.
+    drains_queue: bool
+    #: What a polling client gets last: after the queue when it drains, else by a pending GET.
+    last_polling_answer: str
+
+
+_DISCARD_QUEUE: Final = CloseRule(drains_queue=False, last_polling_answer=CLOSE_PAYLOAD)
+_DISCARD_QUEUE_QUIETLY: Final = CloseRule(drains_queue=False, last_polling_answer=NOOP_PAYLOAD)
+
+#: Closes by the engine's own reasons: what is queued cannot, or need not, reach the client.
+CLOSE_RULES: Final[Mapping[str, CloseRule]] = {
+    # The client asked to close (or went away): a GET it left pending ends cleanly.
+    DisconnectReason.TRANSPORT_CLOSE: _DISCARD_QUEUE_QUIETLY,
+    # The connection broke, the client broke the protocol, or it stopped answering pings.
+    DisconnectReason.TRANSPORT_ERROR: _DISCARD_QUEUE,
+    DisconnectReason.PING_TIMEOUT: _DISCARD_QUEUE,
+    DisconnectReason.PARSE_ERROR: _DISCARD_QUEUE,
+}
+#: Any other reason is the server's decision (``close()``, shutdown, the layer above's own
+#: reasons): the client still gets what was queued before it, then the close packet or frame.
+DRAIN_FIRST: Final = CloseRule(drains_queue=True, last_polling_answer=CLOSE_PAYLOAD)
+
+
+# -- what the machine answers ----------------------------------------------------------------
 
 
 class MessageReceived(NamedTuple):
@@ -98,7 +158,13 @@ Event = MessageReceived | Closed
 
 
 class DuplicatePoll(NamedTuple):
-    """A second GET arrived while one was pending: the session is closed."""
+    """A second GET arrived while one was pending: the session is closed; refuse the newcomer."""
+
+    closed: Closed
+
+
+class DuplicatePost(NamedTuple):
+    """A second POST arrived while one was read: the session is closed; refuse the newcomer."""
 
     closed: Closed
 
@@ -179,6 +245,18 @@ class Connection:
         state = self.state
         return state is _OPEN or state is _UPGRADING
 
+    @property
+    def awaits_last_poll(self) -> bool:
+        """Closed on polling, the last payload owed, and no GET pending to take it: the
+        session must stay reachable for the client's next GET."""
+        return self.state is _CLOSING and self.transport == "polling" and not self.poll_pending
+
+    def _move(self, transition: Transition) -> None:
+        next_state = TRANSITIONS[self.state].get(transition)
+        if next_state is None:
+            raise RuntimeError(f"engine bug: {transition.value!r} in state {self.state.value!r}")
+        self.state = next_state
+
     # -- sending ---------------------------------------------------------------------------
 
     def send(self, message: PreparedMessage) -> Closed | None:
@@ -187,7 +265,7 @@ class Connection:
             return None
         outbox = self.outbox
         if len(outbox) >= self.max_send_buffer:
-            return self._close(TRANSPORT_ERROR)
+            return self._close(DisconnectReason.TRANSPORT_ERROR)
         outbox.append(message)
         return None
 
@@ -202,14 +280,20 @@ class Connection:
 
     def receive_frame(self, frame: str | bytes, now: float) -> Event | None:
         """A frame arrived on the websocket that carries this session."""
-        if not self.is_open:
+        # The path of every message received: checks inlined, the message case first.
+        state = self.state
+        if not (state is _OPEN or state is _UPGRADING):
             return None
-        if len(frame) > self.max_payload or _utf8_size_exceeds(frame, self.max_payload):
-            return self._close(TRANSPORT_ERROR)
+        size = len(frame)
+        limit = self.max_payload
+        if size > limit or (size * 4 > limit and _utf8_size_exceeds(frame, limit)):
+            return self._close(DisconnectReason.TRANSPORT_ERROR)
         try:
             packet = decode_frame(frame)
         except DecodeError:
-            return self._close(PARSE_ERROR)
+            return self._close(DisconnectReason.PARSE_ERROR)
+        if packet.type is _MESSAGE:
+            return MessageReceived(packet.data)
         return self.receive_packet(packet, now)
 
     def receive_packet(self, packet: Packet, now: float) -> Event | None:
@@ -217,15 +301,15 @@ class Connection:
         if not self.is_open:
             return None
         packet_type = packet.type
-        if packet_type is PacketType.MESSAGE:
+        if packet_type is _MESSAGE:
             return MessageReceived(packet.data)
-        if packet_type is PacketType.PONG:
+        if packet_type is _PONG:
             if self._awaiting_pong:
                 self._awaiting_pong = False
                 self.deadline = now + self.ping_interval
             return None
         if packet_type is PacketType.CLOSE:
-            return self._close(TRANSPORT_CLOSE)
+            return self._close(DisconnectReason.TRANSPORT_CLOSE)
         if packet_type is PacketType.PING:
             # Engine.IO v4 clients do not ping (the server does); answering is harmless, but
             # the answer counts against the send buffer: a client that pings without reading
@@ -241,7 +325,7 @@ class Connection:
         if not self.is_open or now < self.deadline:
             return None
         if self._awaiting_pong:
-            return self._close(PING_TIMEOUT)
+            return self._close(DisconnectReason.PING_TIMEOUT)
         self._awaiting_pong = True
         self.deadline = now + self.ping_timeout
         # The ping jumps no queue but is never refused by the send buffer bound either:
@@ -249,14 +333,19 @@ class Connection:
         self.outbox.append(PING)
         return None
 
-    # -- long-polling ----------------------------------------------------------------------
+    # -- long-polling: GET -----------------------------------------------------------------
 
     def start_poll(self) -> str | DuplicatePoll | None:
-        """A GET arrived: the payload to answer now, or None to wait (:meth:`finish_poll`)."""
+        """A GET arrived: the payload to answer now, or None to wait (:meth:`finish_poll`).
+
+        One GET at a time: a second one while the first is pending closes the session; the
+        first is then answered with the close packet.
+        """
         if self.poll_pending:
-            closed = self._close(TRANSPORT_ERROR)
+            closed = self._close(DisconnectReason.TRANSPORT_ERROR)
             self._final_payload = CLOSE_PAYLOAD
-            return DuplicatePoll(closed or Closed(self.close_reason or TRANSPORT_ERROR))
+            reason = self.close_reason or DisconnectReason.TRANSPORT_ERROR
+            return DuplicatePoll(closed or Closed(reason))
         answer = self._poll_answer()
         if answer is None:
             self.poll_pending = True
@@ -272,20 +361,20 @@ class Connection:
     def abandon_poll(self) -> Closed | None:
         """The client went away while its GET was pending."""
         self.poll_pending = False
-        if self.state is ConnectionState.CLOSING:
-            self.state = ConnectionState.CLOSED
+        if self.state is _CLOSING:
+            self._move(Transition.DELIVERED)  # given up on: nobody is left to take it
             return None
-        return self._close(TRANSPORT_CLOSE)
+        return self._close(DisconnectReason.TRANSPORT_CLOSE)
 
     def _poll_answer(self) -> str | None:
         if self._delivery_awaits_upgrade:
-            # The client polled after all: the final delivery goes out on this GET.
-            self._seal_polling_delivery()
+            # The client polled after all: the last delivery goes out on this GET.
+            self._seal_polling_delivery(DRAIN_FIRST.last_polling_answer)
         state = self.state
-        if state is ConnectionState.CLOSING or state is ConnectionState.CLOSED:
+        if state is _CLOSING or state is _CLOSED:
             final = self._final_payload
             self._final_payload = None
-            self.state = ConnectionState.CLOSED
+            self._move(Transition.DELIVERED)
             return final if final is not None else CLOSE_PAYLOAD
         if self.transport != "polling":
             # A GET left over from before the upgrade: the websocket owns the outbox now.
@@ -294,22 +383,44 @@ class Connection:
         if outbox:
             self.outbox = []
             return PAYLOAD_SEPARATOR.join(message.polling for message in outbox)
-        if state is ConnectionState.UPGRADING:
+        if state is _UPGRADING:
             # Ends the GET cleanly so the client can finish pausing polling.
             return NOOP_PAYLOAD
         return None
+
+    # -- long-polling: POST ----------------------------------------------------------------
+
+    def start_post(self) -> bool | DuplicatePost:
+        """A POST arrived: True to read its body (then :meth:`finish_post`), False to refuse it
+        (the session is closed).
+
+        One POST at a time, or packets could be applied out of order: a second one while the
+        first is read closes the session (:class:`DuplicatePost`).
+        """
+        if not self.is_open:
+            return False
+        if self.post_pending:
+            closed = self._close(DisconnectReason.TRANSPORT_ERROR)
+            assert closed is not None  # the session was open
+            return DuplicatePost(closed)
+        self.post_pending = True
+        return True
+
+    def finish_post(self) -> None:
+        """The POST's body was read, or its reading failed: another POST may come."""
+        self.post_pending = False
 
     def receive_payload(self, body: bytes, now: float) -> list[Event]:
         """A POST body arrived: decode it whole, then apply its packets in order."""
         if not self.is_open:
             return []
         if len(body) > self.max_payload:
-            closed = self._close(TRANSPORT_ERROR)
+            closed = self._close(DisconnectReason.TRANSPORT_ERROR)
             return [closed] if closed else []
         try:
             packets = decode_payload(body)
         except DecodeError:
-            closed = self._close(PARSE_ERROR)
+            closed = self._close(DisconnectReason.PARSE_ERROR)
             return [closed] if closed else []
         events: list[Event] = []
         for packet in packets:
@@ -324,7 +435,7 @@ class Connection:
 
     def start_probe(self) -> bool:
         """A websocket asks to take over this polling session; False refuses it."""
-        if self.state is not ConnectionState.OPEN or self.transport != "polling" or self.probing:
+        if self.state is not _OPEN or self.transport != "polling" or self.probing:
             return False
         self.probing = True
         return True
@@ -335,11 +446,11 @@ class Connection:
             return self._finish_upgrade_of_closing_session(frame)
         if not self.is_open:
             return _PROBE_FAILED
-        if frame == "2probe" and self.state is ConnectionState.OPEN:
-            self.state = ConnectionState.UPGRADING
+        if frame == "2probe" and self.state is _OPEN:
+            self._move(Transition.PROBE_ANSWERED)
             return _PROBE_ACCEPTED
-        if frame == "5" and self.state is ConnectionState.UPGRADING:
-            self.state = ConnectionState.OPEN
+        if frame == "5" and self.state is _UPGRADING:
+            self._move(Transition.UPGRADED)
             self.transport = "websocket"
             self.probing = False
             return _UPGRADED
@@ -362,14 +473,14 @@ class Connection:
         """The probing websocket went away or timed out: the session stays on polling."""
         if self.probing:
             self.probing = False
-            if self.state is ConnectionState.UPGRADING:
-                self.state = ConnectionState.OPEN
+            if self.state is _UPGRADING:
+                self._move(Transition.PROBE_ABANDONED)
             elif self._delivery_awaits_upgrade:
-                self._seal_polling_delivery()
+                self._seal_polling_delivery(DRAIN_FIRST.last_polling_answer)
 
     # -- closing ---------------------------------------------------------------------------
 
-    def close(self, reason: str = FORCED_CLOSE) -> Closed | None:
+    def close(self, reason: str = DisconnectReason.FORCED_CLOSE) -> Closed | None:
         """Server-side close; returns the event to report, None if already closed."""
         return self._close(reason)
 
@@ -377,36 +488,36 @@ class Connection:
         if not self.is_open:
             return None
         self.close_reason = reason
-        if reason not in _DISCARDING_REASONS:
-            # What the application queued before closing still goes out, then the close.
+        rule = CLOSE_RULES.get(reason, DRAIN_FIRST)
+        if rule.drains_queue:
             upgrading = self.state is _UPGRADING
-            self.state = ConnectionState.CLOSING
+            self._move(Transition.CLOSED_OWING)
             if upgrading:
                 # The client paused polling for the upgrade and will not poll again: sealing
                 # a polling payload now would strand it. The probe's outcome decides.
                 self._delivery_awaits_upgrade = True
             elif self.transport == "polling":
-                self._seal_polling_delivery()
+                self._seal_polling_delivery(rule.last_polling_answer)
             return Closed(reason)
         self.outbox = []
         if self.transport == "polling" and self.poll_pending:
-            self.state = ConnectionState.CLOSING
-            self._final_payload = NOOP_PAYLOAD if reason == TRANSPORT_CLOSE else CLOSE_PAYLOAD
+            self._move(Transition.CLOSED_OWING)
+            self._final_payload = rule.last_polling_answer
         else:
-            self.state = ConnectionState.CLOSED
+            self._move(Transition.CLOSED_AT_ONCE)
         return Closed(reason)
 
-    def _seal_polling_delivery(self) -> None:
-        """Turn what is queued, then the close packet, into the final polling payload."""
+    def _seal_polling_delivery(self, last: str) -> None:
+        """Turn what is queued, then ``last``, into the final polling payload."""
         self._delivery_awaits_upgrade = False
         pending = [message.polling for message in self.outbox]
-        pending.append(CLOSE_PAYLOAD)
+        pending.append(last)
         self._final_payload = PAYLOAD_SEPARATOR.join(pending)
         self.outbox = []
 
     def finish_close(self) -> None:
-        """The transport delivered (or gave up on) the final packets."""
-        self.state = ConnectionState.CLOSED
+        """The transport delivered (or gave up on) the last packets."""
+        self._move(Transition.DELIVERED)
         self.outbox = []
         self._final_payload = None
         self._delivery_awaits_upgrade = False
@@ -414,7 +525,7 @@ class Connection:
 
 def _utf8_size_exceeds(frame: str | bytes, limit: int) -> bool:
     # len() of a str counts code points; only text that could exceed the limit once
-    # encoded (up to 4 bytes per code point) pays for the encoding.
+    # encoded (up to 4 bytes per code point) pays for the encoding (the caller checks).
     if isinstance(frame, str) and len(frame) * 4 > limit:
         return len(frame.encode("utf-8", "surrogatepass")) > limit
     return False

@@ -15,9 +15,10 @@ How a session runs:
 
 * The admission rules (origin, ``EIO``, ``transport``, ``sid``) are ``admission.py``'s, the
   same as over ASGI; a refusal is an HTTP answer before the handshake.
-* Frames read are fed to the session's sans-IO :class:`~expressio.engine.connection.Connection`
-  as they arrive. What the application queues while a read is processed (an ack, say) is
-  written once the read is done, in one ``transport.write``.
+* The parser's events are dispatched by type; messages go to the session as they arrive
+  (``EngineSocket.receive_frame``, whose state machine decides what they mean). What the
+  application queues while a read is processed (an ack, say) is written once the read is
+  done, in one ``transport.write``.
 * Messages queued at any other time wake the protocol (it is the socket's ``Waiter``): every
   woken session of the loop is flushed together in one callback after the current one, so a
   broadcast of many messages costs one write per recipient, and the framed bytes of a
@@ -39,12 +40,7 @@ from http import HTTPStatus
 from typing import Any, ClassVar, Final
 
 from expressio.engine.admission import admit_websocket, open_websocket_session
-from expressio.engine.connection import (
-    SERVER_SHUTTING_DOWN,
-    TRANSPORT_CLOSE,
-    TRANSPORT_ERROR,
-    Connection,
-)
+from expressio.engine.reasons import DisconnectReason
 from expressio.engine.server import EngineServer
 from expressio.engine.socket import EngineSocket
 from expressio.engine.upgrade_request import (
@@ -64,10 +60,12 @@ from expressio.protocol.websocket_frames import (
     POLICY_VIOLATION,
     PONG,
     TEXT,
-    CloseReceived,
+    BinaryMessage,
+    Close,
     FrameParser,
     Ping,
     ProtocolError,
+    TextMessage,
     close_frame,
     encode_frame,
     text_frame,
@@ -94,6 +92,7 @@ class _Phase(Enum):
     PROBING = "probing"  # upgrading a polling session: 2probe / 5 not done yet
     OPEN = "open"  # carries an engine session
     CLOSED = "closed"
+
 
 # Module constants: an Enum member lookup costs ~0.2 µs, and the hot path checks the phase
 # several times per message.
@@ -164,7 +163,6 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         "_batch",
         "_close_timer",
         "_config",
-        "_connection",
         "_loop",
         "_parser",
         "_paused",
@@ -190,7 +188,6 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         self._phase = _REQUEST
         self._request: bytearray | None = bytearray()
         self._socket: EngineSocket | None = None
-        self._connection: Connection = None  # type: ignore[assignment]
         self._parser: FrameParser | None = None
         self._paused = False
         # The answer to the latest websocket ping received while writing was paused.
@@ -240,13 +237,12 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             return
         self._socket = None
         if phase is _PROBING:
-            socket._abandon_probe()
+            socket.abandon_probe()
             return
-        connection = self._connection
-        if socket._waiter is self:
-            socket._waiter = None
-        socket.close(TRANSPORT_CLOSE)
-        connection.finish_close()
+        if socket.waiter is self:
+            socket.waiter = None
+        socket.close(DisconnectReason.TRANSPORT_CLOSE)
+        socket.finish_close()
 
     # -- uvicorn's server calls this on shutdown ------------------------------------------
 
@@ -254,7 +250,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         phase = self._phase
         if phase is _OPEN:
             assert self._socket is not None
-            self._socket.close(SERVER_SHUTTING_DOWN)
+            self._socket.close(DisconnectReason.SERVER_SHUTTING_DOWN)
             self._flush()
         elif phase is _PROBING:
             self._abandon_probe()
@@ -318,7 +314,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         key: bytes,
         early_data: bytearray,
     ) -> None:
-        engine._bind_loop()
+        engine.bind_loop()
         admission = admit_websocket(engine, scope)
         if admission.error is not None:
             error = admission.error
@@ -337,7 +333,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             socket, open_packet = open_websocket_session(engine, scope, admission.query)
             response.append(text_frame(open_packet))
             transport.write(b"".join(response))
-            self._attach(socket)
+            self._socket = socket
             self._phase = _OPEN
             self._receiving = True
             try:
@@ -347,11 +343,9 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             self._flush()
         elif admission.probing is not None:
             transport.write(b"".join(response))
-            self._attach(admission.probing)
+            self._socket = admission.probing
             self._phase = _PROBING
-            self._probe_timer = self._loop.call_later(
-                engine.upgrade_timeout, self._probe_timed_out
-            )
+            self._probe_timer = self._loop.call_later(engine.upgrade_timeout, self._probe_timed_out)
         else:
             # A second websocket for the session: the protocol says close it, and only it.
             response.append(close_frame(POLICY_VIOLATION))
@@ -361,10 +355,6 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             return
         if early_data and self._phase is not _CLOSED:
             self._receive_frames(bytes(early_data))
-
-    def _attach(self, socket: EngineSocket) -> None:
-        self._socket = socket
-        self._connection = socket._connection
 
     def _respond(self, answer: bytes) -> None:
         """Answer with plain HTTP (a refusal) and end the connection."""
@@ -397,7 +387,6 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         parser = self._parser
         socket = self._socket
         assert parser is not None and socket is not None
-        connection = self._connection
         now = self._loop.time()
         self._receiving = True
         try:
@@ -405,18 +394,14 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             events: list[Any] = parser.feed(data)
             for event in events:
                 kind = type(event)
-                if kind is str or kind is bytes:
+                if kind is TextMessage or kind is BinaryMessage:
                     if self._phase is _PROBING:
-                        self._probe_frame(event)
+                        self._probe_frame(event.data)
                     else:
-                        received = connection.receive_frame(event, now)
-                        if received is not None:
-                            socket._dispatch(received)
-                        else:
-                            socket._arm_heartbeat()  # a pong moves the next ping
+                        socket.receive_frame(event.data, now)
                 elif kind is Ping:
                     self._answer_ping(event.payload)
-                elif kind is CloseReceived:
+                elif kind is Close:
                     self._peer_closed(event)
                     return
                 elif kind is ProtocolError:
@@ -442,15 +427,12 @@ class DirectWebSocketProtocol(asyncio.Protocol):
     def _probe_frame(self, frame: str | bytes) -> None:
         socket = self._socket
         assert socket is not None
-        connection = self._connection
-        result = connection.receive_probe_frame(frame)
+        result = socket.receive_probe_frame(frame)
         if result.reply is not None:
             self._transport.write(text_frame(result.reply))
-            # A pending GET now answers a noop so the client can pause polling.
-            socket._wake()
+            socket.probe_answered()
         elif result.upgraded:
             self._cancel_timers()
-            socket._upgraded()
             self._phase = _OPEN
         elif result.failed:
             self._abandon_probe()
@@ -466,21 +448,21 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         """The session stays on polling and is no longer this websocket's business."""
         socket = self._socket
         assert socket is not None
-        socket._abandon_probe()
+        socket.abandon_probe()
         self._socket = None
 
-    def _peer_closed(self, event: CloseReceived) -> None:
+    def _peer_closed(self, event: Close) -> None:
         if self._phase is _PROBING:
             self._abandon_probe()
         else:
-            self._close_session(TRANSPORT_CLOSE)
+            self._close_session(DisconnectReason.TRANSPORT_CLOSE)
         self._end(event.code)
 
     def _protocol_error(self, code: int) -> None:
         if self._phase is _PROBING:
             self._abandon_probe()
         else:
-            self._close_session(TRANSPORT_ERROR)
+            self._close_session(DisconnectReason.TRANSPORT_ERROR)
         self._end(code)
 
     def _close_session(self, reason: str) -> None:
@@ -496,37 +478,35 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             return
         socket = self._socket
         assert socket is not None
-        connection = self._connection
-        if self._paused and connection.is_open:
+        if self._paused and not socket.closed:
             # The client is behind: messages wait in the bounded outbox.
-            socket._waiter = self
+            socket.waiter = self
             return
-        batch = connection.take_outbox()
+        batch = socket.take_outbox()
         if batch:
             if len(batch) == 1:
                 self._transport.write(_framed(batch[0]))
             else:
                 self._transport.write(b"".join([_framed(message) for message in batch]))
-        if connection.is_open:
-            socket._waiter = self
+        if not socket.closed:
+            socket.waiter = self
             return
-        if connection.close_reason == TRANSPORT_ERROR and self._paused:
+        reason = socket.close_reason
+        socket.finish_close()
+        if reason == DisconnectReason.TRANSPORT_ERROR and self._paused:
             # The slow-client policy: nothing more will reach this client in time.
             self._phase = _CLOSED
-            connection.finish_close()
             self._transport.abort()
             return
-        code = GOING_AWAY if connection.close_reason == SERVER_SHUTTING_DOWN else NORMAL_CLOSURE
-        connection.finish_close()
-        self._end(code)
+        self._end(GOING_AWAY if reason == DisconnectReason.SERVER_SHUTTING_DOWN else NORMAL_CLOSURE)
 
     def _end(self, code: int) -> None:
         """Send a close frame (1005: an empty one) and close the connection, bounded in time."""
         self._phase = _CLOSED
         self._cancel_timers()
         socket = self._socket
-        if socket is not None and socket._waiter is self:
-            socket._waiter = None
+        if socket is not None and socket.waiter is self:
+            socket.waiter = None
         transport = self._transport
         if transport.is_closing():
             return

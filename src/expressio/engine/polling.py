@@ -5,7 +5,9 @@ Also the request checks every polling request goes through (origin, ``EIO``, ``t
 
 A GET with nothing to deliver waits until the session has something (a message, a ping, the
 noop of an upgrade, the close packet) or the client goes away, which closes the session as
-Engine.IO prescribes. Only one GET and one POST may be in flight per session.
+Engine.IO prescribes. What a request may do (one GET and one POST in flight per session, what
+a closed session still answers) is the session's state machine's decision: this module only
+reads requests and writes answers.
 """
 
 from __future__ import annotations
@@ -15,13 +17,7 @@ from typing import Final
 
 from starlette.datastructures import Headers
 
-from expressio.engine.connection import (
-    PARSE_ERROR,
-    TRANSPORT_ERROR,
-    Closed,
-    ConnectionState,
-    DuplicatePoll,
-)
+from expressio.engine.connection import DuplicatePoll
 from expressio.engine.handshake import (
     ALLOWED_METHODS,
     BAD_HANDSHAKE_METHOD,
@@ -33,6 +29,7 @@ from expressio.engine.handshake import (
     cors_headers,
     parse_query,
 )
+from expressio.engine.reasons import DisconnectReason
 from expressio.engine.server import EngineServer, Receive, Scope, Send
 from expressio.engine.socket import EngineSocket
 
@@ -74,7 +71,7 @@ async def handle_http(server: EngineServer, scope: Scope, receive: Receive, send
         await _respond_error(send, BAD_REQUEST, cors)
         return
     if method == "GET":
-        await _poll(server, socket, receive, send, cors)
+        await _poll(socket, receive, send, cors)
     elif method == "POST":
         await _push(server, socket, headers, receive, send, cors)
     else:
@@ -95,48 +92,36 @@ async def _handshake(
 
 
 async def _poll(
-    server: EngineServer,
-    socket: EngineSocket,
-    receive: Receive,
-    send: Send,
-    cors: list[tuple[bytes, bytes]],
+    socket: EngineSocket, receive: Receive, send: Send, cors: list[tuple[bytes, bytes]]
 ) -> None:
-    connection = socket._connection
-    answer = connection.start_poll()
-    if isinstance(answer, DuplicatePoll):
+    answer = socket.start_poll()
+    if type(answer) is DuplicatePoll:
         # The pending GET is woken by the close and answers the close packet.
-        socket._closed(answer.closed.reason)
         await _respond_error(send, BAD_REQUEST, cors)
         return
     if answer is None:
         answer = await _wait_for_payload(socket, receive)
         if answer is None:
             return  # the client went away; nobody to answer
-    if connection.state is ConnectionState.CLOSED:
-        server._forget_draining(socket)
+    assert isinstance(answer, str)
     await _respond(send, 200, answer.encode(), [_TEXT_PLAIN, *cors])
 
 
 async def _wait_for_payload(socket: EngineSocket, receive: Receive) -> str | None:
-    connection = socket._connection
     loop = asyncio.get_running_loop()
     went_away = asyncio.ensure_future(_wait_for_disconnect(receive))
     try:
         while True:
             waiter: asyncio.Future[None] = loop.create_future()
-            socket._waiter = waiter
+            socket.waiter = waiter
             await asyncio.wait((waiter, went_away), return_when=asyncio.FIRST_COMPLETED)
-            if socket._waiter is waiter:
-                socket._waiter = None
-            answer = connection.finish_poll() if waiter.done() else None
+            if socket.waiter is waiter:
+                socket.waiter = None
+            answer = socket.finish_poll() if waiter.done() else None
             if answer is not None:
                 return answer
             if went_away.done():
-                closed = connection.abandon_poll()
-                if closed is not None:
-                    socket._closed(closed.reason)
-                else:
-                    socket._server._forget_draining(socket)
+                socket.abandon_poll()
                 return None
     finally:
         went_away.cancel()
@@ -160,42 +145,23 @@ async def _push(
     send: Send,
     cors: list[tuple[bytes, bytes]],
 ) -> None:
-    connection = socket._connection
-    if not connection.is_open:
+    if not socket.start_post():
         await _respond_error(send, BAD_REQUEST, cors)
         return
-    if connection.post_pending:
-        # Two POSTs at once would reorder packets: the session is closed.
-        socket.close(TRANSPORT_ERROR)
-        await _respond_error(send, BAD_REQUEST, cors)
-        return
-    connection.post_pending = True
     try:
         body = await _read_body(receive, headers, server.max_payload)
     finally:
-        connection.post_pending = False
+        socket.finish_post()
     if body is None:
         return  # the client went away mid-request
     if body is _TOO_LARGE:
-        socket.close(TRANSPORT_ERROR)
+        socket.close(DisconnectReason.TRANSPORT_ERROR)
         await _respond_error(send, PAYLOAD_TOO_LARGE, cors)
         return
     assert isinstance(body, bytes)
-    undecodable = False
-    for event in connection.receive_payload(body, server._loop.time()):
-        if socket._reported:
-            # A message before this one closed the session (its handler closed it, raised,
-            # or overflowed the send buffer): the rest of the payload is not delivered.
-            break
-        if type(event) is Closed and event.reason == PARSE_ERROR:
-            undecodable = True
-        socket._dispatch(event)
-    if undecodable:
+    if not socket.receive_payload(body, asyncio.get_running_loop().time()):
         await _respond_error(send, BAD_REQUEST, cors)
         return
-    if connection.outbox:
-        socket._wake()
-    socket._arm_heartbeat()
     await _respond(send, 200, b"ok", [_TEXT_PLAIN, *cors])
 
 

@@ -1,7 +1,9 @@
 """EngineServer: the Engine.IO v4 server, an ASGI application for any mount path.
 
 It owns the options, the table of sessions and the callbacks; the transports live in
-``polling.py`` (HTTP long-polling) and ``websocket.py``, which it dispatches ASGI scopes to.
+``polling.py`` (HTTP long-polling) and ``websocket.py``, which it dispatches ASGI scopes to,
+and ``direct.py``. Transports use the public methods of the section "for the transports" below
+and :class:`EngineSocket`'s transport interface, nothing private.
 
 Callbacks (``on_connect``, ``on_message``, ``on_disconnect``) are plain synchronous functions
 called on the event loop thread and never awaited. One that raises is logged with its
@@ -27,12 +29,7 @@ from typing import Any, Literal
 
 import orjson
 
-from expressio.engine.connection import (
-    FORCED_CLOSE,
-    SERVER_SHUTTING_DOWN,
-    Connection,
-    ConnectionState,
-)
+from expressio.engine.connection import Connection
 from expressio.engine.handshake import (
     TRANSPORT_UNKNOWN,
     UNSUPPORTED_PROTOCOL_VERSION,
@@ -40,6 +37,7 @@ from expressio.engine.handshake import (
     HandshakeRequest,
     OriginPolicy,
 )
+from expressio.engine.reasons import DisconnectReason
 from expressio.engine.socket import EngineSocket
 from expressio.protocol.engineio import PreparedMessage
 
@@ -101,10 +99,11 @@ class EngineServer:
         self.max_send_buffer = max_send_buffer
         self.origin_policy = OriginPolicy(origins)
         self._sockets: dict[str, EngineSocket] = {}
-        # Polling sessions closed by the server that still owe the client a last payload.
-        self._draining: dict[str, EngineSocket] = {}
+        # Closed polling sessions that still owe the client a last payload.
+        self._awaiting_last_poll: dict[str, EngineSocket] = {}
         self._transport_tasks: set[asyncio.Future[Any]] = set()
-        self._loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+        #: The event loop serving the sessions (known once the first request arrives).
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
 
     @property
     def upgrades(self) -> list[str]:
@@ -118,8 +117,8 @@ class EngineServer:
         return self._sockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
         kind = scope["type"]
         if kind == "websocket":
             from expressio.engine.websocket import handle_websocket
@@ -141,13 +140,12 @@ class EngineServer:
         """Encode a message once, to hand to ``send_prepared`` of many sockets."""
         return PreparedMessage(data)
 
-    async def shutdown(self, reason: str = SERVER_SHUTTING_DOWN) -> None:
+    async def shutdown(self, reason: str = DisconnectReason.SERVER_SHUTTING_DOWN) -> None:
         """Close every session (``on_disconnect`` gets ``reason``) and let transports finish."""
         for socket in list(self._sockets.values()):
             socket.close(reason)
-        for socket in list(self._draining.values()):
-            socket._connection.finish_close()
-            self._forget_draining(socket)
+        for socket in list(self._awaiting_last_poll.values()):
+            socket.finish_close()  # gives up on the last poll
         tasks = [task for task in self._transport_tasks if not task.done()]
         if tasks:
             # Bounded: a client that never reads must not hold the shutdown forever.
@@ -155,10 +153,10 @@ class EngineServer:
 
     # -- for the transports ----------------------------------------------------------------
 
-    def _bind_loop(self) -> None:
+    def bind_loop(self) -> None:
         """Remember the running loop (a transport calls this before opening sessions)."""
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
 
     def check_query(self, query: Mapping[str, str], transport: str) -> EngineError | None:
         if query.get("EIO") != "4":
@@ -171,15 +169,14 @@ class EngineServer:
         """The session ``sid``, including a closed polling one that owes a last payload."""
         socket = self._sockets.get(sid)
         if socket is None:
-            socket = self._draining.get(sid)
+            socket = self._awaiting_last_poll.get(sid)
         return socket
 
     def open_session(self, transport: str, request: HandshakeRequest) -> EngineSocket:
         """Create and register a session; the caller sends :meth:`open_packet` first."""
-        loop = self._loop
         connection = Connection(
             transport,
-            now=loop.time(),
+            now=self.loop.time(),
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
             max_payload=self.max_payload,
@@ -190,7 +187,6 @@ class EngineServer:
             sid = secrets.token_urlsafe(15)
         socket = EngineSocket(self, sid, request, connection)
         self._sockets[sid] = socket
-        socket._arm_heartbeat()
         return socket
 
     def open_packet(self, socket: EngineSocket) -> str:
@@ -212,64 +208,26 @@ class EngineServer:
             callback(socket)
         except Exception:
             logger.exception("on_connect callback failed; closing session %s", socket.sid)
-            socket.close(FORCED_CLOSE)
+            socket.close(DisconnectReason.FORCED_CLOSE)
 
     def track(self, task: asyncio.Future[Any]) -> None:
         """A transport task that :meth:`shutdown` should wait for."""
         self._transport_tasks.add(task)
         task.add_done_callback(self._transport_tasks.discard)
 
-    def _deliver(self, socket: EngineSocket, data: str | bytes) -> None:
-        callback = self.on_message
-        if callback is None:
-            return
-        try:
-            callback(socket, data)
-        except Exception:
-            logger.exception("on_message callback failed; closing session %s", socket.sid)
-            socket.close(FORCED_CLOSE)
+    # -- for EngineSocket ------------------------------------------------------------------
 
-    def _report_disconnect(self, socket: EngineSocket, reason: str) -> None:
-        callback = self.on_disconnect
-        if callback is None:
-            return
-        try:
-            callback(socket, reason)
-        except Exception:
-            logger.exception("on_disconnect callback failed for session %s", socket.sid)
-
-    def _release(self, socket: EngineSocket) -> None:
-        """A session closed: drop it, or keep it reachable for its last polling payload."""
+    def release(self, socket: EngineSocket, *, until_last_poll: bool = False) -> None:
+        """The session closed: it leaves ``sockets``. ``until_last_poll`` keeps it reachable by
+        sid (:meth:`find`) until :meth:`forget`: it still owes the client a polling payload."""
         self._sockets.pop(socket.sid, None)
-        connection = socket._connection
-        if (
-            connection.state is ConnectionState.CLOSING
-            and connection.transport == "polling"
-            and not connection.poll_pending
-        ):
-            self._draining[socket.sid] = socket
-            # The client polls again within a ping interval when it is alive.
-            grace = self.ping_interval + self.ping_timeout
-            socket._timer = self._loop.call_later(grace, self._drop_draining, socket)
+        if until_last_poll:
+            self._awaiting_last_poll[socket.sid] = socket
 
-    def _drop_draining(self, socket: EngineSocket) -> None:
-        socket._timer = None
-        socket._connection.finish_close()
-        self._forget_draining(socket)
-
-    def _forget_draining(self, socket: EngineSocket) -> None:
-        if self._draining.pop(socket.sid, None) is not None:
-            timer = socket._timer
-            if timer is not None:
-                socket._timer = None
-                timer.cancel()
-
-    def _log_slow_client(self, socket: EngineSocket) -> None:
-        logger.warning(
-            "session %s closed: its send buffer exceeded %d packets (client too slow)",
-            socket.sid,
-            self.max_send_buffer,
-        )
+    def forget(self, socket: EngineSocket) -> None:
+        """A session kept by ``release(until_last_poll=True)`` is done with."""
+        if self._awaiting_last_poll.get(socket.sid) is socket:
+            del self._awaiting_last_poll[socket.sid]
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         # Serving the engine on its own (``uvicorn module:engine``) needs lifespan answers.

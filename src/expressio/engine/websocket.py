@@ -17,10 +17,11 @@ import contextlib
 from typing import Any, Final
 
 from expressio.engine.admission import admit_websocket, open_websocket_session
-from expressio.engine.connection import TRANSPORT_CLOSE, TRANSPORT_ERROR
 from expressio.engine.handshake import EngineError
+from expressio.engine.reasons import DisconnectReason
 from expressio.engine.server import EngineServer, Receive, Scope, Send
 from expressio.engine.socket import EngineSocket
+from expressio.protocol.engineio import PreparedMessage
 
 __all__ = ["handle_websocket"]
 
@@ -42,7 +43,7 @@ async def handle_websocket(
         await send({"type": "websocket.accept"})
     except BaseException:
         if admission.probing is not None:
-            admission.probing._abandon_probe()
+            admission.probing.abandon_probe()
         raise
     if admission.query is not None:
         socket, open_packet = open_websocket_session(server, scope, admission.query)
@@ -59,30 +60,27 @@ async def handle_websocket(
 
 async def _probe(server: EngineServer, socket: EngineSocket, receive: Receive, send: Send) -> bool:
     """Run the upgrade handshake; True once the session belongs to this websocket."""
-    connection = socket._connection
     try:
         async with asyncio.timeout(server.upgrade_timeout):
             while True:
                 message = await receive()
                 if message["type"] == "websocket.disconnect":
-                    socket._abandon_probe()
+                    socket.abandon_probe()
                     return False
                 frame = _frame_of(message)
                 if frame is None:
                     continue
-                result = connection.receive_probe_frame(frame)
+                result = socket.receive_probe_frame(frame)
                 if result.reply is not None:
                     await send({"type": "websocket.send", "text": result.reply})
-                    # A pending GET now answers a noop so the client can pause polling.
-                    socket._wake()
+                    socket.probe_answered()
                 elif result.upgraded:
-                    socket._upgraded()
                     return True
                 elif result.failed:
                     break
     except TimeoutError:
         pass
-    socket._abandon_probe()
+    socket.abandon_probe()
     with contextlib.suppress(Exception):
         await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
     return False
@@ -95,8 +93,7 @@ async def _carry_session(
     state = _WriterState()
     writer = asyncio.ensure_future(_write(socket, send, state))
     server.track(writer)
-    connection = socket._connection
-    clock = server._loop.time
+    clock = asyncio.get_running_loop().time
     try:
         while True:
             message = await receive()
@@ -104,51 +101,46 @@ async def _carry_session(
                 frame = _frame_of(message)
                 if frame is None:
                     continue
-                event = connection.receive_frame(frame, clock())
-                if event is not None:
-                    socket._dispatch(event)
-                else:
-                    # A pong moves the next ping.
-                    socket._arm_heartbeat()
-                if connection.outbox:
-                    await _flush_inline(socket, send)
+                socket.receive_frame(frame, clock())
+                if socket.waiter is not None:  # else the writer was woken, or is sending
+                    batch = socket.take_outbox()
+                    if batch:
+                        await _send_inline(socket, send, batch)
             elif message["type"] == "websocket.disconnect":
                 state.peer_closed = True
                 break
     finally:
-        socket.close(TRANSPORT_CLOSE)
+        socket.close(DisconnectReason.TRANSPORT_CLOSE)
         if state.peer_closed:
             writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writer
-        connection.finish_close()
+        socket.finish_close()
 
 
-async def _flush_inline(socket: EngineSocket, send: Send) -> None:
-    """Send what the last frame produced (an answer, an ack) from the reader itself.
+async def _send_inline(socket: EngineSocket, send: Send, batch: list[PreparedMessage]) -> None:
+    """Send what the last frame produced (e.g. a pong) from the reader itself.
 
-    Saves waking the writer task for the common request/answer pattern. Only when the writer
-    is idle: its waiter is held back meanwhile so nothing else wakes it, which keeps a single
-    sender at a time and therefore the order of frames.
+    Saves waking the writer task. Only while the writer is idle (its waiter parked): the
+    waiter is held back meanwhile so nothing else wakes it, which keeps a single sender at a
+    time and therefore the order of frames.
     """
-    waiter = socket._waiter
-    if waiter is None:
-        socket._wake()  # the writer is busy sending and will see the outbox
-        return
-    socket._waiter = None
-    connection = socket._connection
+    waiter = socket.waiter
+    assert waiter is not None
+    socket.waiter = None
     try:
-        while batch := connection.take_outbox():
+        while batch:
             for prepared in batch:
                 await send(_ws_message(prepared.websocket))
+            batch = socket.take_outbox()
     except Exception:
-        socket.close(TRANSPORT_ERROR)
+        socket.close(DisconnectReason.TRANSPORT_ERROR)
     if waiter.done():
         return
-    if connection.outbox or not connection.is_open:
+    if socket.closed:
         waiter.set_result(None)
     else:
-        socket._waiter = waiter
+        socket.waiter = waiter
 
 
 def _ws_message(frame: str | bytes) -> dict[str, Any]:
@@ -165,25 +157,24 @@ class _WriterState:
 
 
 async def _write(socket: EngineSocket, send: Send, state: _WriterState) -> None:
-    connection = socket._connection
     loop = asyncio.get_running_loop()
     try:
         while True:
-            batch = connection.take_outbox()
+            batch = socket.take_outbox()
             if batch:
                 for prepared in batch:
                     await send(_ws_message(prepared.websocket))
                 continue
-            if not connection.is_open:
+            if socket.closed:
                 break
             waiter: asyncio.Future[None] = loop.create_future()
-            socket._waiter = waiter
+            socket.waiter = waiter
             await waiter
     except asyncio.CancelledError:
         raise
     except Exception:
         # The peer is gone mid-write; the reader sees the disconnect and reports it.
-        socket.close(TRANSPORT_ERROR)
+        socket.close(DisconnectReason.TRANSPORT_ERROR)
         return
     if not state.peer_closed:
         with contextlib.suppress(Exception):

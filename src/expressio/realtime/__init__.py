@@ -1,5 +1,6 @@
 """Layer 3: the Socket.IO v5 realtime server (namespaces, sockets, rooms, acks, broadcast)."""
 
+from ..engine.reasons import DisconnectReason
 from ..protocol.socketio import EncodedPacket
 from .acks import Ack
 from .adapter import Adapter, InMemoryAdapter
@@ -12,6 +13,7 @@ __all__ = [
     "RESERVED_EVENTS",
     "Ack",
     "Adapter",
+    "DisconnectReason",
     "EncodedPacket",
     "Handshake",
     "InMemoryAdapter",

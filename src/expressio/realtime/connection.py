@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..engine.reasons import DisconnectReason
 from ..protocol.socketio import DecodeError, Decoder, EncodedPacket, Packet, PacketType
 from .socket import Socket
 
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
     from .server import RealtimeServer
 
 logger = logging.getLogger("expressio.realtime")
-
-PARSE_ERROR = "parse error"
 
 # Globals, not ``PacketType.X``: enum member access is slow on the per-message path.
 _CONNECT = PacketType.CONNECT
@@ -65,7 +64,7 @@ class Connection:
             packet = self.decoder.feed(message)
         except DecodeError as error:
             logger.info("closing connection %s: %s", self.engine_socket.sid, error)
-            self.close(PARSE_ERROR)
+            self.close(DisconnectReason.PARSE_ERROR)
             return
         if packet is None:
             return  # a binary packet still waiting for attachments
@@ -75,7 +74,7 @@ class Connection:
             return
         if not self._seen_connect:
             logger.info("closing connection %s: no CONNECT first", self.engine_socket.sid)
-            self.close(PARSE_ERROR)
+            self.close(DisconnectReason.PARSE_ERROR)
             return
         socket = self.sockets.get(packet.namespace)
         if kind is _EVENT or kind is _BINARY_EVENT:
@@ -88,13 +87,13 @@ class Connection:
                     self.engine_socket.sid,
                     packet.id,
                 )
-                self.close(PARSE_ERROR)
+                self.close(DisconnectReason.PARSE_ERROR)
         elif kind is _DISCONNECT:
             if socket is not None:
-                socket._close("client namespace disconnect")
+                socket._close(DisconnectReason.CLIENT_NAMESPACE_DISCONNECT)
         else:  # CONNECT_ERROR is for clients only
             logger.info("closing connection %s: unexpected %s", self.engine_socket.sid, kind.name)
-            self.close(PARSE_ERROR)
+            self.close(DisconnectReason.PARSE_ERROR)
 
     def _on_connect_packet(self, packet: Packet) -> None:
         self._seen_connect = True
@@ -111,7 +110,7 @@ class Connection:
             logger.info(
                 "closing connection %s: no namespace joined in time", self.engine_socket.sid
             )
-            self.engine_socket.close("connect timeout")
+            self.engine_socket.close(DisconnectReason.CONNECT_TIMEOUT)
 
     # --- bookkeeping for sockets ------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
+from ..engine.reasons import DisconnectReason
 from ..protocol.socketio import (
     Packet,
     encode_connect,
@@ -168,7 +169,7 @@ class Namespace:
         previous = connection.sockets.get(self.name)
         if previous is not None:
             # A second CONNECT for the same namespace replaces the first socket.
-            previous._close("client namespace disconnect")
+            previous._close(DisconnectReason.CLIENT_NAMESPACE_DISCONNECT)
         socket.connected = True
         self._sockets[socket.id] = socket
         connection._adopt(socket)

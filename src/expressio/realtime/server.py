@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, cast
 
-from ..engine import EngineServer, EngineSocket
+from ..engine import DisconnectReason, EngineServer, EngineSocket
 from ..protocol.socketio import DEFAULT_NAMESPACE, EncodedPacket, encode_connect_error
 from .adapter import Adapter, InMemoryAdapter
 from .connection import Connection
@@ -15,7 +15,6 @@ from .namespace import Namespace
 
 logger = logging.getLogger("expressio.realtime")
 
-SHUTTING_DOWN = "server shutting down"
 INVALID_NAMESPACE = "Invalid namespace"
 
 
@@ -72,8 +71,8 @@ class RealtimeServer:
         for engine_socket in tuple(self.engine.sockets.values()):
             connection = engine_socket.state
             if isinstance(connection, Connection):
-                connection.handle_close(SHUTTING_DOWN)
-        await self.engine.shutdown(SHUTTING_DOWN)
+                connection.handle_close(DisconnectReason.SERVER_SHUTTING_DOWN)
+        await self.engine.shutdown(DisconnectReason.SERVER_SHUTTING_DOWN)
 
     def _invalid_namespace(self, name: str) -> EncodedPacket:
         return encode_connect_error(name, INVALID_NAMESPACE)

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..engine.reasons import DisconnectReason
 from ..protocol.socketio import encode_ack, encode_disconnect, encode_event
 from .acks import ack_value
 from .handshake import Handshake
@@ -217,10 +218,10 @@ class Socket:
         """Leave the namespace, telling the client (DISCONNECT). ``close=True`` also closes the
         client's whole connection, every namespace on it included."""
         if close:
-            self._connection.close("server namespace disconnect", notify=True)
+            self._connection.close(DisconnectReason.SERVER_NAMESPACE_DISCONNECT, notify=True)
         elif self.connected:
             self._connection.send(encode_disconnect(self.namespace.name))
-            self._close("server namespace disconnect")
+            self._close(DisconnectReason.SERVER_NAMESPACE_DISCONNECT)
 
     def _close(self, reason: str) -> None:
         """Forget this socket everywhere and run the namespace's disconnect hook once."""
