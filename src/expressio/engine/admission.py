@@ -9,7 +9,7 @@ are written once. The transports only differ in how they answer.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.datastructures import Headers
 
@@ -20,8 +20,10 @@ from expressio.engine.handshake import (
     HandshakeRequest,
     parse_query,
 )
-from expressio.engine.server import EngineServer
 from expressio.engine.socket import EngineSocket
+
+if TYPE_CHECKING:
+    from expressio.engine.server import EngineServer
 
 __all__ = ["Admission", "admit_websocket", "open_websocket_session"]
 

@@ -8,7 +8,7 @@ uses, and :class:`HandshakeRequest`, the snapshot of the initial request each se
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
@@ -30,6 +30,11 @@ __all__ = [
 ]
 
 ALLOWED_METHODS: Final = "GET, POST, OPTIONS"
+
+# The ASGI callable's arguments, as the transports over ASGI take them.
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[MutableMapping[str, Any]], Any]
 
 
 @dataclass(frozen=True, slots=True)

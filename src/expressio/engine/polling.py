@@ -13,7 +13,7 @@ reads requests and writes answers.
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from starlette.datastructures import Headers
 
@@ -26,12 +26,17 @@ from expressio.engine.handshake import (
     UNKNOWN_SID,
     EngineError,
     HandshakeRequest,
+    Receive,
+    Scope,
+    Send,
     cors_headers,
     parse_query,
 )
 from expressio.engine.reasons import DisconnectReason
-from expressio.engine.server import EngineServer, Receive, Scope, Send
 from expressio.engine.socket import EngineSocket
+
+if TYPE_CHECKING:
+    from expressio.engine.server import EngineServer
 
 __all__ = ["handle_http"]
 

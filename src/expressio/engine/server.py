@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import orjson
@@ -36,6 +36,9 @@ from expressio.engine.handshake import (
     EngineError,
     HandshakeRequest,
     OriginPolicy,
+    Receive,
+    Scope,
+    Send,
 )
 from expressio.engine.reasons import DisconnectReason
 from expressio.engine.socket import EngineSocket
@@ -45,9 +48,6 @@ __all__ = ["EngineServer"]
 
 logger = logging.getLogger("expressio.engine")
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[MutableMapping[str, Any]], Any]
 
 KNOWN_TRANSPORTS = ("polling", "websocket")
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from expressio.engine.admission import admit_websocket, open_websocket_session
-from expressio.engine.handshake import EngineError
+from expressio.engine.handshake import EngineError, Receive, Scope, Send
 from expressio.engine.reasons import DisconnectReason
-from expressio.engine.server import EngineServer, Receive, Scope, Send
 from expressio.engine.socket import EngineSocket
 from expressio.protocol.engineio import PreparedMessage
+
+if TYPE_CHECKING:
+    from expressio.engine.server import EngineServer
 
 __all__ = ["handle_websocket"]
 

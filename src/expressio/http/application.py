@@ -148,7 +148,14 @@ class Application(Router):
         return self
 
     def listen(self, port: int = 7076, host: str = "127.0.0.1", **options: Any) -> None:
-        """Serve the app with uvicorn (HTTP or HTTPS as configured); blocks until stopped."""
+        """Serve the app with uvicorn (HTTP or HTTPS as configured); blocks until stopped.
+        ``workers=N`` serves it with N processes (see :mod:`expressio.http.workers`)."""
+        workers = options.pop("workers", 1)
+        if workers != 1:
+            from .workers import serve_workers
+
+            serve_workers(self, host=host, port=port, workers=workers, tls=self.tls, **options)
+            return
         from .serving import serve
 
         serve(self, host=host, port=port, tls=self.tls, **options)

@@ -67,14 +67,8 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 7076,
     tls: dict[str, Any] | None = None,
-    workers: int = 1,
     **options: Any,
 ) -> None:
-    """Serve ``app`` until interrupted (blocking); ``workers > 1`` forks that many processes
-    sharing the port (see :mod:`expressio.http.workers`)."""
-    if workers != 1:
-        from .workers import serve_workers
-
-        serve_workers(app, host=host, port=port, workers=workers, tls=tls, **options)
-        return
+    """Serve ``app`` in this process until interrupted (blocking). Several processes sharing
+    the port: :func:`expressio.http.workers.serve_workers`."""
     uvicorn.Server(build_config(app, host=host, port=port, tls=tls, **options)).run()
