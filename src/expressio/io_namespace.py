@@ -246,6 +246,8 @@ class IONamespace:
         handshake = self._admitted.pop(socket.id, None) or HandshakeData(socket.handshake)
         state = SocketState(socket, handshake)
         self._states[socket.id] = state
+        if self.app.log_requests:
+            logger.info("connect %s%s", socket.id, self._log_suffix())
         if "connect" in self.routes:
             state.ready = self._start_event(state, "connect", (auth,), None)
 
@@ -253,8 +255,13 @@ class IONamespace:
         state = self._states.pop(socket.id, None)
         if state is None:
             return
+        if self.app.log_requests:
+            logger.info("disconnect %s%s: %s", socket.id, self._log_suffix(), reason)
         if "disconnect" in self.routes or state.listeners.get("disconnect"):
             self._start_event(state, "disconnect", (reason,), None)
+
+    def _log_suffix(self) -> str:
+        return "" if self.name == "/" else f" on {self.name}"
 
     # -- events ----------------------------------------------------------------------------
 
