@@ -18,14 +18,21 @@ What each part shows:
 
       curl -H 'content-type: application/json' -d '{"text": "Hello all"}' \\
            http://127.0.0.1:7076/api/announce
+
+In development (``EXPRESSIO_ENV`` unset) ``app.listen()`` prints a line per HTTP request and per
+realtime connection and disconnection.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
 import re
 import secrets
+import socket
+import sys
 import time
 from collections import deque
 from pathlib import Path
@@ -231,12 +238,26 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7076)
     parser.add_argument("--host", default="127.0.0.1")
     arguments = parser.parse_args()
+    host, port = arguments.host, arguments.port
+    ipv6 = ":" in host
+    # Bound here rather than by the server, so that a port in use gets a plain message, and
+    # the address is printed once it listens; the server then serves this socket (uvicorn's
+    # ``fd`` option).
+    try:
+        family = socket.AF_INET6 if ipv6 else socket.AF_INET
+        listening = socket.create_server((host, port), family=family)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            sys.exit(f"expressio chat: port {port} is in use; pass --port N to use another one")
+        sys.exit(f"expressio chat: cannot listen on {host} port {port}: {error.strerror}")
+    address = f"[{host}]:{port}" if ipv6 else f"{host}:{port}"
     print(
-        f"expressio chat: open http://{arguments.host}:{arguments.port}/ "
-        "in two browser tabs (Ctrl+C stops it)",
+        f"expressio chat: open http://{address}/ in two browser tabs (Ctrl+C stops it)",
         flush=True,
     )
-    app.listen(arguments.port, arguments.host)
+    # log_level="warning" quiets the server's own start-up lines; the app's request lines stay.
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C stops it, without a traceback
+        app.listen(port, host, fd=listening.fileno(), log_level="warning")
 
 
 if __name__ == "__main__":
