@@ -14,7 +14,8 @@ What each part shows:
   already shown the message, and acknowledges delivery with ``req.io.respond``.
 - ``chat:typing`` tells the room who is typing.
 - ``announce`` reaches every client through ``app.io.broadcast``; ``POST /api/announce`` forwards
-  an HTTP request into that same route with ``req.io.route("announce")``::
+  an HTTP request into that same route with ``req.io.route("announce")``, after checking its
+  JSON body (anything else is refused with a 400 and a JSON ``{"error": ...}``)::
 
       curl -H 'content-type: application/json' -d '{"text": "Hello all"}' \\
            http://127.0.0.1:7076/api/announce
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import json
 import os
 import re
 import secrets
@@ -35,6 +37,7 @@ import socket
 import sys
 import time
 from collections import deque
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +117,11 @@ def clean_text(value: Any) -> str:
     return str(value or "").strip()[:MAX_MESSAGE]
 
 
+def refuse(res: Any, status: int, message: str) -> None:
+    """An API error: JSON ``{"error": message}`` ending with a newline (tidy under curl)."""
+    res.status(status).type("json").end(json.dumps({"error": message}) + "\n")
+
+
 # -- HTTP ----------------------------------------------------------------------------------
 
 
@@ -145,8 +153,26 @@ def logout(req: Any, res: Any) -> None:
 
 @app.post("/api/announce")
 async def announce_over_http(req: Any, res: Any) -> None:
-    # The realtime route reads req.data (the JSON or form body) and answers with respond().
+    body = req.body
+    if not req.is_type("json") or not isinstance(body, dict):
+        refuse(res, 400, 'Send a JSON object such as {"text": "Hello all"}')
+        return
+    if not clean_text(body.get("text")):
+        refuse(res, 400, "An announcement needs some text")
+        return
+    # The realtime route reads req.data (this JSON body) and answers with respond().
     await req.io.route("announce")
+
+
+@app.use("/api")
+def api_errors(err: Any, req: Any, res: Any, next: Any) -> None:
+    """The API's errors answer JSON too: malformed JSON (the json() parser's 400), a body too
+    large (413)... Server errors keep the default answer."""
+    status = getattr(err, "status", 500)
+    if status >= 500:
+        next(err)
+        return
+    refuse(res, status, str(err) or HTTPStatus(status).phrase)
 
 
 # -- realtime ------------------------------------------------------------------------------

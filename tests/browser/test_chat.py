@@ -143,6 +143,7 @@ def test_announcements_reach_every_page(pages: Pages, chat_url: str) -> None:
         expect(banner).to_contain_text("Deploy at five")
 
     refused = httpx.post(f"{chat_url}/api/announce", json={"text": " "}, timeout=10)
+    assert refused.status_code == 400
     assert refused.json() == {"error": "An announcement needs some text"}
 
     # From a page, over the socket: the sender's nickname comes from the session.

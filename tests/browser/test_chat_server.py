@@ -1,5 +1,6 @@
-"""The chat demo without a browser: what its terminal shows (the address once it listens, a
-plain message when the port is taken, a line per request and per realtime connection)."""
+"""The chat demo without a browser: the answers of its HTTP API, and what its terminal shows
+(the address once it listens, a plain message when the port is taken, a line per request and
+per realtime connection)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,53 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 import socketio
 
 from tests.support import free_port, printing_server
 
 from .conftest import CHAT_APP
+
+ANNOUNCE = "/api/announce"
+
+
+def refusal(reply: httpx.Response) -> str:
+    """The error of a 400 answer, checked to be a JSON object ending with a newline."""
+    assert reply.status_code == 400, reply.text
+    assert reply.headers["content-type"].startswith("application/json")
+    assert reply.text.endswith("}\n"), repr(reply.text)
+    error: str = reply.json()["error"]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"json": {"text": "  "}}, "An announcement needs some text"),
+        ({"json": {}}, "An announcement needs some text"),
+        ({"json": ["Deploy at five"]}, 'Send a JSON object such as {"text": "Hello all"}'),
+        ({"data": {"text": "Deploy at five"}}, 'Send a JSON object such as {"text": "Hello all"}'),
+        ({"content": b"Deploy at five"}, 'Send a JSON object such as {"text": "Hello all"}'),
+        (
+            {"content": b'{"text": ', "headers": {"content-type": "application/json"}},
+            "Invalid JSON body: ",
+        ),
+    ],
+    ids=["blank text", "no text", "not an object", "form body", "no JSON", "malformed JSON"],
+)
+def test_announce_refuses_what_is_not_an_announcement_with_400(
+    chat_url: str, body: dict[str, Any], expected: str
+) -> None:
+    reply = httpx.post(f"{chat_url}{ANNOUNCE}", timeout=10, **body)
+    assert refusal(reply).startswith(expected)
+
+
+def test_announce_accepts_a_json_object_with_text(chat_url: str) -> None:
+    reply = httpx.post(f"{chat_url}{ANNOUNCE}", json={"text": "Deploy at five"}, timeout=10)
+    assert (reply.status_code, reply.json()) == (200, {"announced": True})
 
 
 def test_a_taken_port_gets_a_plain_message_and_no_banner() -> None:
