@@ -9,7 +9,10 @@ What each part shows:
 - ``POST /login`` stores the nickname in the session, after ``regenerate()`` (a new session id
   at login defeats session fixation); realtime routes read it back from ``req.session``.
 - ``room:join`` / ``room:leave`` (one namespaced route) join and leave Socket.IO rooms and keep
-  a member list per room, sent to the room whenever it changes.
+  a member list per room, sent to the room whenever it changes. The session remembers the
+  rooms joined: a reloaded page's new connection is put back in them by the ``connect`` hook,
+  and a closed connection leaves its rooms only after ``REJOIN_GRACE`` seconds, so a reload
+  shows no "left"/"joined" to the others.
 - ``chat:say`` broadcasts to the room without the sender (``req.io.room(r).broadcast``), who has
   already shown the message, and acknowledges delivery with ``req.io.respond``.
 - ``chat:typing`` tells the room who is typing.
@@ -27,6 +30,7 @@ realtime connection and disconnection.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import errno
 import json
@@ -49,6 +53,7 @@ ROOM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
 MAX_NICKNAME = 24
 MAX_MESSAGE = 500
 HISTORY = 50  # messages a room keeps for people who join later
+REJOIN_GRACE = 3.0  # seconds a closed connection stays in its rooms: time for a reload to return
 
 app = expressio.express()
 app.http().io()
@@ -92,6 +97,14 @@ class Rooms:
     def remember(self, room: str, message: dict[str, Any]) -> None:
         self.history.setdefault(room, deque(maxlen=HISTORY)).append(message)
 
+    def joined(self, room: str) -> dict[str, Any]:
+        """What a page that joins ``room`` gets: its history and members."""
+        return {
+            "room": room,
+            "history": list(self.history.get(room, ())),
+            "members": self.nicknames(room),
+        }
+
 
 rooms = Rooms()
 
@@ -115,6 +128,17 @@ def clean_room(value: Any) -> str | None:
 
 def clean_text(value: Any) -> str:
     return str(value or "").strip()[:MAX_MESSAGE]
+
+
+def remembered_rooms(req: Any) -> list[str]:
+    """The rooms the session has joined (kept there so that a reloaded page gets them back)."""
+    session = req.session
+    return list(session.get("rooms", ())) if session is not None else []
+
+
+def remember_rooms(req: Any, names: list[str]) -> None:
+    if req.session is not None:
+        req.session["rooms"] = names  # a new list: the session sees the change and saves it
 
 
 def refuse(res: Any, status: int, message: str) -> None:
@@ -180,11 +204,30 @@ def api_errors(err: Any, req: Any, res: Any, next: Any) -> None:
 
 @app.io.route("connect")
 async def connected(req: Any) -> None:
+    # A page of a session that has joined rooms (a reload, a second tab) is put back in them
+    # at once. Its nickname is still listed there (see disconnected), so nobody sees it leave
+    # and join again.
+    nickname = nickname_of(req)
+    rejoined = []
+    if nickname is not None:
+        for room in remembered_rooms(req):
+            req.io.join(room)
+            rooms.join(room, req.socket.id, nickname)
+            rejoined.append(rooms.joined(room))
     req.io.emit("rooms", rooms.counts())
+    if nickname is not None:
+        req.io.emit("rooms:rejoined", rejoined)
+    for entry in rejoined:
+        publish_members(entry["room"])
 
 
 @app.io.route("disconnect")
 async def disconnected(req: Any) -> None:
+    if req.data == "server shutting down":
+        return  # everyone is leaving: nobody to tell
+    # A reloading page closes its connection before the new one connects: its rooms keep it
+    # listed a little longer, time for the new connection to take its place.
+    await asyncio.sleep(REJOIN_GRACE)
     for room in rooms.rooms_of(req.socket.id):
         rooms.leave(room, req.socket.id)
         publish_members(room)
@@ -201,7 +244,11 @@ async def join_room(req: Any) -> None:
         return
     req.io.join(room)
     rooms.join(room, req.socket.id, nickname)
-    req.io.respond({"room": room, "history": list(rooms.history.get(room, ()))})
+    if room not in (remembered := remembered_rooms(req)):
+        remember_rooms(req, [*remembered, room])
+    # The answer carries the members too: as the session changed, it leaves once the session
+    # is saved, and the room:members below may reach the page before it (and be ignored).
+    req.io.respond(rooms.joined(room))
     publish_members(room)
 
 
@@ -211,6 +258,8 @@ async def leave_room(req: Any) -> None:
         req.io.respond({"error": "No such room"})
         return
     req.io.leave(room)
+    if room in (remembered := remembered_rooms(req)):
+        remember_rooms(req, [name for name in remembered if name != room])
     if rooms.leave(room, req.socket.id):
         publish_members(room)
     req.io.respond({"room": room})
