@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -105,3 +106,54 @@ def served(app: Any, tls: dict[str, Any] | None = None, **options: Any) -> Itera
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class ServerOutput:
+    """What a server process has printed so far (stdout and stderr together)."""
+
+    def __init__(self, path: Path, process: subprocess.Popen[bytes]) -> None:
+        self.path = path
+        self.process = process
+
+    def text(self) -> str:
+        return self.path.read_bytes().decode(errors="replace")
+
+    def wait_for(self, pattern: str, timeout: float = 15.0) -> re.Match[str]:
+        """The first match of ``pattern`` (a multiline regex), once the server has printed it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            match = re.search(pattern, self.text(), re.MULTILINE)
+            if match:
+                return match
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"{pattern!r} never printed; the output:\n{self.text()}")
+            time.sleep(0.05)
+
+    def stop(self) -> str:
+        """Stop the server (SIGTERM, then SIGKILL); everything it printed."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.text()
+
+
+@contextmanager
+def printing_server(
+    argv: Sequence[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[ServerOutput]:
+    """Run a server whose output the test reads as it goes (into ``log``); not waiting for its
+    port, so that the test can see what it prints first. Stopped when the block ends."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            list(argv), cwd=ROOT, env=full_env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    output = ServerOutput(log, process)
+    try:
+        yield output
+    finally:
+        output.stop()

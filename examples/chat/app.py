@@ -9,25 +9,39 @@ What each part shows:
 - ``POST /login`` stores the nickname in the session, after ``regenerate()`` (a new session id
   at login defeats session fixation); realtime routes read it back from ``req.session``.
 - ``room:join`` / ``room:leave`` (one namespaced route) join and leave Socket.IO rooms and keep
-  a member list per room, sent to the room whenever it changes.
+  a member list per room, sent to the room whenever it changes. The session remembers the
+  rooms joined: a reloaded page's new connection is put back in them by the ``connect`` hook,
+  and a closed connection leaves its rooms only after ``REJOIN_GRACE`` seconds, so a reload
+  shows no "left"/"joined" to the others.
 - ``chat:say`` broadcasts to the room without the sender (``req.io.room(r).broadcast``), who has
   already shown the message, and acknowledges delivery with ``req.io.respond``.
 - ``chat:typing`` tells the room who is typing.
 - ``announce`` reaches every client through ``app.io.broadcast``; ``POST /api/announce`` forwards
-  an HTTP request into that same route with ``req.io.route("announce")``::
+  an HTTP request into that same route with ``req.io.route("announce")``, after checking its
+  JSON body (anything else is refused with a 400 and a JSON ``{"error": ...}``)::
 
       curl -H 'content-type: application/json' -d '{"text": "Hello all"}' \\
            http://127.0.0.1:7076/api/announce
+
+In development (``EXPRESSIO_ENV`` unset) ``app.listen()`` prints a line per HTTP request and per
+realtime connection and disconnection.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import errno
+import json
 import os
 import re
 import secrets
+import socket
+import sys
 import time
 from collections import deque
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +53,7 @@ ROOM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
 MAX_NICKNAME = 24
 MAX_MESSAGE = 500
 HISTORY = 50  # messages a room keeps for people who join later
+REJOIN_GRACE = 3.0  # seconds a closed connection stays in its rooms: time for a reload to return
 
 app = expressio.express()
 app.http().io()
@@ -82,6 +97,14 @@ class Rooms:
     def remember(self, room: str, message: dict[str, Any]) -> None:
         self.history.setdefault(room, deque(maxlen=HISTORY)).append(message)
 
+    def joined(self, room: str) -> dict[str, Any]:
+        """What a page that joins ``room`` gets: its history and members."""
+        return {
+            "room": room,
+            "history": list(self.history.get(room, ())),
+            "members": self.nicknames(room),
+        }
+
 
 rooms = Rooms()
 
@@ -105,6 +128,22 @@ def clean_room(value: Any) -> str | None:
 
 def clean_text(value: Any) -> str:
     return str(value or "").strip()[:MAX_MESSAGE]
+
+
+def remembered_rooms(req: Any) -> list[str]:
+    """The rooms the session has joined (kept there so that a reloaded page gets them back)."""
+    session = req.session
+    return list(session.get("rooms", ())) if session is not None else []
+
+
+def remember_rooms(req: Any, names: list[str]) -> None:
+    if req.session is not None:
+        req.session["rooms"] = names  # a new list: the session sees the change and saves it
+
+
+def refuse(res: Any, status: int, message: str) -> None:
+    """An API error: JSON ``{"error": message}`` ending with a newline (tidy under curl)."""
+    res.status(status).type("json").end(json.dumps({"error": message}) + "\n")
 
 
 # -- HTTP ----------------------------------------------------------------------------------
@@ -138,8 +177,26 @@ def logout(req: Any, res: Any) -> None:
 
 @app.post("/api/announce")
 async def announce_over_http(req: Any, res: Any) -> None:
-    # The realtime route reads req.data (the JSON or form body) and answers with respond().
+    body = req.body
+    if not req.is_type("json") or not isinstance(body, dict):
+        refuse(res, 400, 'Send a JSON object such as {"text": "Hello all"}')
+        return
+    if not clean_text(body.get("text")):
+        refuse(res, 400, "An announcement needs some text")
+        return
+    # The realtime route reads req.data (this JSON body) and answers with respond().
     await req.io.route("announce")
+
+
+@app.use("/api")
+def api_errors(err: Any, req: Any, res: Any, next: Any) -> None:
+    """The API's errors answer JSON too: malformed JSON (the json() parser's 400), a body too
+    large (413)... Server errors keep the default answer."""
+    status = getattr(err, "status", 500)
+    if status >= 500:
+        next(err)
+        return
+    refuse(res, status, str(err) or HTTPStatus(status).phrase)
 
 
 # -- realtime ------------------------------------------------------------------------------
@@ -147,11 +204,30 @@ async def announce_over_http(req: Any, res: Any) -> None:
 
 @app.io.route("connect")
 async def connected(req: Any) -> None:
+    # A page of a session that has joined rooms (a reload, a second tab) is put back in them
+    # at once. Its nickname is still listed there (see disconnected), so nobody sees it leave
+    # and join again.
+    nickname = nickname_of(req)
+    rejoined = []
+    if nickname is not None:
+        for room in remembered_rooms(req):
+            req.io.join(room)
+            rooms.join(room, req.socket.id, nickname)
+            rejoined.append(rooms.joined(room))
     req.io.emit("rooms", rooms.counts())
+    if nickname is not None:
+        req.io.emit("rooms:rejoined", rejoined)
+    for entry in rejoined:
+        publish_members(entry["room"])
 
 
 @app.io.route("disconnect")
 async def disconnected(req: Any) -> None:
+    if req.data == "server shutting down":
+        return  # everyone is leaving: nobody to tell
+    # A reloading page closes its connection before the new one connects: its rooms keep it
+    # listed a little longer, time for the new connection to take its place.
+    await asyncio.sleep(REJOIN_GRACE)
     for room in rooms.rooms_of(req.socket.id):
         rooms.leave(room, req.socket.id)
         publish_members(room)
@@ -168,7 +244,11 @@ async def join_room(req: Any) -> None:
         return
     req.io.join(room)
     rooms.join(room, req.socket.id, nickname)
-    req.io.respond({"room": room, "history": list(rooms.history.get(room, ()))})
+    if room not in (remembered := remembered_rooms(req)):
+        remember_rooms(req, [*remembered, room])
+    # The answer carries the members too: as the session changed, it leaves once the session
+    # is saved, and the room:members below may reach the page before it (and be ignored).
+    req.io.respond(rooms.joined(room))
     publish_members(room)
 
 
@@ -178,6 +258,8 @@ async def leave_room(req: Any) -> None:
         req.io.respond({"error": "No such room"})
         return
     req.io.leave(room)
+    if room in (remembered := remembered_rooms(req)):
+        remember_rooms(req, [name for name in remembered if name != room])
     if rooms.leave(room, req.socket.id):
         publish_members(room)
     req.io.respond({"room": room})
@@ -231,12 +313,26 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7076)
     parser.add_argument("--host", default="127.0.0.1")
     arguments = parser.parse_args()
+    host, port = arguments.host, arguments.port
+    ipv6 = ":" in host
+    # Bound here rather than by the server, so that a port in use gets a plain message, and
+    # the address is printed once it listens; the server then serves this socket (uvicorn's
+    # ``fd`` option).
+    try:
+        family = socket.AF_INET6 if ipv6 else socket.AF_INET
+        listening = socket.create_server((host, port), family=family)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            sys.exit(f"expressio chat: port {port} is in use; pass --port N to use another one")
+        sys.exit(f"expressio chat: cannot listen on {host} port {port}: {error.strerror}")
+    address = f"[{host}]:{port}" if ipv6 else f"{host}:{port}"
     print(
-        f"expressio chat: open http://{arguments.host}:{arguments.port}/ "
-        "in two browser tabs (Ctrl+C stops it)",
+        f"expressio chat: open http://{address}/ in two browser tabs (Ctrl+C stops it)",
         flush=True,
     )
-    app.listen(arguments.port, arguments.host)
+    # log_level="warning" quiets the server's own start-up lines; the app's request lines stay.
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C stops it, without a traceback
+        app.listen(port, host, fd=listening.fileno(), log_level="warning")
 
 
 if __name__ == "__main__":

@@ -79,8 +79,8 @@ class Pages:
         self.browser = browser
         self.open: dict[str, Any] = {}
 
-    def new(self, name: str) -> Any:
-        context = self.browser.new_context(viewport={"width": 1100, "height": 700})
+    def new(self, name: str, width: int = 1100, height: int = 700) -> Any:
+        context = self.browser.new_context(viewport={"width": width, "height": height})
         context.set_default_timeout(WAIT_MS)
         page = context.new_page()
         errors: list[str] = []

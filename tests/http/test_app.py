@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import ssl
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import websockets
 from websockets.asyncio.client import connect as ws_connect
 
 import expressio
-from tests.support import ROOT, free_port, python_server, served
+from tests.support import ROOT, free_port, printing_server, python_server, served, wait_for_port
 
 from .conftest import OpenClient, asgi_client
 
@@ -228,6 +229,55 @@ async def test_listen_serves_https(
         async with httpx.AsyncClient(verify=_client_context(ca)) as client:
             response = await client.get(f"https://127.0.0.1:{port}/")
     assert response.json() == {"secure": True, "listening": True}
+
+
+LOGGING_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import expressio
+
+    app = expressio.express()
+    app.io()
+    app.get("/hello", lambda req: "hi")
+    app.listen(int(sys.argv[1]), log_level="warning")
+    """
+)
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_listen_logs_requests_and_connections_in_development(tmp_path: Path, env: str) -> None:
+    import socketio
+
+    script = tmp_path / "logging_app.py"
+    script.write_text(LOGGING_SCRIPT)
+    port = free_port()
+    argv = [sys.executable, str(script), str(port)]
+    with printing_server(argv, tmp_path / "output.log", env={"EXPRESSIO_ENV": env}) as output:
+        wait_for_port(port, process=output.process)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/hello?to=you").text == "hi"
+        assert httpx.get(f"{base}/nowhere").status_code == 404
+        client = socketio.Client()
+        client.connect(base, transports=["websocket"])
+        sid = client.get_sid()
+        client.disconnect()
+        printed = output.wait_for(r"^INFO: +disconnect ") if env == "development" else None
+        text = output.stop()
+    lines = [line.split(None, 1)[1] for line in text.splitlines() if line.startswith("INFO:")]
+    if env == "production":
+        assert printed is None and lines == [], text
+        return
+    # One line per request (method, path and query, status, milliseconds) and per connection;
+    # the realtime server's own requests (/socket.io/) are not listed.
+    assert re.fullmatch(r"GET /hello\?to=you 200 \d+\.\d ms", lines[0]), text
+    assert re.fullmatch(r"GET /nowhere 404 \d+\.\d ms", lines[1]), text
+    assert lines[2] == f"connect {sid}", text
+    # python-socketio closes its websocket as it leaves, so either reason may come first
+    assert lines[3] in (
+        f"disconnect {sid}: client namespace disconnect",
+        f"disconnect {sid}: transport close",
+    ), text
+    assert len(lines) == 4, text
 
 
 async def test_example_app_runs() -> None:

@@ -7,6 +7,7 @@ const me = $("me").textContent;
 
 const TYPING_IDLE_MS = 1500; // stop "typing…" after this long without a keystroke
 const TYPING_STALE_MS = 5000; // forget someone's "typing…" if their "stopped" never comes
+const SHOWN_ROOM_KEY = "expressio-chat:room"; // the room this tab shows, back after a reload
 
 const joined = new Map(); // room -> {messages, members, typing: Map(nickname -> timer), unread}
 let counts = {}; // room -> members, for every room on the server
@@ -60,7 +61,7 @@ function renderMessages() {
   list.replaceChildren();
   const state = joined.get(current);
   if (!state) {
-    list.append(element("li", "empty", "Join a room on the left to start talking."));
+    list.append(element("li", "empty", "Pick a room under Rooms to start talking."));
     return;
   }
   if (!state.messages.length) list.append(element("li", "empty", "No messages yet. Say hi!"));
@@ -89,7 +90,7 @@ function renderTyping() {
 
 function renderRoom() {
   $("room-title").textContent = current ? "#" + current : "Pick a room";
-  $("leave-button").hidden = !current;
+  $("leave-button").classList.toggle("concealed", !current);
   for (const control of $("message-form").elements) control.disabled = !current;
   renderRooms();
   renderMessages();
@@ -113,23 +114,40 @@ function announce(announcement) {
   while (box.children.length > 3) box.lastChild.remove();
 }
 
+function setSidebar(open) {
+  // Only narrow screens collapse the sidebar (chat.css); wide ones always show it.
+  document.body.classList.toggle("sidebar-open", open);
+  $("sidebar-toggle").setAttribute("aria-expanded", String(open));
+}
+
 // -- actions -----------------------------------------------------------------------------
 
-function show(room) {
+function setCurrent(room) {
   current = room;
+  if (room) sessionStorage.setItem(SHOWN_ROOM_KEY, room);
+  else sessionStorage.removeItem(SHOWN_ROOM_KEY);
   const state = joined.get(room);
   if (state) state.unread = 0;
+  setSidebar(false);
   renderRoom();
+}
+
+function show(room) {
+  setCurrent(room);
   $("message-text").focus();
+}
+
+function addRoom({ room, history, members }) {
+  // The room's history: my own messages (from an earlier page of mine) show as mine.
+  const messages = history.map((message) =>
+    message.from === me ? { ...message, own: true, delivery: "✓ delivered" } : { ...message, own: false });
+  joined.set(room, { messages, members, typing: new Map(), unread: 0 });
 }
 
 function join(room) {
   socket.emit("room:join", { room }, (answer) => {
     if (answer.error) return alert(answer.error);
-    if (!joined.has(answer.room)) {
-      const messages = answer.history.map((message) => ({ ...message, own: false }));
-      joined.set(answer.room, { messages, members: [], typing: new Map(), unread: 0 });
-    }
+    if (!joined.has(answer.room)) addRoom(answer);
     show(answer.room);
   });
 }
@@ -139,8 +157,7 @@ function leave(room) {
     const state = joined.get(room);
     if (state) for (const timer of state.typing.values()) clearTimeout(timer);
     joined.delete(room);
-    current = joined.keys().next().value || null;
-    renderRoom();
+    setCurrent(joined.keys().next().value || null);
   });
 }
 
@@ -181,6 +198,9 @@ $("join-form").addEventListener("submit", (event) => {
 
 $("leave-button").addEventListener("click", () => current && leave(current));
 
+$("sidebar-toggle").addEventListener("click", () =>
+  setSidebar(!document.body.classList.contains("sidebar-open")));
+
 $("message-text").addEventListener("input", (event) => setTyping(event.target.value !== ""));
 
 $("message-form").addEventListener("submit", (event) => {
@@ -202,16 +222,27 @@ $("announce-form").addEventListener("submit", (event) => {
   });
 });
 
-socket.on("connect", () => {
-  $("status").textContent = "connected";
-  $("status").className = "status connected";
-  // After a reconnection the server no longer has us in our rooms: join them again.
-  for (const room of joined.keys()) socket.emit("room:join", { room }, () => {});
-});
+function setStatus(text, state) {
+  $("status").textContent = $("status").title = text;
+  $("status").className = "status " + state;
+}
 
-socket.on("disconnect", () => {
-  $("status").textContent = "reconnecting…";
-  $("status").className = "status disconnected";
+socket.on("connect", () => setStatus("connected", "connected"));
+
+socket.on("disconnect", () => setStatus("reconnecting…", "disconnected"));
+
+// On every connection (a reload, a reconnection) the server puts us back in the rooms the
+// session has joined, quietly, and says which they are, with their history.
+socket.on("rooms:rejoined", (rejoined) => {
+  for (const entry of rejoined) if (!joined.has(entry.room)) addRoom(entry);
+  // Rooms this page shows that the session has left meanwhile (from another tab): join again.
+  const names = new Set(rejoined.map(({ room }) => room));
+  for (const room of joined.keys()) if (!names.has(room)) socket.emit("room:join", { room }, () => {});
+  if (current && joined.has(current)) return renderRoom();
+  const shown = sessionStorage.getItem(SHOWN_ROOM_KEY);
+  const room = joined.has(shown) ? shown : joined.keys().next().value;
+  if (room) setCurrent(room);
+  else renderRoom();
 });
 
 socket.on("rooms", (roomCounts) => {

@@ -10,6 +10,7 @@ import inspect
 import logging
 import os
 import sys
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from jinja2 import Environment
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..io.appio import AppIO
 from .forwarding import HTTPForwarding
@@ -67,6 +68,9 @@ class Application(Router):
         self._shutdown: list[Callable[[], Awaitable[None] | None]] = []
         self._templates: dict[str, Environment] = {}
         self.tls: dict[str, Any] | None = None
+        #: Log one INFO line per HTTP request and per realtime connection and disconnection
+        #: (the ``expressio`` logger). None: on when ``app.listen()`` serves in development.
+        self.log_requests: bool | None = None
 
     # -- settings ----------------------------------------------------------------------------
 
@@ -149,15 +153,22 @@ class Application(Router):
 
     def listen(self, port: int = 7076, host: str = "127.0.0.1", **options: Any) -> None:
         """Serve the app with uvicorn (HTTP or HTTPS as configured); blocks until stopped.
-        ``workers=N`` serves it with N processes (see :mod:`expressio.http.workers`)."""
+        ``workers=N`` serves it with N processes (see :mod:`expressio.http.workers`).
+
+        In development (the ``env`` setting) the terminal shows one line per HTTP request
+        and per realtime connection and disconnection (see ``log_requests``)."""
+        from .serving import serve, show_info_logs
+
+        if self.log_requests is None:
+            self.log_requests = self.settings.get("env") == "development"
+        if self.log_requests:
+            show_info_logs()
         workers = options.pop("workers", 1)
         if workers != 1:
             from .workers import serve_workers
 
             serve_workers(self, host=host, port=port, workers=workers, tls=self.tls, **options)
             return
-        from .serving import serve
-
         serve(self, host=host, port=port, tls=self.tls, **options)
 
     @property
@@ -212,11 +223,38 @@ class Application(Router):
                         await target(child, receive, send)
                         return
             if kind == "http":
-                await self._handle_http(scope, receive, send, path)
+                if self.log_requests:
+                    await self._handle_logged(scope, receive, send, path)
+                else:
+                    await self._handle_http(scope, receive, send, path)
             else:
                 await _refuse_websocket(receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+
+    async def _handle_logged(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """``_handle_http``, then one line: ``GET /login?next=%2F 200 3.1 ms``."""
+        started = time.perf_counter()
+        status: int | str = "-"  # no response started (the client went away)
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._handle_http(scope, receive, send_noting_status, path)
+        finally:
+            query = scope.get("query_string", b"").decode("latin-1")
+            logger.info(
+                "%s %s%s %s %.1f ms",
+                scope["method"],
+                scope["path"],
+                "?" + query if query else "",
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
 
     async def _handle_http(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         root_path = scope.get("root_path")

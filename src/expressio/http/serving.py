@@ -7,10 +7,12 @@ configuration in their own ``uvicorn.Server`` (for instance in a thread).
 from __future__ import annotations
 
 import importlib.util
+import logging
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.logging import DefaultFormatter
 
 from ..engine.direct import DirectWebSocketProtocol
 
@@ -59,6 +61,20 @@ def build_config(
         if tls and tls.get(ours) is not None:
             settings[theirs] = str(tls[ours])
     return uvicorn.Config(app, host=host, port=port, **settings)
+
+
+def show_info_logs() -> None:
+    """Print the ``expressio`` logger's INFO lines to the terminal, formatted as uvicorn's own,
+    unless logging is configured already: a handler on the root or ``expressio`` logger, or a
+    level given to ``expressio`` (the realtime ``log level`` setting), is left as it is."""
+    framework = logging.getLogger("expressio")
+    if framework.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+    framework.addHandler(handler)
+    if framework.level == logging.NOTSET:
+        framework.setLevel(logging.INFO)
 
 
 def serve(

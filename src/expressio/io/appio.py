@@ -60,6 +60,8 @@ class Host(Protocol):
     root: Path
     settings: dict[str, Any]
     session_manager: SessionManager | None
+    #: log one line per realtime connection and disconnection
+    log_requests: bool | None
 
     def mount_asgi(self, prefix: str, app: Any) -> None: ...
 
@@ -195,6 +197,7 @@ class AppIO:
             self._bridge,
             session_manager=self._session_manager,
             authorization=self._authorization,
+            log_connections=self._log_connections,
             blocking=self._blocking,
             tasks=self._tasks,
         )
@@ -204,6 +207,9 @@ class AppIO:
 
     def _session_manager(self) -> SessionManager | None:
         return self._app.session_manager
+
+    def _log_connections(self) -> bool:
+        return bool(self._app.log_requests)
 
     def _authorization(self) -> HandshakeMiddleware | None:
         settings = self.settings

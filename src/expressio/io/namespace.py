@@ -58,6 +58,7 @@ class IONamespace:
         *,
         session_manager: Callable[[], SessionManager | None],
         authorization: Callable[[], HandshakeMiddleware | None],
+        log_connections: Callable[[], bool],
         blocking: Blocking,
         tasks: TaskSet,
     ) -> None:
@@ -69,6 +70,7 @@ class IONamespace:
         self.tasks = tasks
         self.session_manager = session_manager
         self._authorization = authorization
+        self._log_connections = log_connections
         self._middlewares: list[tuple[HandshakeMiddleware, bool]] = []  # (fn, takes next)
         self._clients: dict[str, Client] = {}
         self._admitted: dict[str, HandshakeData] = {}
@@ -173,6 +175,8 @@ class IONamespace:
         handshake = self._admitted.pop(socket.id, None) or HandshakeData(socket.handshake)
         client = Client(socket, handshake)
         self._clients[socket.id] = client
+        if self._log_connections():
+            logger.info("connect %s%s", socket.id, self._log_suffix())
         route = self.routes.get("connect")
         if route is not None:
             client.ready = self._start_event(client, route, "connect", (auth,), None)
@@ -181,9 +185,14 @@ class IONamespace:
         client = self._clients.pop(socket.id, None)
         if client is None:
             return
+        if self._log_connections():
+            logger.info("disconnect %s%s: %s", socket.id, self._log_suffix(), reason)
         route = self.routes.get("disconnect")
         if route is not None or client.listeners.get("disconnect"):
             self._start_event(client, route, "disconnect", (reason,), None)
+
+    def _log_suffix(self) -> str:
+        return "" if self.name == "/" else f" on {self.name}"
 
     # -- events ----------------------------------------------------------------------------
 
