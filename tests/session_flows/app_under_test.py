@@ -32,6 +32,21 @@ def make_app(store: SessionStore | None = None, **io_options: Any) -> expressio.
 
     # -- HTTP ------------------------------------------------------------------------------
 
+    # Routes that never read the session: they need no store, so a store outage is nothing to
+    # them (the session is loaded only for code that reads req.session).
+    @app.get("/health")
+    def health(req: Any, res: Any) -> Any:
+        return {"ok": True}
+
+    @app.io.route("ping")
+    def socket_ping(req: Any) -> None:
+        req.io.respond("pong")
+
+    @app.io.route("shout")
+    async def socket_shout(req: Any) -> None:
+        req.io.broadcast("shouted", req.data)
+        req.io.respond(True)
+
     @app.post("/login")
     def login(req: Any, res: Any) -> Any:
         old_id = req.session.id

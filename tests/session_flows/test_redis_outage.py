@@ -99,3 +99,25 @@ async def test_forwarded_routes_use_the_redis_session_and_its_outage(
         response = await browser.post("/fw/set", json={"key": "after", "value": "outage"})
         assert response.json() is True
         assert (await browser.get("/me")).json()["data"] == {"after": "outage"}
+
+
+async def test_routes_that_never_read_the_session_serve_during_an_outage(
+    url: str, redis: RedisServer
+) -> None:
+    async with httpx.AsyncClient(base_url=url) as browser, socket_clients(url) as connect:
+        await browser.post("/login", json={"nick": "ada"})
+        cookie = cookie_of(browser)
+        client = await connect(headers=cookie_header(cookie))
+        polling = await connect(headers=cookie_header(cookie), transports=("polling",))
+        redis.stop()
+        # a session-reading route cannot be served...
+        assert (await browser.get("/me")).status_code == 503
+        assert await client.call("me") == UNAVAILABLE
+        # ...but every route that never reads it is, HTTP and realtime, def and async def
+        health = await browser.get("/health", headers={"cookie": f"expressio.sid={cookie}"})
+        assert (health.status_code, health.json()) == (200, {"ok": True})
+        assert await client.call("ping") == "pong"
+        assert await polling.call("ping") == "pong"
+        assert await client.call("shout", "hi") is True
+        assert await polling.inbox.wait_for("shouted") == ["hi"]
+        redis.start()

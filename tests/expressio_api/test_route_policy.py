@@ -1,0 +1,149 @@
+"""How realtime ``def`` routes run: on the event loop, and moved to worker threads once seen
+blocking (one warning naming the route); ``blocking=True`` and routes whose code waits on
+purpose start in threads. Checked by the order things happen in, not by timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import select
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import expressio
+from tests.socket_clients import clients
+from tests.support import served
+
+#: How long the blocking route keeps the loop on its first call: past the 0.1 s threshold.
+FIRST_BLOCK = 0.3
+#: How long it waits for the test's release on later calls (it is released long before).
+LATER_BLOCK = 5.0
+
+
+class Gate:
+    """A pipe the blocking route waits on with ``select``: a blocking call the route's code
+    does not name (no ``sleep``, ``wait`` or ``result``), so only running it shows it blocks."""
+
+    def __init__(self) -> None:
+        self.read_end, self.write_end = os.pipe()
+
+    def block(self, seconds: float) -> bool:
+        readable, _, _ = select.select([self.read_end], [], [], seconds)
+        if readable:
+            os.read(self.read_end, 1)
+        return bool(readable)
+
+    def open(self) -> None:
+        os.write(self.write_end, b"x")
+
+    def close(self) -> None:
+        os.close(self.read_end)
+        os.close(self.write_end)
+
+
+def make_app(gate: Gate, order: list[str]) -> expressio.Application:
+    app = expressio.express()
+    app.http().io()
+    calls = [0]
+    threads: dict[str, str] = {}
+
+    @app.io.route("slow")
+    def slow(req: Any) -> None:
+        calls[0] += 1
+        threads["slow"] = threading.current_thread().name
+        released = gate.block(FIRST_BLOCK if calls[0] == 1 else LATER_BLOCK)
+        order.append(f"slow {calls[0]} {'released' if released else 'timed out'}")
+        req.io.respond(threads["slow"])
+
+    @app.io.route("echo")
+    def echo(req: Any) -> None:
+        order.append(f"echo {req.data}")
+        req.io.respond(req.data)
+
+    @app.io.route("declared", blocking=True)
+    def declared(req: Any) -> None:
+        req.io.respond(threading.current_thread() is threading.main_thread())
+
+    @app.io.route("sleeper")
+    def sleeper(req: Any) -> None:
+        time.sleep(0.01)
+        req.io.respond("slept")
+
+    @app.io.route("quick")
+    def quick(req: Any) -> None:
+        req.io.respond("quick")
+
+    return app
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    opened = Gate()
+    yield opened
+    opened.close()
+
+
+async def test_a_blocking_def_route_delays_others_once_then_runs_in_threads(
+    gate: Gate, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="expressio.io")
+    order: list[str] = []
+    app = make_app(gate, order)
+    with served(app) as url:
+        async with clients(url) as connect:
+            blocker, other = await connect(), await connect()
+
+            # First call: it runs on the loop, so the other client's event waits for it.
+            first = asyncio.ensure_future(blocker.call("slow"))
+            await asyncio.sleep(0.05)  # the slow event reaches the server first
+            assert await other.call("echo", 1) == 1
+            assert (await first).startswith("uvicorn")  # the thread serving the loop
+            assert order[:2] == ["slow 1 timed out", "echo 1"]
+
+            # Later calls run in a worker thread: the other client is served meanwhile, and
+            # the slow route is still blocked until the test lets it go.
+            for round_number in (2, 3):
+                later = asyncio.ensure_future(blocker.call("slow"))
+                await asyncio.sleep(0.05)
+                assert await other.call("echo", round_number) == round_number
+                assert order[-1] == f"echo {round_number}"
+                gate.open()
+                thread_name = await later
+                assert order[-1] == f"slow {round_number} released"
+                assert not thread_name.startswith("uvicorn")  # a worker thread
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    moved = [message for message in warnings if "'slow'" in message]
+    assert len(moved) == 1, warnings
+    assert "worker threads" in moved[0] and "blocking threshold" in moved[0]
+    assert "test_route_policy.py" in moved[0]  # where the route is
+
+
+async def test_declared_and_waiting_routes_start_in_threads(gate: Gate) -> None:
+    app = make_app(gate, [])
+    routes = app.io.routes
+    assert routes["declared"].in_threads
+    assert routes["sleeper"].in_threads  # its code calls sleep()
+    assert not routes["quick"].in_threads and not routes["slow"].in_threads
+    with served(app) as url:
+        async with clients(url) as connect:
+            client = await connect()
+            assert await client.call("declared") is False  # not the loop's thread
+            assert await client.call("sleeper") == "slept"
+            assert await client.call("quick") == "quick"
+
+
+def test_the_threshold_is_a_setting() -> None:
+    app = expressio.express()
+    app.io()
+    assert app.io.get("blocking threshold") == 0.1
+    app.io.set("blocking threshold", 0.5)
+    assert app.io.get("blocking_threshold") == 0.5
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        app.io.set("blocking threshold", 0)
