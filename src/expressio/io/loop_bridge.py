@@ -47,6 +47,11 @@ class LoopBridge:
     def on_loop_thread(self) -> bool:
         return self._thread_id is None or threading.get_ident() == self._thread_id
 
+    @property
+    def thread_id(self) -> int | None:
+        """The loop's thread (``threading.get_ident()``), once known."""
+        return self._thread_id
+
     def call(self, function: Callable[..., Any], *args: Any) -> None:
         """``function(*args)`` now when on the loop thread, else as soon as the loop can.
 

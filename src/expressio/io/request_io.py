@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from threading import get_ident
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from ..realtime import RESERVED_EVENTS, check_event_name
@@ -282,7 +283,11 @@ class SocketReply:
         if self._ack is None:
             logger.debug("respond() ignored: the client asked for no acknowledgement")
             return
-        self._namespace.bridge.call(self._respond, req, args)
+        bridge = self._namespace.bridge
+        if get_ident() == bridge.thread_id:
+            self._respond(req, args)  # the common case, without a call through the bridge
+        else:
+            bridge.call(self._respond, req, args)
 
     def _respond(self, req: Any, args: tuple[Any, ...]) -> None:
         ack = self._ack

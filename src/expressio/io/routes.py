@@ -38,7 +38,7 @@ import threading
 import time
 import types
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol
 
 import anyio
@@ -100,30 +100,17 @@ class Route:
         return f"<Route {self.name!r} {how}>"
 
 
-class RouteTable(Mapping[str, Route]):
-    """Event name → :class:`Route`, for one namespace. A mapping, so ``len()`` and iteration
-    work."""
+class RouteTable(dict[str, Route]):
+    """Event name → :class:`Route`, for one namespace (a dict: looked up once per event)."""
 
-    __slots__ = ("_routes",)
-
-    def __init__(self) -> None:
-        self._routes: dict[str, Route] = {}
+    __slots__ = ()
 
     def add(self, name: str, handler: RouteHandler, *, blocking: bool = False) -> Route:
-        route = self._routes[name] = Route(name, handler, blocking=blocking)
+        route = self[name] = Route(name, handler, blocking=blocking)
         return route
 
-    def __getitem__(self, name: str) -> Route:
-        return self._routes[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._routes)
-
-    def __len__(self) -> int:
-        return len(self._routes)
-
     def __repr__(self) -> str:
-        return f"<RouteTable {sorted(self._routes)}>"
+        return f"<RouteTable {sorted(self)}>"
 
 
 # -- running one handler ----------------------------------------------------------------------
