@@ -26,11 +26,12 @@ class LoopBridge:
     that there is no client to talk to, so calls run inline in the caller.
     """
 
-    __slots__ = ("_loop", "_thread_id")
+    __slots__ = ("_loop", "thread_id")
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread_id: int | None = None
+        #: the loop's thread (``threading.get_ident()``), once known
+        self.thread_id: int | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -42,15 +43,11 @@ class LoopBridge:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._loop = loop
-            self._thread_id = threading.get_ident()
+            self.thread_id = threading.get_ident()
 
     def on_loop_thread(self) -> bool:
-        return self._thread_id is None or threading.get_ident() == self._thread_id
+        return self.thread_id is None or threading.get_ident() == self.thread_id
 
-    @property
-    def thread_id(self) -> int | None:
-        """The loop's thread (``threading.get_ident()``), once known."""
-        return self._thread_id
 
     def call(self, function: Callable[..., Any], *args: Any) -> None:
         """``function(*args)`` now when on the loop thread, else as soon as the loop can.
@@ -58,7 +55,7 @@ class LoopBridge:
         An exception raised on the loop after a hand-over cannot reach the caller; it is logged
         with its traceback instead of vanishing in the loop's default handler."""
         loop = self._loop
-        if loop is None or threading.get_ident() == self._thread_id:
+        if loop is None or threading.get_ident() == self.thread_id:
             function(*args)
             return
         if loop.is_closed():
@@ -72,7 +69,7 @@ class LoopBridge:
         (and return its result or raise its exception). For changes the caller reads back at
         once, such as joining a room and then listing the rooms."""
         loop = self._loop
-        if loop is None or threading.get_ident() == self._thread_id:
+        if loop is None or threading.get_ident() == self.thread_id:
             return function(*args)
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
