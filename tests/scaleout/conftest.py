@@ -24,7 +24,7 @@ import redis
 import socketio
 
 from tests.redis_support import RedisServer
-from tests.support import ROOT, free_port, wait_for_port
+from tests.support import ROOT, free_port, stop_process, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 CLUSTER_SERVER = HERE / "cluster_server.py"
@@ -90,13 +90,7 @@ class ServerProcess:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self._log.close()
 
 
