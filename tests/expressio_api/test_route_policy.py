@@ -1,6 +1,7 @@
-"""How realtime ``def`` routes run: on the event loop, and moved to worker threads once seen
-blocking (one warning naming the route); ``blocking=True`` and routes whose code waits on
-purpose start in threads. Checked by the order things happen in, not by timings.
+"""How realtime ``def`` routes run: a first call in a worker thread, timed; then on the event
+loop when it was quick, and back to worker threads once seen blocking (one warning naming the
+route); ``blocking=True`` and routes whose code waits on purpose stay in threads. Checked by the
+order things happen in and the thread each call ran in, not by timings.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import expressio
 from tests.socket_clients import clients
 from tests.support import served
 
-#: How long the blocking route keeps the loop on its first call: past the 0.1 s threshold.
+#: How long a route blocks when the test does not release it: past the 0.1 s threshold.
 FIRST_BLOCK = 0.3
 #: How long it waits for the test's release on later calls (it is released long before).
 LATER_BLOCK = 5.0
@@ -57,9 +58,18 @@ def make_app(gate: Gate, order: list[str]) -> expressio.Application:
     def slow(req: Any) -> None:
         calls[0] += 1
         threads["slow"] = threading.current_thread().name
-        released = gate.block(FIRST_BLOCK if calls[0] == 1 else LATER_BLOCK)
-        order.append(f"slow {calls[0]} {'released' if released else 'timed out'}")
+        if calls[0] == 1:
+            order.append("slow 1 quick")
+        else:
+            released = gate.block(FIRST_BLOCK if calls[0] == 2 else LATER_BLOCK)
+            order.append(f"slow {calls[0]} {'released' if released else 'timed out'}")
         req.io.respond(threads["slow"])
+
+    @app.io.route("stuck")
+    def stuck(req: Any) -> None:
+        gate.block(LATER_BLOCK)  # its first call: as if it never returned, until released
+        order.append("stuck released")
+        req.io.respond(threading.current_thread().name)
 
     @app.io.route("echo")
     def echo(req: Any) -> None:
@@ -89,7 +99,45 @@ def gate() -> Iterator[Gate]:
     opened.close()
 
 
-async def test_a_blocking_def_route_delays_others_once_then_runs_in_threads(
+async def test_a_first_call_runs_in_a_thread_then_a_quick_route_on_the_loop() -> None:
+    gate = Gate()
+    order: list[str] = []
+    app = make_app(gate, order)
+    try:
+        with served(app) as url:
+            async with clients(url) as connect:
+                client = await connect()
+                assert not app.io.routes["echo"].on_loop
+                assert await client.call("echo", 1) == 1  # first call: a worker thread
+                assert app.io.routes["echo"].on_loop
+                assert await client.call("slow") != ""
+                assert app.io.routes["slow"].on_loop
+                second = await client.call("quick")
+                third = await client.call("quick")
+                assert second == third == "quick"
+    finally:
+        gate.close()
+
+
+async def test_a_route_that_never_returns_holds_a_thread_not_the_loop(gate: Gate) -> None:
+    order: list[str] = []
+    app = make_app(gate, order)
+    with served(app) as url:
+        async with clients(url) as connect:
+            stuck_client, other = await connect(), await connect()
+            stuck = asyncio.ensure_future(stuck_client.call("stuck"))
+            await asyncio.sleep(0.05)
+            for number in range(3):
+                assert await other.call("echo", number) == number
+            assert order == ["echo 0", "echo 1", "echo 2"]
+            await asyncio.sleep(FIRST_BLOCK)  # blocked past the threshold before its release
+            gate.open()
+            assert not (await stuck).startswith("uvicorn")  # it ran in a worker thread
+            assert order[-1] == "stuck released"
+            assert app.io.routes["stuck"].in_threads  # it took too long: it stays in threads
+
+
+async def test_a_route_seen_blocking_on_the_loop_delays_others_once_then_runs_in_threads(
     gate: Gate, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="expressio.io")
@@ -98,17 +146,21 @@ async def test_a_blocking_def_route_delays_others_once_then_runs_in_threads(
     with served(app) as url:
         async with clients(url) as connect:
             blocker, other = await connect(), await connect()
+            assert await other.call("echo", 0) == 0  # echo now runs on the loop
+            assert not (await blocker.call("slow")).startswith("uvicorn")  # quick, in a thread
+            assert app.io.routes["slow"].on_loop
 
-            # First call: it runs on the loop, so the other client's event waits for it.
-            first = asyncio.ensure_future(blocker.call("slow"))
+            # Second call, on the loop: it blocks, so the other client's event waits for it.
+            second = asyncio.ensure_future(blocker.call("slow"))
             await asyncio.sleep(0.05)  # the slow event reaches the server first
             assert await other.call("echo", 1) == 1
-            assert (await first).startswith("uvicorn")  # the thread serving the loop
-            assert order[:2] == ["slow 1 timed out", "echo 1"]
+            assert (await second).startswith("uvicorn")  # the thread serving the loop
+            assert order[-2:] == ["slow 2 timed out", "echo 1"]
+            assert app.io.routes["slow"].in_threads and not app.io.routes["slow"].on_loop
 
             # Later calls run in a worker thread: the other client is served meanwhile, and
             # the slow route is still blocked until the test lets it go.
-            for round_number in (2, 3):
+            for round_number in (3, 4):
                 later = asyncio.ensure_future(blocker.call("slow"))
                 await asyncio.sleep(0.05)
                 assert await other.call("echo", round_number) == round_number

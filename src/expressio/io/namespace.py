@@ -8,7 +8,8 @@ A client event (:meth:`IONamespace.dispatch`, called by the realtime layer on th
 
 1. an event with a reserved name, or with no route, goes nowhere; a client that already has
    ``max in flight events`` events running is disconnected (logged as a warning);
-2. the common case — a ``def`` route that runs on the loop, the client's ``connect`` hook done,
+2. the common case — a ``def`` route trusted to run on the loop (see :mod:`expressio.io.routes`),
+   the client's ``connect`` hook done,
    no session to load first, no per-client listener — runs right there, with no task;
 3. otherwise the event runs in a task of its own: it waits for the client's ``connect`` hook
    (so a room joined there is joined), brings the session up to date when the route reads it
@@ -216,8 +217,7 @@ class IONamespace:
             return
         if (
             route is not None
-            and not route.is_async
-            and not route.in_threads
+            and route.on_loop
             and not listeners
             and (client.ready is None or client.ready.done())
             and (not route.mentions_session or self.session_manager() is None)

@@ -319,7 +319,7 @@ class SocketReply:
         return None
 
     def start(self, chain: RouteChain, route: Route, req: Any, pending: Pending) -> None:
-        if route.is_async or route.in_threads:
+        if not route.on_loop:
             chain.start(route, req).add_done_callback(lambda _: settle(pending.future))
             return
         unfinished = chain.run_inline(route, req)

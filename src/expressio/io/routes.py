@@ -9,12 +9,14 @@ How handlers run (the policy is documented in ``docs/request-io.md``):
 
 - ``async def`` handlers run on the event loop, in the event's task.
 - plain ``def`` handlers also run on the loop, called directly: most routes answer in
-  microseconds, and a hop to a worker thread would cost more than the route itself. A ``def``
-  route that blocks is moved to worker threads: a call that keeps the loop longer than the
-  ``blocking threshold`` setting (0.1 s by default) marks the route, with one warning naming
-  it, and its later calls run in threads. Routes whose code waits on purpose (``.result(...)``
-  of a :class:`~expressio.io.loop_bridge.Pending`, ``sleep(...)``, ``.wait(...)``) start in
-  threads at once, and
+  microseconds, and a hop to a worker thread would cost more than the route itself. A route's
+  first call runs in a worker thread and is timed: within the ``blocking threshold`` setting
+  (0.1 s by default) the route is trusted to run on the loop from then on; past it, it stays in
+  threads, with one warning naming it. A trusted route whose call keeps the loop past the
+  threshold later is moved to threads the same way (that call delayed other clients once). A
+  route that never returns on its first call holds one thread, never the loop. Routes whose
+  code waits on purpose (``.result(...)`` of a :class:`~expressio.io.loop_bridge.Pending`,
+  ``sleep(...)``, ``.wait(...)``) stay in threads from the start, and
   ``app.io.route(name, handler, blocking=True)`` says so explicitly.
 - ``def`` handlers in threads hold tokens of a limiter of their own (:data:`REALTIME_THREADS`
   per loop), not the one Starlette's ``def`` HTTP endpoints share: blocked realtime handlers
@@ -67,7 +69,7 @@ _WAITING_CALLS: Final = frozenset({"result", "sleep", "wait"})
 class Route:
     """One route: its handler and how it runs."""
 
-    __slots__ = ("handler", "in_threads", "is_async", "mentions_session", "name")
+    __slots__ = ("handler", "in_threads", "is_async", "mentions_session", "name", "on_loop")
 
     def __init__(self, name: str, handler: RouteHandler, *, blocking: bool = False) -> None:
         if not callable(handler):
@@ -78,6 +80,8 @@ class Route:
         names = code_names(handler)
         #: runs in worker threads (``def`` only): asked for, or seen or expected to block
         self.in_threads = not self.is_async and (blocking or bool(names & _WAITING_CALLS))
+        #: a ``def`` route whose first call (in a thread) was quick: it runs on the loop
+        self.on_loop = False
         #: its code reads ``req.session``: the session is loaded before it runs
         self.mentions_session = "session" in names
 
@@ -86,6 +90,7 @@ class Route:
         if self.in_threads or self.is_async:
             return
         self.in_threads = True
+        self.on_loop = False
         logger.warning(
             "realtime route %r (%s) %s; its next calls run in worker threads. Register it "
             "with app.io.route(name, handler, blocking=True) to start it there, or make it "
@@ -96,7 +101,15 @@ class Route:
         )
 
     def __repr__(self) -> str:
-        how = "async" if self.is_async else "threads" if self.in_threads else "loop"
+        how = (
+            "async"
+            if self.is_async
+            else "loop"
+            if self.on_loop
+            else "threads"
+            if self.in_threads
+            else "first call in a thread"
+        )
         return f"<Route {self.name!r} {how}>"
 
 
@@ -157,12 +170,31 @@ async def run_route(route: Route, req: Any, blocking: Blocking) -> None:
     if route.is_async:
         await route.handler(req)
         return
-    if route.in_threads:
+    if route.on_loop:
+        result = call_inline(route, req, blocking)
+    elif route.in_threads:
         result = await in_thread(route.handler, req)
     else:
-        result = call_inline(route, req, blocking)
+        result = await in_thread(_first_call, route, req, blocking)
     if result is not None and inspect.isawaitable(result):
         await result
+
+
+def _first_call(route: Route, req: Any, blocking: Blocking) -> Any:
+    """A ``def`` route's first call, in a worker thread, timed: quick enough, and the route
+    runs on the loop from then on."""
+    started = time.perf_counter()
+    try:
+        return route.handler(req)
+    finally:
+        elapsed = time.perf_counter() - started
+        if elapsed <= blocking.threshold:
+            route.on_loop = not route.in_threads
+        else:
+            route.move_to_threads(
+                f"took {elapsed * 1000:.0f} ms, past the blocking threshold of "
+                f"{blocking.threshold * 1000:.0f} ms"
+            )
 
 
 async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
