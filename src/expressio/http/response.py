@@ -316,9 +316,16 @@ class Response:
             self._headers["content-type"] = ("Content-Type", content_type)
 
     def _resolve_file(self, path: Path, root: Path | None) -> Path:
+        name = str(path)
+        if "\0" in name:
+            # No file name holds a NUL (the OS refuses it): a bad request, as in Express.
+            raise HTTPError(400, "Bad file name")
         if root is not None:
             base = root.resolve()
-            full = (base / path).resolve()
+            try:
+                full = (base / path).resolve()
+            except OSError:  # e.g. a name too long for the file system: no such file
+                raise HTTPError(404, _not_found(name)) from None
             if full != base and base not in full.parents:
                 raise HTTPError(403, "Forbidden path")
             candidates = [full]
@@ -327,9 +334,12 @@ class Response:
         else:
             candidates = [Path.cwd() / path, self.req.app.root / path]
         for candidate in candidates:
-            if candidate.is_file():
-                return candidate
-        raise HTTPError(404, f"File not found: {path}")
+            try:
+                if candidate.is_file():
+                    return candidate
+            except OSError:  # ENAMETOOLONG, ELOOP...: nothing to send under that name
+                continue
+        raise HTTPError(404, _not_found(name))
 
     def _decide(self, body: bytes) -> Response:
         self._check_open()
@@ -431,6 +441,13 @@ class Response:
             )
             response.raw_headers = raw
         await response(self.req.scope, self.req.receive, self._send)
+
+
+def _not_found(name: str) -> str:
+    """The 404 message for a file name a client may have chosen: echoed only when short."""
+    if len(name) > 200 or not name.isprintable():
+        return "File not found"
+    return f"File not found: {name}"
 
 
 def _phrase(status: int) -> str:
