@@ -112,3 +112,73 @@ async def test_send_file_messages_do_not_echo_unprintable_or_huge_names(tmp_path
     assert (nul.status_code, nul.text) == (400, "Bad file name")
     assert (long.status_code, long.text) == (404, "File not found")
     assert (missing.status_code, missing.text) == (404, "File not found: missing.txt")
+
+
+# -- 2. header values and names that would split the response head ----------------------------
+
+
+def header_app() -> expressio.Application:
+    app = expressio.express()
+    app.set("env", "production")
+    app.get("/value", lambda req, res: res.set("X-Echo", "a\r\nX: 1").send("ok"))
+    app.get("/lf", lambda req, res: res.set("X-Echo", "a\nX: 1").send("ok"))
+    app.get("/nul", lambda req, res: res.set("X-Echo", "a\0b").send("ok"))
+    app.get("/dict", lambda req, res: res.set({"X-Ok": "1", "X-Echo": "a\rb"}).send("ok"))
+    app.get("/list", lambda req, res: res.set("X-Echo", ["ok", "a\r\nb"]).send("ok"))
+    app.get("/append", lambda req, res: res.append("X-Echo", "a\r\nb").send("ok"))
+    app.get("/beyond-latin-1", lambda req, res: res.set("X-Echo", "€").send("ok"))
+    app.get("/name", lambda req, res: res.set("X Bad", "1").send("ok"))
+    app.get("/name-crlf", lambda req, res: res.set("X-A\r\nX-B", "1").send("ok"))
+    app.get("/name-colon", lambda req, res: res.set("X-A:", "1").send("ok"))
+    app.get("/type", lambda req, res: res.type("text/html\r\nX: 1").send("ok"))
+    app.get("/set-cookie", lambda req, res: res.set("Set-Cookie", "a=1\r\nX: 1").send("ok"))
+    app.get("/returned", lambda req, res: ("ok", 200, {"X-Echo": "a\r\nX: 1"}))
+    return app
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/value", "/lf", "/nul", "/dict", "/list", "/append", "/beyond-latin-1", "/name",
+        "/name-crlf", "/name-colon", "/type", "/set-cookie", "/returned",
+    ],
+)  # fmt: skip
+async def test_bad_header_raises_value_error_in_the_handler(
+    path: str, connect: OpenClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CR/LF in a header value (or an invalid name) used to reach the server, which dropped
+    the connection: the client got an empty reply. Now ``res.set`` raises ValueError in the
+    handler and the client gets the usual 500 page, with no injected header."""
+    app = header_app()
+    with caplog.at_level(logging.ERROR, logger="expressio"):
+        async with connect(app) as client:
+            response = await client.get(path)
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error"
+    assert "x" not in response.headers and "x-echo" not in response.headers
+    errors = [record for record in caplog.records if record.exc_info]
+    error = errors[0].exc_info[1] if errors and errors[0].exc_info else None
+    assert isinstance(error, ValueError) and "header" in str(error)
+
+
+async def test_valid_headers_still_pass(connect: OpenClient) -> None:
+    """Tabs, latin-1 text and every token character stay allowed."""
+    app = expressio.express()
+    name = "X-!#$%&'*+-.^_`|~09az"
+    app.get("/", lambda req, res: res.set(name, "a\tb é").set("X-Num", 5).send("ok"))
+    async with connect(app) as client:
+        response = await client.get("/")
+    assert response.status_code == 200
+    assert response.headers[name] == "a\tb é"  # sent as latin-1
+    assert response.headers["x-num"] == "5"
+
+
+async def test_redirect_percent_encodes_cr_lf_instead_of_injecting(connect: OpenClient) -> None:
+    """``res.redirect`` encodes its URL as Express does (encodeurl): CR/LF become %0D%0A."""
+    app = expressio.express()
+    app.get("/", lambda req, res: res.redirect("/next\r\nX-Injected: 1"))
+    async with connect(app) as client:
+        response = await client.get("/")
+    assert response.status_code == 302
+    assert response.headers["location"] == "/next%0D%0AX-Injected:%201"
+    assert "x-injected" not in response.headers
