@@ -182,3 +182,108 @@ async def test_redirect_percent_encodes_cr_lf_instead_of_injecting(connect: Open
     assert response.status_code == 302
     assert response.headers["location"] == "/next%0D%0AX-Injected:%201"
     assert "x-injected" not in response.headers
+
+
+# -- 3. cookie names, values and attributes ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a; Domain=evil.example", "a=b", "a b", "a,b", "", "a\r\nX: 1", 'a"', "a\0", "é", "a(b)"],
+)
+async def test_cookie_refuses_names_that_are_not_tokens(name: str, connect: OpenClient) -> None:
+    """``res.cookie("a; Domain=evil.example", "1")`` used to send
+    ``set-cookie: a; Domain=evil.example=1``: the name chose the cookie's attributes."""
+    app = expressio.express()
+    app.set("env", "production")
+    app.get("/set", lambda req, res: res.cookie(name, "1").send("ok"))
+    app.get("/clear", lambda req, res: res.clear_cookie(name).send("ok"))
+    async with connect(app) as client:
+        for path in ("/set", "/clear"):
+            response = await client.get(path)
+            assert response.status_code == 500
+            assert "set-cookie" not in response.headers
+    with pytest.raises(ValueError, match="invalid cookie name"):
+        expressio.http.cookies.set_cookie_line(name, "1")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"domain": "evil.example; Secure"},
+        {"domain": "x\r\nX: 1"},
+        {"domain": "example.com:8080"},
+        {"path": "/; Domain=evil.example"},
+        {"path": "/\r\nX: 1"},
+        {"expires": "Thu, 01 Jan 2099 00:00:00 GMT; Domain=evil.example"},
+        {"max_age": float("inf")},
+        {"max_age": "60; Domain=evil.example"},
+        {"samesite": "lax; Domain=evil.example"},
+    ],
+    ids=lambda options: next(iter(options)),
+)
+async def test_cookie_refuses_attribute_values_that_would_add_attributes(
+    options: dict[str, Any],
+) -> None:
+    """Domain, path, expires, max_age and samesite are checked as Express's cookie module does;
+    for ``res.cookie`` and ``res.clear_cookie`` alike."""
+    app = expressio.express()
+    app.set("env", "production")
+    app.get("/set", lambda req, res: res.cookie("a", "1", **options).send("ok"))
+    app.get("/clear", lambda req, res: res.clear_cookie("a", **options).send("ok"))
+    async with asgi_client(app) as client:
+        # clear_cookie sets its own max_age and expires
+        cleared = "max_age" not in options and "expires" not in options
+        for path in ("/set", "/clear") if cleared else ("/set",):
+            response = await client.get(path)
+            assert response.status_code == 500, path
+            assert "set-cookie" not in response.headers
+    with pytest.raises(ValueError, match="invalid cookie"):
+        expressio.http.cookies.set_cookie_line("a", "1", **options)
+
+
+@pytest.mark.parametrize("value", ["a b", 'a"b', "a;b", "a,b", "a\\b", "a\r\nb", "é"])
+def test_set_cookie_line_refuses_values_that_are_not_cookie_octets(value: str) -> None:
+    """``res.cookie`` percent-encodes its values; the raw line builder refuses unencoded ones."""
+    with pytest.raises(ValueError, match="invalid cookie value"):
+        expressio.http.cookies.set_cookie_line("a", value)
+
+
+async def test_cookie_values_with_cr_lf_are_percent_encoded(connect: OpenClient) -> None:
+    """``res.cookie`` values are encoded (as Express's encodeURIComponent): nothing injected,
+    and the value reads back as it was."""
+    app = expressio.express()
+    app.get("/set", lambda req, res: res.cookie("a", "x\r\nX: 1; Domain=evil").send("ok"))
+    app.get("/get", lambda req, res: res.json(req.cookies))
+    async with connect(app) as client:
+        response = await client.get("/set")
+        assert response.headers["set-cookie"] == "a=x%0D%0AX:%201%3B%20Domain=evil; Path=/"
+        assert "x" not in response.headers
+        got = await client.get("/get", headers={"Cookie": "a=x%0D%0AX:%201%3B%20Domain=evil"})
+    assert got.json() == {"a": "x\r\nX: 1; Domain=evil"}
+
+
+def test_valid_cookies_still_serialise() -> None:
+    line = expressio.http.cookies.set_cookie_line(
+        "sid.v2",
+        '"quoted"',
+        domain=".example.com",
+        path="/app/x-y",
+        max_age=60,
+        expires="Thu, 01 Jan 2099 00:00:00 GMT",
+        samesite="strict",
+    )
+    assert line.startswith('sid.v2="quoted"; Max-Age=60; Expires=Thu, 01 Jan 2099 00:00:00 GMT')
+    assert "; Path=/app/x-y; Domain=.example.com; SameSite=Strict" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "cookie"),
+    [("a; Domain=evil", None), ("sid", {"domain": "evil; x"}), ("sid", {"path": "/\n"})],
+)
+def test_session_refuses_a_bad_cookie_name_or_attribute_at_setup(
+    name: str, cookie: dict[str, Any] | None
+) -> None:
+    """The session cookie's name and attributes are checked when the middleware is made."""
+    with pytest.raises(ValueError, match="invalid cookie"):
+        expressio.session(secret="s", name=name, cookie=cookie)

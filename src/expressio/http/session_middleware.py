@@ -26,6 +26,7 @@ from ..sessions.cookie import Secrets
 from ..sessions.manager import SessionManager
 from ..sessions.session import Session
 from ..sessions.stores import SessionStore
+from .cookies import set_cookie_line
 
 if TYPE_CHECKING:
     from .request import Request
@@ -42,6 +43,8 @@ class SessionMiddleware:
 
     def __init__(self, manager: SessionManager) -> None:
         self.manager = manager
+        # A bad cookie name, domain or path fails here, at setup, not at the first response.
+        set_cookie_line(manager.cookie_name, "x", **manager.cookie_attributes(secure_request=False))
 
     def on_use(self, router: Any) -> None:
         """Called by `app.use(...)`: make the manager reachable from the app."""
