@@ -287,3 +287,62 @@ def test_session_refuses_a_bad_cookie_name_or_attribute_at_setup(
     """The session cookie's name and attributes are checked when the middleware is made."""
     with pytest.raises(ValueError, match="invalid cookie"):
         expressio.session(secret="s", name=name, cookie=cookie)
+
+
+# -- 4. duplicate cookie names: the first one, everywhere ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "first"),
+    [
+        ("a=1; a=2", "1"),
+        ("a=2; b=x; a=1", "2"),
+        ('a="quoted"; a=plain', "quoted"),
+        ("a=; a=2", ""),
+    ],
+)
+async def test_req_cookies_take_the_first_of_duplicate_names(header: str, first: str) -> None:
+    """Express's cookie parser keeps the first value of a repeated name (browsers send the
+    cookie of the most specific path first); ``req.cookies`` used to keep the last."""
+    app = expressio.express()
+    app.get("/", lambda req, res: res.json(req.cookies))
+    async with asgi_client(app) as client:
+        cookies = (await client.get("/", headers={"Cookie": header})).json()
+    assert cookies["a"] == first
+    assert cookies["a"] == expressio.sessions.cookie.parse_cookie_header(header)["a"]
+
+
+async def test_http_and_realtime_pick_the_same_session_from_duplicate_cookies() -> None:
+    """With ``Cookie: expressio.sid=BAD; expressio.sid=GOOD`` HTTP used the last value (GOOD)
+    and the realtime handshake the first (BAD): one browser, two sessions. Both now take the
+    first, as Express does; the realtime side is checked through the manager's own loader."""
+    middleware = expressio.session(secret="monkey")
+    manager = middleware.manager
+    app = expressio.express()
+    app.use(middleware)
+
+    @app.post("/login")
+    def login(req: Any, res: Any) -> Any:
+        req.session["user"] = "ada"
+        return {"id": req.session.id}
+
+    @app.get("/whoami")
+    def whoami(req: Any, res: Any) -> Any:
+        return {"id": req.session.id, "user": req.session.get("user")}
+
+    async with asgi_client(app) as client:
+        login_response = await client.post("/login")
+        good = client.cookies["expressio.sid"]
+        session_id = login_response.json()["id"]
+        client.cookies.clear()
+        bad = manager.signer.sign("not-a-stored-session")
+        for header, expected_user in (
+            (f"expressio.sid={bad}; expressio.sid={good}", None),
+            (f"expressio.sid={good}; expressio.sid={bad}", "ada"),
+            (f"expressio.sid=garbage; expressio.sid={good}", None),
+        ):
+            http_side = (await client.get("/whoami", headers={"Cookie": header})).json()
+            realtime_side = await manager.load_for_cookie_header(header)
+            assert http_side["user"] == realtime_side.get("user") == expected_user, header
+            if expected_user is not None:
+                assert http_side["id"] == realtime_side.id == session_id
