@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,6 +22,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .errors import SessionStoreUnavailable
+
+logger = logging.getLogger("expressio.sessions")
+
+#: How many sessions a `MemoryStore` holds by default before it drops the least recently used.
+DEFAULT_MAX_SESSIONS = 100_000
 
 
 class SessionStore(abc.ABC):
@@ -55,52 +62,85 @@ class MemoryStore(SessionStore):
     Sessions are lost when the process exits and are not shared between processes: use
     `RedisStore` for several workers or machines. Expired sessions are dropped when read and
     swept in bulk at most once per `sweep_interval` seconds, so memory does not grow with
-    abandoned sessions.
+    abandoned sessions. At most `max_sessions` sessions are held (default
+    `DEFAULT_MAX_SESSIONS`, 100,000): when a new one comes in beyond that, the least recently
+    used session is dropped (its user finds a fresh session), so a flood of new sessions
+    cannot exhaust memory. Each session costs a few hundred bytes plus its JSON.
     """
 
     answers_at_once = True
 
     def __init__(
-        self, *, sweep_interval: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
+        sweep_interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._sessions: dict[str, tuple[float, bytes]] = {}
+        if max_sessions < 1:
+            raise ValueError(f"max_sessions must be at least 1, got {max_sessions!r}")
+        # Least recently used first: reads, writes and touches move a session to the end.
+        self._sessions: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._clock = clock
+        self.max_sessions = max_sessions
         self._sweep_interval = sweep_interval
         self._next_sweep = clock() + sweep_interval
+        self._full_logged = False
 
     def __len__(self) -> int:
         """How many sessions are held (expired ones included until they are swept)."""
         return len(self._sessions)
 
     async def load(self, session_id: str) -> bytes | None:
-        entry = self._sessions.get(session_id)
+        sessions = self._sessions
+        entry = sessions.get(session_id)
         if entry is None:
             return None
         expires_at, payload = entry
         if expires_at <= self._clock():
-            del self._sessions[session_id]
+            del sessions[session_id]
             return None
+        sessions.move_to_end(session_id)
         return payload
 
     async def save(self, session_id: str, payload: bytes, ttl: float) -> None:
         now = self._clock()
-        self._sessions[session_id] = (now + ttl, payload)
+        sessions = self._sessions
+        # A compact copy: orjson's bytes keep a ~4 KB buffer however short the JSON is.
+        sessions[session_id] = (now + ttl, bytes(memoryview(payload)))
+        sessions.move_to_end(session_id)
         if now >= self._next_sweep:
             self._sweep(now)
+        if len(sessions) > self.max_sessions:
+            self._evict()
 
     async def destroy(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
 
     async def touch(self, session_id: str, ttl: float) -> None:
-        entry = self._sessions.get(session_id)
+        sessions = self._sessions
+        entry = sessions.get(session_id)
         if entry is not None:
-            self._sessions[session_id] = (self._clock() + ttl, entry[1])
+            sessions[session_id] = (self._clock() + ttl, entry[1])
+            sessions.move_to_end(session_id)
 
     def _sweep(self, now: float) -> None:
         expired = [sid for sid, (expires_at, _) in self._sessions.items() if expires_at <= now]
         for sid in expired:
             del self._sessions[sid]
         self._next_sweep = now + self._sweep_interval
+
+    def _evict(self) -> None:
+        sessions = self._sessions
+        if not self._full_logged:
+            self._full_logged = True
+            logger.warning(
+                "MemoryStore full (%d sessions): the least recently used sessions are dropped "
+                "to make room (raise max_sessions, or use RedisStore)",
+                self.max_sessions,
+            )
+        while len(sessions) > self.max_sessions:
+            sessions.popitem(last=False)
 
 
 class RedisStore(SessionStore):
