@@ -9,21 +9,23 @@ cannot be reached, so HTTP answers 503 instead of 500.
 from __future__ import annotations
 
 import abc
-import contextlib
 import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import redis.asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .errors import SessionStoreUnavailable
+from .redaction import redacted, scrub
 
 logger = logging.getLogger("expressio.sessions")
+
+T = TypeVar("T")
 
 #: How many sessions a `MemoryStore` holds by default before it drops the least recently used.
 DEFAULT_MAX_SESSIONS = 100_000
@@ -149,7 +151,8 @@ class RedisStore(SessionStore):
     Each session is one Redis string `prefix + session_id` with a TTL (Redis expires it by
     itself); two apps sharing one Redis keep apart by using different prefixes. While Redis is
     unreachable every call raises `SessionStoreUnavailable`; the client reconnects on the next
-    call, so service resumes by itself when Redis is back.
+    call, so service resumes by itself when Redis is back. Messages, logs and error pages show
+    the URL with its password masked (`redis://:***@host:6379/0`).
 
     `client_options` go to `redis.asyncio.Redis.from_url` (e.g. `socket_timeout`).
     """
@@ -181,35 +184,38 @@ class RedisStore(SessionStore):
         return self.prefix + session_id
 
     async def load(self, session_id: str) -> bytes | None:
-        with self._unavailable_on_connection_error():
-            payload: bytes | str | None = await self._redis().get(self._key(session_id))
+        payload: bytes | str | None = await self._call(self._redis().get(self._key(session_id)))
         return payload.encode() if isinstance(payload, str) else payload
 
     async def save(self, session_id: str, payload: bytes, ttl: float) -> None:
-        with self._unavailable_on_connection_error():
-            await self._redis().set(self._key(session_id), payload, px=_milliseconds(ttl))
+        await self._call(self._redis().set(self._key(session_id), payload, px=_milliseconds(ttl)))
 
     async def destroy(self, session_id: str) -> None:
-        with self._unavailable_on_connection_error():
-            await self._redis().delete(self._key(session_id))
+        await self._call(self._redis().delete(self._key(session_id)))
 
     async def touch(self, session_id: str, ttl: float) -> None:
-        with self._unavailable_on_connection_error():
-            await self._redis().pexpire(self._key(session_id), _milliseconds(ttl))
+        await self._call(self._redis().pexpire(self._key(session_id), _milliseconds(ttl)))
 
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
 
-    @contextlib.contextmanager
-    def _unavailable_on_connection_error(self) -> Iterator[None]:
+    def __repr__(self) -> str:
+        return f"<RedisStore {redacted(self.url)!r} prefix={self.prefix!r}>"
+
+    async def _call(self, command: Awaitable[T]) -> T:
+        """Await a Redis command; ``SessionStoreUnavailable`` when Redis cannot be reached."""
         try:
-            yield
+            return await command
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-            raise SessionStoreUnavailable(
-                f"session store unavailable: Redis at {self.url}: {error}"
-            ) from None  # the message says it all; Redis's own traceback would only add noise
+            reason = scrub(str(error), self.url) or type(error).__name__
+        # Raised after the except block: no __cause__ nor __context__ carries Redis's own error
+        # (and whatever it holds) into tracebacks, logs or a development error page, and the
+        # URL shows without its password.
+        raise SessionStoreUnavailable(
+            f"session store unavailable: Redis at {redacted(self.url)}: {reason}"
+        )
 
 
 def _milliseconds(seconds: float) -> int:
