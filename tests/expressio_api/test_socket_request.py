@@ -130,7 +130,7 @@ async def test_store_unavailable_answers_an_error_ack_and_recovers(
 ) -> None:
     store = SwitchableStore()
     app = expressio.express().io()
-    app.use(expressio.session(secret="monkey", store=store))
+    app.use(expressio.session(secret="monkey", store=store, save_uninitialized=True))
     app.get("/login", lambda req: {"id": req.session.id})
     app.io.route("count", _count)
     with served(app) as base_url:

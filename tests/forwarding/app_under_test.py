@@ -16,7 +16,7 @@ HOLD_LIMIT = 10.0  # seconds that route waits at most for RELEASE
 def make_app() -> expressio.Application:
     app = expressio.express()
     app.http().io()
-    app.use(expressio.session(secret="forwarding tests"))
+    app.use(expressio.session(secret="forwarding tests", save_uninitialized=True))
     app.use("/parsed", expressio.json(), expressio.urlencoded())
     users: dict[str, dict[str, Any]] = {"1": {"id": "1", "name": "ada"}}
 

@@ -27,7 +27,7 @@ class CountingStore(MemoryStore):
 def make_app(store: SessionStore | None = None, **io_options: Any) -> expressio.Application:
     app = expressio.express()
     app.http().io(**io_options)
-    app.use(expressio.session(secret=SECRET, store=store))
+    app.use(expressio.session(secret=SECRET, store=store, save_uninitialized=True))
     app.use(expressio.json())
 
     # -- HTTP ------------------------------------------------------------------------------

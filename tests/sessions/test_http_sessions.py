@@ -32,11 +32,14 @@ def set_cookie(response: httpx.Response) -> SimpleCookie:
     return jar
 
 
-def test_new_session_sets_an_httponly_lax_cookie_even_when_untouched(client: httpx.Client) -> None:
-    response = client.get("/whoami")
-    assert response.status_code == 200
+def test_new_session_sets_an_httponly_lax_cookie_once_it_holds_something(
+    client: httpx.Client,
+) -> None:
+    untouched = client.get("/whoami")
+    assert untouched.status_code == 200 and untouched.json()["data"] == {}
+    assert "set-cookie" not in untouched.headers  # left empty: neither stored nor a cookie
+    response = client.post("/set", json={"user": "ann"})
     session_id = response.json()["id"]
-    assert response.json()["data"] == {}
     morsel = set_cookie(response)[COOKIE]
     assert morsel.value.startswith(session_id + ".")
     assert morsel["httponly"] and morsel["samesite"] == "Lax" and morsel["path"] == "/"
@@ -44,6 +47,21 @@ def test_new_session_sets_an_httponly_lax_cookie_even_when_untouched(client: htt
     # The cookie names that session from now on; an unchanged session sets no cookie again.
     again = client.get("/whoami")
     assert again.json()["id"] == session_id and "set-cookie" not in again.headers
+
+
+def test_save_uninitialized_stores_and_sets_a_cookie_even_when_untouched() -> None:
+    """express.io's behaviour, as an option: a page's socket then shares the session at once."""
+    store = MemoryStore()
+    with (
+        served(make_app(store=store, save_uninitialized=True)) as base_url,
+        httpx.Client(base_url=base_url) as client,
+    ):
+        response = client.get("/whoami")
+        session_id = response.json()["id"]
+        assert set_cookie(response)[COOKIE].value.startswith(session_id + ".")
+        assert len(store) == 1
+        again = client.get("/whoami")
+        assert again.json()["id"] == session_id and "set-cookie" not in again.headers
 
 
 def test_data_persists_across_requests(client: httpx.Client) -> None:
@@ -83,7 +101,7 @@ def test_destroy_empties_the_session_and_clears_the_cookie(client: httpx.Client)
     with httpx.Client(base_url=str(client.base_url), cookies={COOKIE: old_cookie}) as replay:
         assert replay.get("/whoami").json()["data"] == {}
     fresh = client.get("/whoami")
-    assert fresh.json()["data"] == {} and COOKIE in client.cookies
+    assert fresh.json()["data"] == {} and "set-cookie" not in fresh.headers
 
 
 @pytest.mark.parametrize("mangle", ["unsigned", "tampered", "other secret", "garbage"])
@@ -103,7 +121,7 @@ def test_bad_cookie_gives_a_fresh_session_never_the_victims(
         response = attacker.get("/whoami", headers={"cookie": f"{COOKIE}={value}"})
     assert response.status_code == 200
     assert response.json()["id"] != victim_id and response.json()["data"] == {}
-    assert not set_cookie(response)[COOKIE].value.startswith(victim_id)
+    assert COOKIE not in set_cookie(response)  # a fresh, empty session: no cookie yet
 
 
 def test_expired_session_gives_a_fresh_one() -> None:
@@ -152,7 +170,7 @@ def test_cookie_options_override_the_defaults() -> None:
         store=MemoryStore(),
     )
     with served(app) as base_url, httpx.Client(base_url=base_url) as client:
-        morsel = set_cookie(client.get("/whoami"))["sid"]
+        morsel = set_cookie(client.post("/set", json={"a": 1}))["sid"]
     assert morsel["samesite"] == "Strict" and morsel["secure"] and not morsel["httponly"]
 
 
@@ -170,6 +188,6 @@ def test_secure_cookie_under_https(tmp_path) -> None:  # type: ignore[no-untyped
         served(app, tls={"key": key, "cert": cert}) as base_url,
         httpx.Client(base_url=base_url, verify=trusted) as client,
     ):
-        response = client.get("/whoami")
+        response = client.post("/set", json={"a": 1})
     assert base_url.startswith("https://")
     assert set_cookie(response)[COOKIE]["secure"]

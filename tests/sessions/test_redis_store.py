@@ -64,6 +64,7 @@ async def test_max_age_is_the_redis_ttl(
     manager = SessionManager("s", RedisStore(redis_server.url), max_age=45)
     try:
         session = manager.new_session()
+        session["a"] = 1
         await manager.save_if_changed(session)
         assert 40_000 < await raw.pttl(f"expressio:sess:{session.id}") <= 45_000
     finally:

@@ -58,12 +58,41 @@ async def test_new_session_is_saved_with_default_idle_ttl_and_loads_back() -> No
     store = RecordingStore()
     manager = SessionManager("s", store)
     session = manager.new_session()
-    assert session.id and len(session) == 0 and session.modified
+    assert session.id and len(session) == 0 and not session.modified and not session.stored
+    session["a"] = 1
+    assert session.modified
     assert await manager.save_if_changed(session) is True
-    assert store.calls == [("save", session.id, b"{}", DEFAULT_IDLE_TTL)]
+    assert session.stored
+    assert store.calls == [("save", session.id, b'{"a":1}', DEFAULT_IDLE_TTL)]
 
     loaded = await manager.load(manager.cookie_value(session))
-    assert loaded.id == session.id and dict(loaded) == {} and not loaded.modified
+    assert loaded.id == session.id and dict(loaded) == {"a": 1} and not loaded.modified
+    assert loaded.stored
+
+
+async def test_new_empty_session_is_neither_saved_nor_touched() -> None:
+    """express-session's ``saveUninitialized: false``: an empty new session costs no write."""
+    store = RecordingStore()
+    manager = SessionManager("s", store)
+    session = manager.new_session()
+    assert await manager.save_if_changed(session) is False
+    assert store.calls == [] and not session.stored
+    session["a"] = 1
+    del session["a"]  # changed and changed back: still nothing to store
+    assert await manager.save_if_changed(session) is False
+    assert store.calls == []
+    session.modified = True  # a forced save stores even an empty session
+    assert await manager.save_if_changed(session) is True
+    assert store.calls == [("save", session.id, b"{}", DEFAULT_IDLE_TTL)] and session.stored
+
+
+async def test_save_uninitialized_saves_an_empty_new_session() -> None:
+    store = RecordingStore()
+    manager = SessionManager("s", store, save_uninitialized=True)
+    session = manager.new_session()
+    assert session.modified
+    assert await manager.save_if_changed(session) is True
+    assert store.calls == [("save", session.id, b"{}", DEFAULT_IDLE_TTL)]
 
 
 async def test_unchanged_session_is_touched_not_saved() -> None:
@@ -310,3 +339,15 @@ def test_cookie_attributes() -> None:
     attributes = custom.cookie_attributes(secure_request=False)
     assert attributes["secure"] is True and attributes["samesite"] == "strict"
     assert attributes["max_age"] == 91
+
+
+async def test_reloading_a_session_the_store_lacks_leaves_it_new_and_unstored() -> None:
+    """A new session (or one expired or destroyed elsewhere) reads as empty after reload()
+    and, left empty, is not stored again: it used to count as changed and be re-stored."""
+    store = RecordingStore()
+    manager = SessionManager("s", store)
+    session = manager.new_session()
+    await session.reload()
+    assert dict(session) == {} and not session.modified and not session.stored
+    assert await manager.save_if_changed(session) is False
+    assert store.calls == []  # neither saved nor touched

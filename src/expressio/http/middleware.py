@@ -149,6 +149,12 @@ def static(
         if req.method not in ("GET", "HEAD"):
             next()
             return
+        if "\0" in req.path:
+            # No file name holds a NUL: a bad request (Express's send answers 400 too).
+            if fallthrough:
+                next()
+                return
+            raise HTTPError(400, "Bad Request")
         relative = os.path.normpath(os.path.join(*req.path.split("/")))
         try:
             response = await files.get_response(relative, req.scope)
@@ -178,5 +184,8 @@ def static(
 
 
 async def _is_directory(files: StaticFiles, relative: str) -> bool:
-    _full, stat_result = await anyio.to_thread.run_sync(files.lookup_path, relative)
+    try:
+        _full, stat_result = await anyio.to_thread.run_sync(files.lookup_path, relative)
+    except (OSError, ValueError):  # a name too long for the file system, a NUL...: not a dir
+        return False
     return stat_result is not None and stat.S_ISDIR(stat_result.st_mode)

@@ -16,9 +16,9 @@ from urllib.parse import parse_qsl
 import anyio.from_thread
 from starlette.datastructures import Headers
 from starlette.requests import Request as StarletteRequest
-from starlette.requests import cookie_parser
 from starlette.types import Receive, Scope
 
+from ..sessions.cookie import parse_cookie_header
 from ..sessions.errors import SessionNotLoaded
 from .cookies import split_cookies
 from .pathpattern import Params
@@ -153,13 +153,15 @@ class Request:
     def _parsed_cookies(self) -> tuple[dict[str, Any], dict[str, Any]]:
         if self._cookies is None:
             secret = self.secret if self.secret is not None else self.app.settings.get("secret")
-            raw = cookie_parser(self.headers.get("cookie", ""))
+            # The parser the realtime handshake uses too: with duplicate names the first wins,
+            # as in Express (browsers send the cookie of the most specific path first).
+            raw = parse_cookie_header(self.headers.get("cookie"))
             self._cookies = split_cookies(raw, secret)
         return self._cookies
 
     @property
     def cookies(self) -> dict[str, Any]:
-        """Cookies by name; ``j:`` JSON cookies arrive decoded."""
+        """Cookies by name (the first of duplicate names); ``j:`` JSON cookies arrive decoded."""
         return self._parsed_cookies()[0]
 
     @property

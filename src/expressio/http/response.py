@@ -16,6 +16,7 @@ import asyncio
 import logging
 import mimetypes
 import os
+import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
@@ -46,6 +47,32 @@ _LOCATION_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 # Response life cycle: OPEN → PENDING (decided, not yet on the wire) → SENT (headers out).
 OPEN, PENDING, SENT = 0, 1, 2
+
+
+# RFC 9110: a field name is a token; a field value holds no CR, LF, NUL nor other control
+# character (tab excepted), and goes out as latin-1, as Node's http module checks.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def check_header_name(name: Any) -> None:
+    """Raise ``ValueError`` unless ``name`` can be sent as a header name."""
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        raise ValueError(
+            f"invalid header name {name!r}: a header name is a token "
+            "(letters, digits and !#$%&'*+-.^_`|~)"
+        )
+
+
+def check_header_value(name: str, value: str) -> None:
+    """Raise ``ValueError`` unless ``value`` can be sent as the value of header ``name``:
+    a CR or LF would split the response head (header injection)."""
+    if not _FIELD_VALUE.fullmatch(value):
+        raise ValueError(
+            f"invalid value for header {name!r}: {value!r} holds a character a header cannot "
+            "carry (CR, LF, NUL, another control character, or one beyond latin-1); "
+            "encode it first (e.g. urllib.parse.quote)"
+        )
 
 
 def _json_default(value: Any) -> Any:
@@ -103,10 +130,14 @@ class Response:
             return self
         if value is None:
             raise TypeError("res.set(name, value) needs a value")
+        check_header_name(name)
+        values = [str(item) for item in value] if isinstance(value, list) else [str(value)]
+        for item in values:
+            check_header_value(name, item)
         if name.lower() == "set-cookie":
-            self._cookies.extend([value] if isinstance(value, str) else value)
+            self._cookies.extend(values)
             return self
-        self._headers[name.lower()] = (name, value if isinstance(value, list) else str(value))
+        self._headers[name.lower()] = (name, values if isinstance(value, list) else values[0])
         return self
 
     header = set
@@ -316,9 +347,16 @@ class Response:
             self._headers["content-type"] = ("Content-Type", content_type)
 
     def _resolve_file(self, path: Path, root: Path | None) -> Path:
+        name = str(path)
+        if "\0" in name:
+            # No file name holds a NUL (the OS refuses it): a bad request, as in Express.
+            raise HTTPError(400, "Bad file name")
         if root is not None:
             base = root.resolve()
-            full = (base / path).resolve()
+            try:
+                full = (base / path).resolve()
+            except OSError:  # e.g. a name too long for the file system: no such file
+                raise HTTPError(404, _not_found(name)) from None
             if full != base and base not in full.parents:
                 raise HTTPError(403, "Forbidden path")
             candidates = [full]
@@ -327,9 +365,12 @@ class Response:
         else:
             candidates = [Path.cwd() / path, self.req.app.root / path]
         for candidate in candidates:
-            if candidate.is_file():
-                return candidate
-        raise HTTPError(404, f"File not found: {path}")
+            try:
+                if candidate.is_file():
+                    return candidate
+            except OSError:  # ENAMETOOLONG, ELOOP...: nothing to send under that name
+                continue
+        raise HTTPError(404, _not_found(name))
 
     def _decide(self, body: bytes) -> Response:
         self._check_open()
@@ -431,6 +472,13 @@ class Response:
             )
             response.raw_headers = raw
         await response(self.req.scope, self.req.receive, self._send)
+
+
+def _not_found(name: str) -> str:
+    """The 404 message for a file name a client may have chosen: echoed only when short."""
+    if len(name) > 200 or not name.isprintable():
+        return "File not found"
+    return f"File not found: {name}"
 
 
 def _phrase(status: int) -> str:

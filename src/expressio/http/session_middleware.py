@@ -2,9 +2,11 @@
 
 What goes over the wire: one cookie (default name `expressio.sid`) holding the signed session
 id, `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` when the request came over HTTPS. A new
-session is stored and its cookie set on the first response, even when nothing was put in it
-(as connect's sessions did with express.io), so that a realtime connection opened by the page
-already carries the cookie and shares the session.
+session is stored and its cookie set on the first response that puts something in it (or saves
+it explicitly); a session left empty is neither stored nor given a cookie (express-session's
+`saveUninitialized: false`), so cookieless clients (crawlers, health checks, floods) cost the
+store nothing. A realtime connection opened by a page shares the session once the page's HTTP
+side stored something in it.
 
 When the response goes out, the session is saved if its data changed (nested changes
 included), else its store expiry is refreshed. With `max_age` the cookie is re-sent on every
@@ -26,6 +28,7 @@ from ..sessions.cookie import Secrets
 from ..sessions.manager import SessionManager
 from ..sessions.session import Session
 from ..sessions.stores import SessionStore
+from .cookies import set_cookie_line
 
 if TYPE_CHECKING:
     from .request import Request
@@ -42,6 +45,8 @@ class SessionMiddleware:
 
     def __init__(self, manager: SessionManager) -> None:
         self.manager = manager
+        # A bad cookie name, domain or path fails here, at setup, not at the first response.
+        set_cookie_line(manager.cookie_name, "x", **manager.cookie_attributes(secure_request=False))
 
     def on_use(self, router: Any) -> None:
         """Called by `app.use(...)`: make the manager reachable from the app."""
@@ -68,7 +73,8 @@ class SessionMiddleware:
                 if held_id is not None:
                     del attributes["max_age"]
                     res.clear_cookie(manager.cookie_name, **attributes)
-            elif session.id != held_id or manager.max_age is not None:
+            elif session.stored and (session.id != held_id or manager.max_age is not None):
+                # (a new session left empty is not stored: no cookie for it either)
                 res.cookie(manager.cookie_name, manager.cookie_value(session), **attributes)
 
         res.on_headers(before_response)
@@ -105,6 +111,7 @@ def session(
     name: str = "expressio.sid",
     max_age: float | None = None,
     cookie: Mapping[str, Any] | None = None,
+    save_uninitialized: bool = False,
 ) -> SessionMiddleware:
     """Session middleware: `app.use(expressio.session(secret="monkey"))`.
 
@@ -116,7 +123,19 @@ def session(
       by each request; None gives a browser-session cookie and a 24 h idle expiry in the store.
     - `cookie` overrides cookie attributes: `path`, `domain`, `secure` (None: when HTTPS),
       `samesite` ("lax"), `httponly` (True).
+    - `save_uninitialized`: store a new session and set its cookie on the first response
+      even when nothing was put in it (express-session's option of that name). False by
+      default: a session is stored once it holds something, so requests that leave it empty
+      cost the store nothing. True suits pages that open a realtime connection before
+      anything is stored: the socket then already shares the session HTTP fills in later.
     """
     return SessionMiddleware(
-        SessionManager(secret, store, name=name, max_age=max_age, cookie=cookie)
+        SessionManager(
+            secret,
+            store,
+            name=name,
+            max_age=max_age,
+            cookie=cookie,
+            save_uninitialized=save_uninitialized,
+        )
     )

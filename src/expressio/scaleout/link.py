@@ -25,12 +25,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+from ..sessions.redaction import redacted, scrub
 
 logger = logging.getLogger("expressio.scaleout")
 
@@ -43,15 +44,8 @@ MAX_BATCH = 500  # messages per pipeline round trip
 Handler = Callable[[bytes], None]
 
 
-def redact(url: str) -> str:
-    """``url`` without its password, for logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+#: ``url`` without its password, for logs and messages (the helper every Redis user shares).
+redact = redacted
 
 
 class RedisLink:
@@ -294,7 +288,7 @@ class RedisLink:
                 "cross-process messages are dropped until it is back; retrying every %.0f s "
                 "at most",
                 redact(self.url),
-                error or type(error).__name__,
+                scrub(str(error), self.url) or type(error).__name__,
                 MAX_RETRY_DELAY,
             )
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..protocol.socketio import EncodedPacket
 from ..realtime.adapter import InMemoryAdapter
+from ..sessions.redaction import redacted
 from . import wire
 from .link import RedisLink
 
@@ -57,7 +58,7 @@ class RedisAdapter:
         return adapter
 
     def __repr__(self) -> str:
-        return f"<RedisAdapter {self.channel!r} at {self.url!r}>"
+        return f"<RedisAdapter {self.channel!r} at {redacted(self.url)!r}>"
 
     async def start(self, timeout: float = 10.0) -> None:
         """Connect now and wait until subscribed (``TimeoutError`` if Redis does not answer)."""

@@ -19,10 +19,11 @@ from .errors import SessionDataError, SessionError, SessionNotLoaded, SessionSto
 from .manager import DEFAULT_IDLE_TTL, SessionManager
 from .serialization import MAX_SESSION_BYTES
 from .session import Session, StoreOperation
-from .stores import MemoryStore, RedisStore, SessionStore
+from .stores import DEFAULT_MAX_SESSIONS, MemoryStore, RedisStore, SessionStore
 
 __all__ = [
     "DEFAULT_IDLE_TTL",
+    "DEFAULT_MAX_SESSIONS",
     "MAX_SESSION_BYTES",
     "MemoryStore",
     "RedisStore",

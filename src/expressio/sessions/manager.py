@@ -17,7 +17,7 @@ from typing import Any
 from .cookie import Secrets, SessionIdSigner, new_session_id, parse_cookie_header
 from .errors import SessionStoreUnavailable
 from .serialization import MAX_SESSION_BYTES, decode_session
-from .session import Session
+from .session import _EMPTY_PAYLOAD, Session
 from .stores import MemoryStore, SessionStore
 
 #: How long the store keeps a session nobody uses when `max_age` is None, in seconds. The cookie
@@ -35,7 +35,9 @@ class SessionManager:
 
     `cookie` overrides the cookie attributes: `path` ("/"), `domain` (None: the host only),
     `secure` (None: Secure exactly when the request came over HTTPS), `samesite` ("lax"),
-    `httponly` (True).
+    `httponly` (True). `save_uninitialized=True` stores every new HTTP session (and sets its
+    cookie) even when nothing was put in it; by default (False) only sessions that hold
+    something, or were saved explicitly, are stored.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class SessionManager:
         max_age: float | None = None,
         cookie: Mapping[str, Any] | None = None,
         max_session_bytes: int = MAX_SESSION_BYTES,
+        save_uninitialized: bool = False,
     ) -> None:
         if max_age is not None and max_age <= 0:
             raise ValueError(f"max_age must be a positive number of seconds, got {max_age!r}")
@@ -62,6 +65,7 @@ class SessionManager:
         self.max_age = max_age
         self.store_ttl: float = max_age if max_age is not None else DEFAULT_IDLE_TTL
         self.max_session_bytes = max_session_bytes
+        self.save_uninitialized = save_uninitialized
         self.cookie_options: dict[str, Any] = {
             "path": "/",
             "domain": None,
@@ -74,10 +78,15 @@ class SessionManager:
     # -- loading ----------------------------------------------------------------------------
 
     def new_session(self, *, persistent: bool = True) -> Session:
-        """A fresh, empty session. A persistent one is stored at its first save (HTTP saves
-        new sessions when the response goes out, so the browser gets its cookie at once)."""
+        """A fresh, empty session. A persistent one is stored once something is put in it (or
+        it is saved explicitly): HTTP then stores it and sets its cookie when the response goes
+        out; left empty it is neither stored nor given a cookie (express-session's
+        ``saveUninitialized: false``), so cookieless visitors cost the store nothing. With
+        ``save_uninitialized`` it is stored at its first save even when empty."""
         session_id = new_session_id() if persistent else None
-        return Session(self, session_id, {}, b"", persistent=persistent)
+        # The change detector's baseline: b"" counts even an empty session as changed.
+        baseline = b"" if self.save_uninitialized and persistent else _EMPTY_PAYLOAD
+        return Session(self, session_id, {}, baseline, persistent=persistent, stored=False)
 
     async def load(self, cookie_value: str | None) -> Session:
         """The session a session cookie's value names, or a fresh one when the cookie is
@@ -128,7 +137,8 @@ class SessionManager:
 
     async def save_if_changed(self, session: Session) -> bool:
         """Wait for the session's pending store operations, then store it if its data changed
-        (or it is new); else refresh its expiry. True when it was saved.
+        (a new session: if anything was put in it); else refresh the expiry of a stored one.
+        True when it was saved.
 
         Raises `SessionDataError` when the data cannot be stored and `SessionStoreUnavailable`
         when the store cannot be reached (including by an earlier `save()` of this session)."""
@@ -137,7 +147,7 @@ class SessionManager:
             return False
         operation = session.save_if_changed()
         if operation is None:
-            if session.id is not None:
+            if session.stored:
                 await session.touch()
             return False
         await operation

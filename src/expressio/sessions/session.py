@@ -66,15 +66,18 @@ class Session(MutableMapping[str, Any]):
         saved_payload: bytes,
         *,
         persistent: bool = True,
+        stored: bool = True,
     ) -> None:
         self._manager = manager
         self._id = session_id
         self._data = data
         # What the store holds for this id as far as we know: the change detector's baseline.
-        # b"" for a new session, so that it counts as changed and is stored (and its cookie set).
+        # b"{}" for a new session: left empty and unmodified, it is never stored (nor its
+        # cookie set), as express-session's saveUninitialized: false.
         self._saved_payload = saved_payload
         self._force_save = False
         self._persistent = persistent
+        self._stored = stored
         self._loop = asyncio.get_running_loop()
         self._tail: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
@@ -111,6 +114,13 @@ class Session(MutableMapping[str, Any]):
         """False for a realtime connection's cookieless session: it lives in memory only, as
         long as the connection, and store operations on it do nothing."""
         return self._persistent
+
+    @property
+    def stored(self) -> bool:
+        """True when the store holds this session's id (it was loaded from the store, or a
+        write of it was started); False for a new session nothing was saved in yet, which
+        HTTP neither stores nor gives a cookie."""
+        return self._stored and self._id is not None
 
     @property
     def modified(self) -> bool:
@@ -156,6 +166,7 @@ class Session(MutableMapping[str, Any]):
         self._data = {}
         self._saved_payload = _EMPTY_PAYLOAD
         self._force_save = False
+        self._stored = False
         store = self._manager.store
 
         async def forget() -> None:
@@ -167,16 +178,24 @@ class Session(MutableMapping[str, Any]):
     def reload(self) -> StoreOperation:
         """Re-read the session from the store (after any pending writes); await it.
 
-        If the store no longer has it (expired, or destroyed elsewhere) it reads as empty."""
-        store = self._manager.store
+        If the store no longer has it (expired, destroyed elsewhere, or never stored) it reads
+        as empty, and counts as new: stored again only once something is put in it."""
+        manager = self._manager
+        store = manager.store
 
         async def read() -> None:
             session_id = self._id
             if session_id is None or not self._persistent:
                 return
             payload = await store.load(session_id)
-            self._data = decode_session(payload) if payload is not None else {}
-            self._saved_payload = payload if payload is not None else b""
+            if payload is not None:
+                self._data = decode_session(payload)
+                self._saved_payload = payload
+                self._stored = True
+            else:
+                self._data = {}
+                self._saved_payload = b"" if manager.save_uninitialized else _EMPTY_PAYLOAD
+                self._stored = False
             self._force_save = False
 
         return self._enqueue(read)
@@ -208,8 +227,12 @@ class Session(MutableMapping[str, Any]):
     def _write(self, payload: bytes, drop: str | None) -> StoreOperation:
         session_id, store, ttl = self._id, self._manager.store, self._manager.store_ttl
         assert session_id is not None
+        # A compact copy: orjson's bytes keep a ~4 KB buffer however short the JSON, and a
+        # realtime connection keeps its session (and this baseline) as long as it lives.
+        payload = bytes(memoryview(payload))
         self._saved_payload = payload
         self._force_save = False
+        self._stored = True
 
         async def write() -> None:
             if drop is not None:
