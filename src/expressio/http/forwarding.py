@@ -37,8 +37,9 @@ HTTP handler's own forward always starts on the loop, so that the handler return
 
 The session is saved after the routes: the response waits for them (or for ``respond``) before
 the session middleware saves, and a change a route makes after responding is saved when it
-finishes. Only cookie changes (``regenerate()``, ``destroy()``) made after ``respond`` cannot
-reach the browser any more, as with any response already sent.
+finishes. Only cookie changes made after ``respond`` cannot reach the browser any more, as with
+any response already sent: ``regenerate()``, ``destroy()``, and the first write to a new session
+(an empty new session sets no cookie unless ``session(save_uninitialized=True)``).
 """
 
 from __future__ import annotations
