@@ -42,6 +42,7 @@ class Client:
         "session",
         "session_manager",
         "socket",
+        "tasks",
     )
 
     def __init__(self, socket: Socket, handshake: HandshakeData) -> None:
@@ -50,12 +51,27 @@ class Client:
         self.listeners: dict[str, list[Route]] = {}  # req.io.on(...)
         self.ready: asyncio.Future[None] | None = None  # the connect hook, while it runs
         self.running = 0  # events of this client started and not finished yet
+        #: the tasks of its events and hooks: cancelled when it disconnects
+        self.tasks: set[asyncio.Future[None]] = set()
         self.session: Session | None = None  # loaded for an event, kept for the next ones
         self.session_manager: SessionManager | None = None
         self._loading: asyncio.Future[Session] | None = None
 
-    def event_finished(self, _task: object = None) -> None:
+    def track(self, task: asyncio.Future[None]) -> None:
+        """Count ``task`` (an event of this client) until it ends."""
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[None]) -> None:
+        self.tasks.discard(task)
         self.running -= 1
+
+    def drop_events(self) -> None:
+        """The client is gone: cancel its events still running. An ``async def`` route gets
+        ``CancelledError`` at its next ``await``; a ``def`` route already in a worker thread runs
+        to its end (a thread cannot be stopped), its answer going nowhere."""
+        for task in tuple(self.tasks):
+            task.cancel()
 
     # -- the session ---------------------------------------------------------------------------
 

@@ -188,6 +188,8 @@ class IONamespace:
             return
         if self._log_connections():
             logger.info("disconnect %s%s: %s", socket.id, self._log_suffix(), reason)
+        # Its events go with it: a client reconnecting over and over must not pile up tasks.
+        client.drop_events()
         route = self.routes.get("disconnect")
         if route is not None or client.listeners.get("disconnect"):
             self._start_event(client, route, "disconnect", (reason,), None)
@@ -244,18 +246,23 @@ class IONamespace:
         if finished and _session_to_save(req) is None:
             client.running -= 1
             return
-        task = self.tasks.spawn(self._finish_event(req, reply, result))
-        task.add_done_callback(client.event_finished)
+        client.track(self.tasks.spawn(self._finish_event(req, reply, result)))
 
     async def _finish_event(self, req: SocketRequest, reply: SocketReply, result: Any) -> None:
-        if _is_awaitable(result):
-            try:
-                await result
-            except Exception as error:
-                _route_failed(reply, str(req.event), error)
         chain = req.io._chain
-        if chain is not None:
-            await chain.wait()
+        try:
+            if _is_awaitable(result):
+                try:
+                    await result
+                except Exception as error:
+                    _route_failed(reply, str(req.event), error)
+            chain = req.io._chain
+            if chain is not None:
+                await chain.wait()
+        except asyncio.CancelledError:
+            if chain is not None:
+                chain.cancel()
+            raise
         await self._save_session(req, reply)
 
     def _start_event(
@@ -270,7 +277,7 @@ class IONamespace:
         # still queued, and a re-read of the session must not start while one is.
         client.running += 1
         task = self.tasks.spawn(self._run_event(client, route, event, args, ack))
-        task.add_done_callback(client.event_finished)
+        client.track(task)
         return task
 
     async def _run_event(
@@ -298,13 +305,17 @@ class IONamespace:
                 return
         req = SocketRequest(event, args, io, client, session, route)
         chain = io._routes()
-        listeners = client.listeners.get(event)
-        if listeners:
-            for listener in tuple(listeners):
-                chain.start(listener, req)  # tasks: they start once the route awaits
-        if route is not None:
-            await chain.run(route, req)
-        await chain.wait()
+        try:
+            listeners = client.listeners.get(event)
+            if listeners:
+                for listener in tuple(listeners):
+                    chain.start(listener, req)  # tasks: they start once the route awaits
+            if route is not None:
+                await chain.run(route, req)
+            await chain.wait()
+        except asyncio.CancelledError:
+            chain.cancel()  # the client is gone: so are the routes this event forwarded to
+            raise
         await self._save_session(req, reply)
 
     async def _save_session(self, req: SocketRequest, reply: SocketReply) -> None:

@@ -222,7 +222,9 @@ class RequestIO:
         chain = self._chain
         if chain is None:
             namespace = self._namespace
-            chain = self._chain = RouteChain(namespace.routes, self._reply, namespace.blocking)
+            chain = self._chain = RouteChain(
+                namespace.routes, self._reply, namespace.blocking, namespace.tasks
+            )
         return chain
 
     def _start(self, name: str, pending: Pending) -> None:

@@ -46,6 +46,7 @@ from typing import Any, Final, Protocol
 import anyio
 import anyio.to_thread
 
+from ..realtime.tasks import TaskSet
 from .loop_bridge import LoopBridge, Pending
 
 logger = logging.getLogger("expressio.io")
@@ -265,11 +266,14 @@ class RouteChain:
     Loop thread only: callers in worker threads hop there first.
     """
 
-    __slots__ = ("_outcomes", "_pending", "_started", "blocking", "routes")
+    __slots__ = ("_outcomes", "_pending", "_started", "_tasks", "blocking", "routes")
 
-    def __init__(self, routes: RouteTable, outcomes: RouteOutcomes, blocking: Blocking) -> None:
+    def __init__(
+        self, routes: RouteTable, outcomes: RouteOutcomes, blocking: Blocking, tasks: TaskSet
+    ) -> None:
         self.routes = routes
         self.blocking = blocking
+        self._tasks = tasks
         self._outcomes = outcomes
         self._pending: set[asyncio.Future[None]] | None = None
         self._started = 0
@@ -297,7 +301,7 @@ class RouteChain:
     def start(self, route: Route, req: Any) -> asyncio.Future[None]:
         """Run ``route`` (claimed) as part of this chain in a task of its own; the future
         resolves when it has finished, also when it failed (reported to the outcomes)."""
-        task = asyncio.get_running_loop().create_task(self.run(route, req))
+        task = self._tasks.spawn(self.run(route, req))
         pending = self._pending
         if pending is None:
             pending = self._pending = set()
@@ -339,6 +343,11 @@ class RouteChain:
         """Wait for every route started so far, and for those they start meanwhile."""
         while self._pending:
             await asyncio.wait(tuple(self._pending))
+
+    def cancel(self) -> None:
+        """Cancel the routes still running in tasks of their own (the request was dropped)."""
+        for task in tuple(self._pending or ()):
+            task.cancel()
 
     def report_failure(self, name: str, error: BaseException) -> None:
         """Log that route ``name`` raised ``error`` and tell the outcomes."""
