@@ -1,5 +1,6 @@
 """Tasks belong to their client: when it disconnects, its events still running are cancelled,
-so reconnecting over and over cannot pile tasks up; shutdown waits for what is left."""
+so reconnecting over and over cannot pile tasks up, and what it still owes an answer to fails
+at once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import expressio
 from expressio.io.appio import runtime_of
-from tests.socket_clients import clients
+from tests.socket_clients import SLOW, clients
 from tests.support import served
 
 EVENTS = 50  # per connection, each parked in a slow route
@@ -64,3 +65,35 @@ async def _until(condition: Any, timeout: float = 5.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition never held"
         await asyncio.sleep(0.01)
+
+
+async def test_emit_with_ack_fails_at_once_when_the_client_disconnects() -> None:
+    app = expressio.express()
+    app.http().io()
+    outcomes: list[str] = []
+
+    background: set[asyncio.Future[None]] = set()
+
+    @app.io.route("ask")
+    async def ask(req: Any) -> None:
+        waiting = req.io.emit_with_ack("question", timeout=30)
+
+        async def wait_for_the_answer() -> None:  # outlives the event, which is cancelled
+            try:
+                await waiting
+            except Exception as error:
+                outcomes.append(type(error).__name__)
+
+        background.add(asyncio.ensure_future(wait_for_the_answer()))
+
+    @app.io.route("disconnect")
+    def gone(req: Any) -> None:
+        outcomes.append("disconnect hook")
+
+    with served(app) as url:
+        async with clients(url) as connect:
+            client = await connect(answers={"question": SLOW})  # it answers after a second
+            await client.emit("ask")
+            await client.inbox.wait_for("question")
+        await _until(lambda: "ConnectionResetError" in outcomes)
+    assert "TimeoutError" not in outcomes

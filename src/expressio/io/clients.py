@@ -14,6 +14,7 @@ that its next events load the session first.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ class Client:
 
     __slots__ = (
         "_loading",
+        "awaiting",
         "handshake",
         "listeners",
         "ready",
@@ -53,6 +55,8 @@ class Client:
         self.running = 0  # events of this client started and not finished yet
         #: the tasks of its events and hooks: cancelled when it disconnects
         self.tasks: set[asyncio.Future[None]] = set()
+        #: ``emit_with_ack`` answers it owes (future → event, timeout timer): failed when it goes
+        self.awaiting: dict[concurrent.futures.Future[Any], tuple[str, asyncio.TimerHandle]] = {}
         self.session: Session | None = None  # loaded for an event, kept for the next ones
         self.session_manager: SessionManager | None = None
         self._loading: asyncio.Future[Session] | None = None
@@ -67,11 +71,19 @@ class Client:
         self.running -= 1
 
     def drop_events(self) -> None:
-        """The client is gone: cancel its events still running. An ``async def`` route gets
-        ``CancelledError`` at its next ``await``; a ``def`` route already in a worker thread runs
-        to its end (a thread cannot be stopped), its answer going nowhere."""
+        """The client is gone: cancel its events still running, and fail the ``emit_with_ack``
+        answers it still owes with ``ConnectionResetError`` (at once, not at their timeout). An
+        ``async def`` route gets ``CancelledError`` at its next ``await``; a ``def`` route
+        already in a worker thread runs to its end (a thread cannot be stopped)."""
         for task in tuple(self.tasks):
             task.cancel()
+        awaiting, self.awaiting = self.awaiting, {}
+        for future, (event, timer) in awaiting.items():
+            timer.cancel()
+            if not future.done():
+                future.set_exception(
+                    ConnectionResetError(f"the client disconnected before answering {event!r}")
+                )
 
     # -- the session ---------------------------------------------------------------------------
 

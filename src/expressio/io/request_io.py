@@ -128,12 +128,14 @@ class RequestIO:
     ) -> Pending:
         """Send ``event`` and return the client's answer as a :class:`Pending`: the single
         argument, a tuple when several, ``None`` when none; ``TimeoutError`` after ``timeout``
-        seconds (also when the client disconnects before answering)."""
+        seconds; ``ConnectionResetError`` at once when the client disconnects first."""
         socket = self._need_socket("emit_with_ack")
         check_event_name(event)
         pending = Pending()
+        client = self._client
+        assert client is not None
         self._namespace.bridge.call(
-            _start_emit_with_ack, socket, event, payload(data), timeout, pending
+            _start_emit_with_ack, socket, client, event, payload(data), timeout, pending
         )
         return pending
 
@@ -378,22 +380,32 @@ def _emit_to(
 
 
 def _start_emit_with_ack(
-    socket: Socket, event: str, args: tuple[Any, ...], timeout: float, pending: Pending
+    socket: Socket,
+    client: Client,
+    event: str,
+    args: tuple[Any, ...],
+    timeout: float,
+    pending: Pending,
 ) -> None:
     # The emit itself happens here, synchronously, so that it keeps its place among the emits
     # around it; only the wait is deferred.
     future = pending.future
     timer: asyncio.TimerHandle | None = None
+    if not socket.connected:
+        fail(future, ConnectionResetError(f"the client disconnected before {event!r} was sent"))
+        return
 
     def answered(*answer: Any) -> None:
         if timer is not None:
             timer.cancel()
+        client.awaiting.pop(future, None)
         settle(future, ack_value(answer))
 
     def give_up() -> None:
         # Forget the callback too: a client that never answers must not grow the table.
         if ack_id is not None:
             socket.cancel_ack(ack_id)
+        client.awaiting.pop(future, None)
         fail(future, TimeoutError(f"no ack for {event!r} within {timeout} s"))
 
     try:
@@ -402,3 +414,4 @@ def _start_emit_with_ack(
         fail(future, error)
         return
     timer = asyncio.get_running_loop().call_later(timeout, give_up)
+    client.awaiting[future] = (event, timer)
