@@ -388,6 +388,18 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         socket = self._socket
         assert parser is not None and socket is not None
         now = self._loop.time()
+        if self._phase is _OPEN:
+            # The common read: one whole text frame (a message) and nothing else.
+            text = parser.single_text(data)
+            if text is not None:
+                self._receiving = True
+                try:
+                    socket.receive_frame(text, now)
+                finally:
+                    self._receiving = False
+                if self._phase is _OPEN:
+                    self._flush()
+                return
         self._receiving = True
         try:
             # Any: the hot path tells the kinds apart by exact type, which mypy cannot follow.
