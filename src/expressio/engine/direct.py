@@ -392,9 +392,16 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             # The common read: one whole text frame (a message) and nothing else.
             text = parser.single_text(data)
             if text is not None:
+                # What gets queued meanwhile is written right after: no waiter to wake (the
+                # flush parks it again).
+                socket.waiter = None
                 self._receiving = True
                 try:
                     socket.receive_frame(text, now)
+                except BaseException:
+                    if socket.waiter is None:
+                        socket.waiter = self
+                    raise
                 finally:
                     self._receiving = False
                 if self._phase is _OPEN:
@@ -497,7 +504,21 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         batch = socket.take_outbox()
         if batch:
             if len(batch) == 1:
-                self._transport.write(_framed(batch[0]))
+                message = batch[0]
+                frame = message.frame
+                if frame is None:
+                    content = message.websocket
+                    if type(content) is str:
+                        payload = content.encode("utf-8")
+                        size = len(payload)
+                        if size < 126:  # _framed, inlined for a short text
+                            frame = bytes((0x81, size)) + payload
+                        else:
+                            frame = encode_frame(TEXT, payload)
+                    else:
+                        frame = encode_frame(BINARY, content)  # type: ignore[arg-type]
+                    message.frame = frame  # a broadcast's other recipients reuse it
+                self._transport.write(frame)
             else:
                 self._transport.write(b"".join([_framed(message) for message in batch]))
         if not socket.closed:
