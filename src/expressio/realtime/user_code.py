@@ -56,6 +56,17 @@ def call_event_handler(
         logger.exception("error in handler of %r", event)
         ack.fail()
         return
+    if result is None or type(result) is tuple:
+        # Ack.answer_with, inlined for what a sync handler returns most: nothing, or a tuple.
+        try:
+            if result is None:
+                ack()
+            else:
+                ack(*result)
+        except Exception:
+            logger.exception("error handling the result of the handler of %r", event)
+            ack.fail()
+        return
     if is_awaitable(result):
         call_user_code(
             lambda: result,
