@@ -139,6 +139,10 @@ def _batch_for(loop: asyncio.AbstractEventLoop) -> _FlushBatch:
     return batch
 
 
+# The header of a final text frame of 0 to 125 bytes, by size.
+_SHORT_TEXT_HEADERS: Final = tuple(bytes((0x80 | TEXT, size)) for size in range(126))
+
+
 def _framed(message: PreparedMessage) -> bytes:
     """The websocket frame of ``message``, built on first use and shared by every recipient."""
     frame = message.frame
@@ -205,7 +209,29 @@ class DirectWebSocketProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         phase = self._phase
-        if phase is _OPEN or phase is _PROBING:
+        if phase is _OPEN:
+            # The common read: one whole text frame (a message) and nothing else.
+            text = self._parser.single_text(data)  # type: ignore[union-attr]
+            if text is None:
+                self._receive_frames(data)
+                return
+            socket = self._socket
+            assert socket is not None
+            # What gets queued meanwhile is written right after: no waiter to wake (the
+            # flush parks it again).
+            socket.waiter = None
+            self._receiving = True
+            try:
+                socket.receive_frame(text, self._loop.time())
+            except BaseException:
+                if socket.waiter is None:
+                    socket.waiter = self
+                raise
+            finally:
+                self._receiving = False
+            if self._phase is _OPEN:
+                self._flush()
+        elif phase is _PROBING:
             self._receive_frames(data)
         elif phase is _REQUEST or phase is _HANDING_OVER:
             request = self._request
@@ -388,25 +414,6 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         socket = self._socket
         assert parser is not None and socket is not None
         now = self._loop.time()
-        if self._phase is _OPEN:
-            # The common read: one whole text frame (a message) and nothing else.
-            text = parser.single_text(data)
-            if text is not None:
-                # What gets queued meanwhile is written right after: no waiter to wake (the
-                # flush parks it again).
-                socket.waiter = None
-                self._receiving = True
-                try:
-                    socket.receive_frame(text, now)
-                except BaseException:
-                    if socket.waiter is None:
-                        socket.waiter = self
-                    raise
-                finally:
-                    self._receiving = False
-                if self._phase is _OPEN:
-                    self._flush()
-                return
         self._receiving = True
         try:
             # Any: the hot path tells the kinds apart by exact type, which mypy cannot follow.
@@ -512,7 +519,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
                         payload = content.encode("utf-8")
                         size = len(payload)
                         if size < 126:  # _framed, inlined for a short text
-                            frame = bytes((0x81, size)) + payload
+                            frame = _SHORT_TEXT_HEADERS[size] + payload
                         else:
                             frame = encode_frame(TEXT, payload)
                     else:

@@ -356,26 +356,29 @@ class Decoder:
         the event name) and its ack id. None for anything else, valid or not, or while a
         binary packet waits for attachments: :meth:`feed` then decodes it, or refuses it.
         """
-        if self._pending is not None or text[:1] != "2":
+        if self._pending is not None:
             return None
-        bracket = text.find("[", 1)
-        if bracket < 0:
-            return None
-        ack_id: int | None = None
-        if bracket > 1:
+        bracket = text.find("[")
+        if bracket == 1:
+            ack_id: int | None = None
+        elif 1 < bracket <= _MAX_ACK_ID_DIGITS + 1:
             digits = text[1:bracket]
-            if not (digits.isascii() and digits.isdigit()) or bracket > _MAX_ACK_ID_DIGITS + 1:
+            if not (digits.isdigit() and digits.isascii()):
                 return None
             ack_id = int(digits)
             if ack_id > MAX_ACK_ID:
                 return None
+        else:
+            return None
+        if text[0] != "2":
+            return None
         try:
             data = orjson.loads(text[bracket:])
         except orjson.JSONDecodeError:
             return None
-        if type(data) is not list or not data or type(data[0]) is not str:
-            return None
-        return data, ack_id
+        if type(data) is list and data and type(data[0]) is str:
+            return data, ack_id
+        return None
 
     def feed(self, message: str | bytes) -> Packet | None:
         """Feed one Engine.IO message; returns the packet it completes, if any."""
