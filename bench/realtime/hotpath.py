@@ -105,6 +105,9 @@ async def open_session(peer: str) -> tuple[DirectWebSocketProtocol, FakeTranspor
 async def run(options: argparse.Namespace) -> None:
     protocol, transport = await open_session(options.peer)
     feed = protocol.data_received
+    # The direct transport writes in one callback per loop turn (its flush batch): run it
+    # after each frame, as the loop would.
+    flush = protocol._batch._run
     frame = ACK_FRAME
     count = options.count
     if options.profile:
@@ -115,6 +118,7 @@ async def run(options: argparse.Namespace) -> None:
         profiler.enable()
         for _ in range(count):
             feed(frame)
+            flush()
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         return
@@ -124,6 +128,7 @@ async def run(options: argparse.Namespace) -> None:
         start = time.perf_counter()
         for _ in range(count):
             feed(frame)
+            flush()
         elapsed = time.perf_counter() - start
         if transport.writes - writes != count:
             raise SystemExit(f"{transport.writes - writes} writes for {count} frames")

@@ -17,8 +17,10 @@ How a session runs:
   same as over ASGI; a refusal is an HTTP answer before the handshake.
 * The parser's events are dispatched by type; messages go to the session as they arrive
   (``EngineSocket.receive_frame``, whose state machine decides what they mean). What the
-  application queues while a read is processed (an ack, say) is written once the read is
-  done, in one ``transport.write``.
+  application queues while a read is processed (an ack, say) is written in one
+  ``transport.write``: once the read is done, or, for the common read (one whole text
+  frame, ``FrameParser.single_text``), in the flush callback below, with the writes of every
+  other session that read in the same loop turn.
 * Messages queued at any other time wake the protocol (it is the socket's ``Waiter``): every
   woken session of the loop is flushed together in one callback after the current one, so a
   broadcast of many messages costs one write per recipient, and the framed bytes of a
@@ -217,20 +219,17 @@ class DirectWebSocketProtocol(asyncio.Protocol):
                 return
             socket = self._socket
             assert socket is not None
-            # What gets queued meanwhile is written right after: no waiter to wake (the
-            # flush parks it again).
+            # The flush is scheduled here, so what gets queued meanwhile needs no wake-up
+            # (the flush parks the waiter again).
             socket.waiter = None
-            self._receiving = True
             try:
                 socket.receive_frame(text, self._loop.time())
-            except BaseException:
-                if socket.waiter is None:
-                    socket.waiter = self
-                raise
             finally:
-                self._receiving = False
-            if self._phase is _OPEN:
-                self._flush()
+                if self._phase is _OPEN:
+                    # Written with the other sessions' writes, after this turn's reads: the
+                    # writes then come back to back, and a peer woken by the first one is
+                    # often still awake for the next (a wake-up is much of a write's cost).
+                    self._batch.add(self)
         elif phase is _PROBING:
             self._receive_frames(data)
         elif phase is _REQUEST or phase is _HANDING_OVER:
