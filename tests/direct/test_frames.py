@@ -338,3 +338,65 @@ def test_events_before_an_error_are_kept_and_later_input_is_ignored() -> None:
     assert events[0] == TextMessage("ok")
     assert _error_code(events) == PROTOCOL_ERROR
     assert parser.feed(client_frame(TEXT, b"after")) == []
+
+
+# -- single_text: the one-whole-text-frame shortcut agrees with feed ----------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        client_frame(TEXT, b""),
+        client_frame(TEXT, b'42["ack",1]'),
+        client_frame(TEXT, "h\u00e9llo \u20ac".encode()),
+        client_frame(TEXT, b"x" * 125),
+        client_frame(TEXT, b"y" * 126),
+        client_frame(TEXT, b"z" * 1000),
+    ],
+)
+def test_single_text_reads_one_whole_text_frame(data: bytes) -> None:
+    (expected,) = FrameParser(1 << 20).feed(data)
+    assert isinstance(expected, TextMessage)
+    assert FrameParser(1 << 20).single_text(data) == expected.data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x81",
+        client_frame(TEXT, b"hello")[:-1],  # incomplete
+        client_frame(TEXT, b"hello") + client_frame(TEXT, b"more"),  # two frames
+        client_frame(TEXT, b"hello", masked=False),
+        client_frame(TEXT, b"hello", final=False),
+        client_frame(TEXT, b"hello", rsv=0x40),
+        client_frame(BINARY, b"hello"),
+        client_frame(PING, b"hello"),
+        client_frame(TEXT, b"\xff\xfe"),  # invalid UTF-8: feed reports it
+        client_frame(TEXT, b"w" * 70000),  # a 64-bit length
+    ],
+)
+def test_single_text_leaves_anything_else_to_feed(data: bytes) -> None:
+    parser = FrameParser(1 << 20)
+    assert parser.single_text(data) is None
+    assert parser._pending is None  # nothing consumed
+
+
+def test_single_text_leaves_an_oversize_message_to_feed() -> None:
+    parser = FrameParser(100)
+    data = client_frame(TEXT, b"v" * 101)
+    assert parser.single_text(data) is None
+    assert parser._pending is None  # nothing consumed
+
+
+def test_single_text_waits_for_a_message_or_frame_in_progress() -> None:
+    parser = FrameParser(1000)
+    assert parser.feed(client_frame(TEXT, b"start", final=False)) == []
+    assert parser.single_text(client_frame(TEXT, b"new")) is None
+    parser = FrameParser(1000)
+    assert parser.feed(client_frame(TEXT, b"partial")[:4]) == []
+    assert parser.single_text(client_frame(TEXT, b"next")) is None
+    parser = FrameParser(1000)
+    parser.feed(client_frame(TEXT, b"bad", masked=False))
+    assert parser.failed
+    assert parser.single_text(client_frame(TEXT, b"after")) is None

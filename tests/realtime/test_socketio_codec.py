@@ -10,6 +10,7 @@ from expressio.protocol.socketio import (
     EncodedPacket,
     Packet,
     PacketType,
+    ack_text,
     encode_ack,
     encode_connect,
     encode_connect_error,
@@ -78,26 +79,30 @@ def test_encode_connect_error_with_data_and_refuses_bad_values() -> None:
 # --- decoding -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("0", Packet(PacketType.CONNECT, "/", None, None)),
-        ('0{"token":"123"}', Packet(PacketType.CONNECT, "/", {"token": "123"}, None)),
-        ("0/custom,", Packet(PacketType.CONNECT, "/custom", None, None)),
-        ("0/random", Packet(PacketType.CONNECT, "/random", None, None)),
-        ('0/custom,{"token":"abc"}', Packet(PacketType.CONNECT, "/custom", {"token": "abc"})),
-        ("1", Packet(PacketType.DISCONNECT)),
-        ("1/custom", Packet(PacketType.DISCONNECT, "/custom")),
-        (
-            '2["message",1,"2",{"3":[true]}]',
-            Packet(PacketType.EVENT, "/", ["message", 1, "2", {"3": [True]}]),
-        ),
-        ('2456["m"]', Packet(PacketType.EVENT, "/", ["m"], 456)),
-        ('2/admin,7["m",null]', Packet(PacketType.EVENT, "/admin", ["m", None], 7)),
-        ("30[]", Packet(PacketType.ACK, "/", [], 0)),
-        ('3/admin,13["bar"]', Packet(PacketType.ACK, "/admin", ["bar"], 13)),
-    ],
-)
+VALID_TEXT_PACKETS = [
+    ("0", Packet(PacketType.CONNECT, "/", None, None)),
+    ('0{"token":"123"}', Packet(PacketType.CONNECT, "/", {"token": "123"}, None)),
+    ("0/custom,", Packet(PacketType.CONNECT, "/custom", None, None)),
+    ("0/random", Packet(PacketType.CONNECT, "/random", None, None)),
+    ('0/custom,{"token":"abc"}', Packet(PacketType.CONNECT, "/custom", {"token": "abc"})),
+    ("1", Packet(PacketType.DISCONNECT)),
+    ("1/custom", Packet(PacketType.DISCONNECT, "/custom")),
+    (
+        '2["message",1,"2",{"3":[true]}]',
+        Packet(PacketType.EVENT, "/", ["message", 1, "2", {"3": [True]}]),
+    ),
+    ('2456["m"]', Packet(PacketType.EVENT, "/", ["m"], 456)),
+    ('2/admin,7["m",null]', Packet(PacketType.EVENT, "/admin", ["m", None], 7)),
+    ("30[]", Packet(PacketType.ACK, "/", [], 0)),
+    ('3/admin,13["bar"]', Packet(PacketType.ACK, "/admin", ["bar"], 13)),
+    ('20["m"]', Packet(PacketType.EVENT, "/", ["m"], 0)),
+    ('2007["m"]', Packet(PacketType.EVENT, "/", ["m"], 7)),
+    (f'2{2**53 - 1}["m"]', Packet(PacketType.EVENT, "/", ["m"], 2**53 - 1)),
+    ('2["\u00e9",[1,{"a":"["}]]', Packet(PacketType.EVENT, "/", ["\u00e9", [1, {"a": "["}]])),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), VALID_TEXT_PACKETS)
 def test_decode_text_packets(text: str, expected: Packet) -> None:
     assert decode_all(text) == [expected]
 
@@ -127,41 +132,92 @@ def test_placeholder_lookalikes_in_plain_events_stay_objects() -> None:
     assert decode_all(f'2["e",{PLACEHOLDER_0}]')[0].data == ["e", {"_placeholder": True, "num": 0}]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "abc",  # unknown packet type
-        "7",
-        "9[]",
-        "2",  # event without payload
-        "2{}",  # payload is not an array
-        "2[]",  # empty array
-        "2[1]",  # event name is not a string
-        '2"message"',
-        '2abc["message-with-ack",1]',  # invalid ack id
-        '2-1["e"]',
-        '2["e"',  # broken JSON
-        '2["e"]x',
-        "0[]",  # CONNECT payload must be an object
-        '0"token"',
-        "01",
-        '1{"a":1}',  # DISCONNECT carries nothing
-        "3[]",  # ACK without id
-        "31{}",  # ACK payload must be an array
-        "31",
-        '5["e",{}]',  # binary without attachment count
-        '5x-["e"]',
-        '5-1["e"]',
-        '5999999999-["e"]',
-        "2" + "9" * 20 + '["e"]',  # ack id out of range
-        "2" + "[" * 3000 + "]" * 3000,
-        "4",
-    ],
-)
+MALFORMED_TEXTS = [
+    "",
+    "abc",  # unknown packet type
+    "7",
+    "9[]",
+    "2",  # event without payload
+    "2{}",  # payload is not an array
+    "2[]",  # empty array
+    "2[1]",  # event name is not a string
+    '2"message"',
+    '2abc["message-with-ack",1]',  # invalid ack id
+    '2-1["e"]',
+    '2["e"',  # broken JSON
+    '2["e"]x',
+    "0[]",  # CONNECT payload must be an object
+    '0"token"',
+    "01",
+    '1{"a":1}',  # DISCONNECT carries nothing
+    "3[]",  # ACK without id
+    "31{}",  # ACK payload must be an array
+    "31",
+    '5["e",{}]',  # binary without attachment count
+    '5x-["e"]',
+    '5-1["e"]',
+    '5999999999-["e"]',
+    "2" + "9" * 20 + '["e"]',  # ack id out of range
+    "2" + "[" * 3000 + "]" * 3000,
+    "4",
+    "2" + str(2**53) + '["e"]',  # ack id out of range, by value
+    '2\u00b2["e"]',  # a digit, but not an ASCII one
+    '2/admin["e"]',
+]
+
+
+@pytest.mark.parametrize("text", MALFORMED_TEXTS)
 def test_decode_rejects_malformed_text(text: str) -> None:
     with pytest.raises(DecodeError):
         Decoder().feed(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), VALID_TEXT_PACKETS)
+def test_default_event_agrees_with_feed_or_leaves_the_packet_to_it(
+    text: str, expected: Packet
+) -> None:
+    event = Decoder().default_event(text)
+    if expected.type is PacketType.EVENT and expected.namespace == "/":
+        assert event == (expected.data, expected.id)
+    else:
+        assert event is None
+
+
+@pytest.mark.parametrize("text", MALFORMED_TEXTS)
+def test_default_event_leaves_malformed_text_to_feed(text: str) -> None:
+    assert Decoder().default_event(text) is None
+
+
+def test_default_event_waits_for_attachments_in_progress() -> None:
+    decoder = Decoder()
+    assert decoder.feed(f'51-["e",{PLACEHOLDER_0}]') is None
+    assert decoder.default_event('2["next"]') is None
+    with pytest.raises(DecodeError):
+        decoder.feed('2["next"]')
+
+
+@pytest.mark.parametrize(
+    ("namespace", "ack_id", "args"),
+    [
+        ("/", 0, ()),
+        ("/", 15, ("bar", {"a": [1, None]})),
+        ("/", 2**53 - 1, ["x"]),
+        ("/admin", 13, ("bar",)),
+        ("/", 15, ("bar", b"\x01")),
+    ],
+)
+def test_ack_text_is_encode_ack_for_text_acks_of_the_default_namespace(
+    namespace: str, ack_id: int, args: tuple[object, ...] | list[object]
+) -> None:
+    packet = encode_ack(namespace, ack_id, args)
+    expected = packet.text if namespace == "/" and not packet.attachments else None
+    assert ack_text(namespace, ack_id, args) == expected
+
+
+def test_ack_text_leaves_what_json_cannot_carry_to_encode_ack() -> None:
+    assert ack_text("/", 1, (object(),)) is None
+    with pytest.raises(TypeError):
+        encode_ack("/", 1, (object(),))
 
 
 def test_decode_rejects_out_of_place_and_bad_attachments() -> None:

@@ -17,8 +17,10 @@ How a session runs:
   same as over ASGI; a refusal is an HTTP answer before the handshake.
 * The parser's events are dispatched by type; messages go to the session as they arrive
   (``EngineSocket.receive_frame``, whose state machine decides what they mean). What the
-  application queues while a read is processed (an ack, say) is written once the read is
-  done, in one ``transport.write``.
+  application queues while a read is processed (an ack, say) is written in one
+  ``transport.write``: once the read is done, or, for the common read (one whole text
+  frame, ``FrameParser.single_text``), in the flush callback below, with the writes of every
+  other session that read in the same loop turn.
 * Messages queued at any other time wake the protocol (it is the socket's ``Waiter``): every
   woken session of the loop is flushed together in one callback after the current one, so a
   broadcast of many messages costs one write per recipient, and the framed bytes of a
@@ -139,6 +141,10 @@ def _batch_for(loop: asyncio.AbstractEventLoop) -> _FlushBatch:
     return batch
 
 
+# The header of a final text frame of 0 to 125 bytes, by size.
+_SHORT_TEXT_HEADERS: Final = tuple(bytes((0x80 | TEXT, size)) for size in range(126))
+
+
 def _framed(message: PreparedMessage) -> bytes:
     """The websocket frame of ``message``, built on first use and shared by every recipient."""
     frame = message.frame
@@ -205,7 +211,26 @@ class DirectWebSocketProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         phase = self._phase
-        if phase is _OPEN or phase is _PROBING:
+        if phase is _OPEN:
+            # The common read: one whole text frame (a message) and nothing else.
+            text = self._parser.single_text(data)  # type: ignore[union-attr]
+            if text is None:
+                self._receive_frames(data)
+                return
+            socket = self._socket
+            assert socket is not None
+            # The flush is scheduled here, so what gets queued meanwhile needs no wake-up
+            # (the flush parks the waiter again).
+            socket.waiter = None
+            try:
+                socket.receive_frame(text, self._loop.time())
+            finally:
+                if self._phase is _OPEN:
+                    # Written with the other sessions' writes, after this turn's reads: the
+                    # writes then come back to back, and a peer woken by the first one is
+                    # often still awake for the next (a wake-up is much of a write's cost).
+                    self._batch.add(self)
+        elif phase is _PROBING:
             self._receive_frames(data)
         elif phase is _REQUEST or phase is _HANDING_OVER:
             request = self._request
@@ -485,7 +510,21 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         batch = socket.take_outbox()
         if batch:
             if len(batch) == 1:
-                self._transport.write(_framed(batch[0]))
+                message = batch[0]
+                frame = message.frame
+                if frame is None:
+                    content = message.websocket
+                    if type(content) is str:
+                        payload = content.encode("utf-8")
+                        size = len(payload)
+                        if size < 126:  # _framed, inlined for a short text
+                            frame = _SHORT_TEXT_HEADERS[size] + payload
+                        else:
+                            frame = encode_frame(TEXT, payload)
+                    else:
+                        frame = encode_frame(BINARY, content)  # type: ignore[arg-type]
+                    message.frame = frame  # a broadcast's other recipients reuse it
+                self._transport.write(frame)
             else:
                 self._transport.write(b"".join([_framed(message) for message in batch]))
         if not socket.closed:

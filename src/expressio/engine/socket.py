@@ -126,7 +126,18 @@ class EngineSocket:
 
     def send(self, data: str | bytes) -> None:
         """Queue one message: ``str`` goes as text, ``bytes`` as binary."""
-        self.send_prepared(PreparedMessage(data))
+        message = PreparedMessage(data)
+        # Connection.send, inlined for the common case (an open session with room in its
+        # send buffer); anything else goes through it, which decides.
+        connection = self._connection
+        state = connection.state
+        outbox = connection.outbox
+        if (state is _OPEN or state is _UPGRADING) and len(outbox) < connection.max_send_buffer:
+            outbox.append(message)
+            if self.waiter is not None:
+                self._wake()
+            return
+        self.send_prepared(message)
 
     def send_prepared(self, message: PreparedMessage) -> None:
         """Queue a message prepared once (see ``EngineServer.prepare``) for many sockets."""
@@ -168,11 +179,28 @@ class EngineSocket:
 
     def receive_frame(self, frame: str | bytes, now: float) -> None:
         """A frame arrived on the websocket that carries the session."""
-        event = self._connection.receive_frame(frame, now)
+        connection = self._connection
+        if (
+            type(frame) is str
+            and frame[:1] == "4"
+            and connection.state is _OPEN
+            and len(frame) * 4 <= connection.max_payload
+        ):
+            # A text message on an open session, too short to exceed the payload limit even
+            # encoded: Connection.receive_frame would answer MessageReceived(frame[1:]).
+            callback = self._server.on_message
+            if callback is not None:
+                try:
+                    callback(self, frame[1:])
+                except Exception:
+                    logger.exception("on_message callback failed; closing session %s", self.sid)
+                    self.close(DisconnectReason.FORCED_CLOSE)
+            return
+        event = connection.receive_frame(frame, now)
         if event is None:
             self._arm_heartbeat()  # a pong moves the next ping
         elif isinstance(event, MessageReceived):
-            # _deliver, inlined: this is the path of every message received.
+            # _deliver, inlined.
             callback = self._server.on_message
             if callback is not None:
                 try:

@@ -30,6 +30,7 @@ __all__ = [
     "EncodedPacket",
     "Packet",
     "PacketType",
+    "ack_text",
     "encode_ack",
     "encode_connect",
     "encode_connect_error",
@@ -175,8 +176,27 @@ def encode_event(
 
 def encode_ack(namespace: str, ack_id: int, args: Sequence[Any]) -> EncodedPacket:
     """ACK (or BINARY_ACK) answering ``ack_id`` with ``args``."""
+    text = ack_text(namespace, ack_id, args)
+    if text is not None:
+        return EncodedPacket(text)
     # orjson writes a tuple as an array: no list copy needed
     return encode_packet(_ACK, namespace, tuple(args), ack_id)
+
+
+def ack_text(namespace: str, ack_id: int, args: Sequence[Any]) -> str | None:
+    """The ACK answering ``ack_id`` with ``args`` in the default namespace, as its one text
+    message; None when it needs :func:`encode_ack` (another namespace, binary data in
+    ``args``, or ``args`` neither a list nor a tuple), which also raises for what JSON cannot
+    carry. The path of every ack a server sends."""
+    if namespace != DEFAULT_NAMESPACE:
+        return None
+    kind = type(args)
+    if kind is not tuple and kind is not list:
+        return None
+    try:
+        return f"3{ack_id}{orjson.dumps(args).decode()}"
+    except TypeError:
+        return None
 
 
 def encode_connect(namespace: str, sid: str) -> EncodedPacket:
@@ -329,6 +349,36 @@ class Decoder:
     def reassembling(self) -> bool:
         """True while a binary packet still waits for attachments."""
         return self._pending is not None
+
+    def default_event(self, text: str) -> tuple[list[Any], int | None] | None:
+        """``text`` as an EVENT of the default namespace without binary data (``2[...]`` or
+        ``2<ack id>[...]``, the common packet): its payload (a non-empty array starting with
+        the event name) and its ack id. None for anything else, valid or not, or while a
+        binary packet waits for attachments: :meth:`feed` then decodes it, or refuses it.
+        """
+        if self._pending is not None:
+            return None
+        bracket = text.find("[")
+        if bracket == 1:
+            ack_id: int | None = None
+        elif 1 < bracket <= _MAX_ACK_ID_DIGITS + 1:
+            digits = text[1:bracket]
+            if not (digits.isdigit() and digits.isascii()):
+                return None
+            ack_id = int(digits)
+            if ack_id > MAX_ACK_ID:
+                return None
+        else:
+            return None
+        if text[0] != "2":
+            return None
+        try:
+            data = orjson.loads(text[bracket:])
+        except orjson.JSONDecodeError:
+            return None
+        if type(data) is list and data and type(data[0]) is str:
+            return data, ack_id
+        return None
 
     def feed(self, message: str | bytes) -> Packet | None:
         """Feed one Engine.IO message; returns the packet it completes, if any."""

@@ -229,6 +229,42 @@ class FrameParser:
         """True once a protocol error was reported; all later input is ignored."""
         return self._failed
 
+    def single_text(self, data: bytes) -> str | None:
+        """The text of ``data`` when it is exactly one whole, final, masked text frame of up to
+        65535 bytes, arriving while no frame or message is in progress; None otherwise, and
+        nothing is consumed: :meth:`feed` then parses ``data`` (and reports what is wrong
+        with it, invalid UTF-8 included).
+
+        The common case of a realtime connection (one small message per read), without the
+        event list and the event object: the checks are :meth:`feed`'s for that shape.
+        """
+        if self._pending is not None or self._fragments is not None or self._failed:
+            return None
+        # FIN and TEXT, no reserved bit; then the mask bit and a 7-bit or 16-bit length.
+        size = len(data)
+        if size < 6 or data[0] != 0x81:
+            return None
+        length = data[1] - 0x80
+        if length < 126:
+            if length < 0 or size != length + 6:
+                return None
+            mask = data[2:6]
+            payload = data[6:]
+        elif length == 126 and size >= 8:
+            length = (data[2] << 8) | data[3]
+            if size != length + 8:
+                return None
+            mask = data[4:8]
+            payload = data[8:]
+        else:
+            return None
+        if length > self.max:
+            return None
+        try:
+            return _unmask(payload, mask).decode("utf-8") if length else ""
+        except UnicodeDecodeError:
+            return None
+
     def feed(self, data: bytes) -> list[FrameEvent]:
         """Parse what arrived; an incomplete frame waits for the next call."""
         if self._failed:

@@ -6,6 +6,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..protocol.socketio import ack_text
+
 if TYPE_CHECKING:
     from .socket import Socket
 
@@ -37,7 +39,15 @@ class Ack:
             logger.debug("ack %d of socket %s already answered; ignored", self.id, self._socket.id)
             return
         # Marked only once sent: if ``args`` cannot be encoded, an error answer can still go.
-        self._socket._send_ack(self.id, args)
+        socket = self._socket
+        if socket.connected:
+            # Socket._send_ack, inlined for a text ACK of the default namespace.
+            namespace = socket.namespace.name
+            text = ack_text(namespace, self.id, args)
+            if text is not None:
+                socket.engine_socket.send(text)
+            else:
+                socket._send_ack(self.id, args)
         self._answered = True
 
     def answer_with(self, result: Any) -> None:

@@ -12,7 +12,14 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..engine.reasons import DisconnectReason
-from ..protocol.socketio import DecodeError, Decoder, EncodedPacket, Packet, PacketType
+from ..protocol.socketio import (
+    DEFAULT_NAMESPACE,
+    DecodeError,
+    Decoder,
+    EncodedPacket,
+    Packet,
+    PacketType,
+)
 from .socket import Socket
 
 if TYPE_CHECKING:
@@ -54,12 +61,21 @@ class Connection:
         """Queue one Socket.IO packet: its text, then each binary attachment."""
         engine_socket = self.engine_socket
         engine_socket.send(packet.text)
-        for attachment in packet.attachments:
-            engine_socket.send(attachment)
+        if packet.attachments:
+            for attachment in packet.attachments:
+                engine_socket.send(attachment)
 
     # --- incoming ----------------------------------------------------------------------------
 
     def handle_message(self, message: str | bytes) -> None:
+        if type(message) is str and self._seen_connect:
+            # The common packet, an EVENT of the default namespace, decoded without a Packet.
+            event = self.decoder.default_event(message)
+            if event is not None:
+                socket = self.sockets.get(DEFAULT_NAMESPACE)
+                if socket is not None:
+                    socket.namespace._handle_event(socket, event[0], event[1])
+                return
         try:
             packet = self.decoder.feed(message)
         except DecodeError as error:
@@ -79,7 +95,7 @@ class Connection:
         socket = self.sockets.get(packet.namespace)
         if kind is _EVENT or kind is _BINARY_EVENT:
             if socket is not None:
-                socket.namespace._handle_event(socket, packet)
+                socket.namespace._handle_event(socket, packet.data, packet.id)
         elif kind is _ACK or kind is _BINARY_ACK:
             if socket is not None and not socket._on_ack(packet.id, packet.data):  # type: ignore[arg-type]
                 logger.info(

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from ..engine.reasons import DisconnectReason
 from ..protocol.socketio import (
-    Packet,
     encode_connect,
     encode_connect_error,
     encode_event,
@@ -184,14 +183,14 @@ class Namespace:
 
     # --- traffic -----------------------------------------------------------------------------
 
-    def _handle_event(self, socket: Socket, packet: Packet) -> None:
-        data: list[Any] = packet.data
+    def _handle_event(self, socket: Socket, data: list[Any], ack_id: int | None) -> None:
+        """An EVENT's payload (``[name, *args]``, validated) and ack id, from the client."""
         event: str = data[0]
-        args = data[1:]
-        ack = Ack(socket, packet.id) if packet.id is not None else None
-        if self.dispatch is not None:
+        dispatch = self.dispatch
+        if dispatch is not None:
+            ack = Ack(socket, ack_id) if ack_id is not None else None
             try:
-                self.dispatch(socket, event, args, ack)
+                dispatch(socket, event, data[1:], ack)
             except Exception:
                 logger.exception("error dispatching %r on %s", event, self.name)
                 if ack is not None:
@@ -201,7 +200,9 @@ class Namespace:
         if handler is None:
             logger.debug("no handler for %r on %s", event, self.name)
             return
-        call_event_handler(handler, (socket, *args), ack, event)
+        # The handler's arguments: the socket in place of the event name (the list is ours).
+        data[0] = socket
+        call_event_handler(handler, data, socket, ack_id, event)
 
     def _forget(self, socket: Socket, reason: str) -> None:
         self._sockets.pop(socket.id, None)

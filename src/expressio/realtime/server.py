@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any
 
 from ..engine import DisconnectReason, EngineServer, EngineSocket
 from ..protocol.socketio import DEFAULT_NAMESPACE, EncodedPacket, encode_connect_error
@@ -83,7 +83,8 @@ class RealtimeServer:
         engine_socket.state = Connection(self, engine_socket)
 
     def _on_engine_message(self, engine_socket: EngineSocket, message: str | bytes) -> None:
-        cast(Connection, engine_socket.state).handle_message(message)
+        # Set by _on_engine_connect (no cast(): it is a call, and this is every message's path)
+        engine_socket.state.handle_message(message)  # type: ignore[attr-defined]
 
     def _on_engine_disconnect(self, engine_socket: EngineSocket, reason: str) -> None:
         connection = engine_socket.state

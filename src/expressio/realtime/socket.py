@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..engine.reasons import DisconnectReason
-from ..protocol.socketio import encode_ack, encode_disconnect, encode_event
+from ..protocol.socketio import ack_text, encode_ack, encode_disconnect, encode_event
 from .acks import ack_value
 from .handshake import Handshake
 from .user_code import call_user_code
@@ -188,7 +188,11 @@ class Socket:
 
     def _send_ack(self, ack_id: int, args: Sequence[Any]) -> None:
         if self.connected:
-            self._connection.send(encode_ack(self.namespace.name, ack_id, args))
+            text = ack_text(self.namespace.name, ack_id, args)
+            if text is not None:
+                self.engine_socket.send(text)
+            else:
+                self._connection.send(encode_ack(self.namespace.name, ack_id, args))
 
     def _on_ack(self, ack_id: int, args: list[Any]) -> bool:
         """Run the callback waiting for ``ack_id``; False when no such id was ever sent."""

@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from .acks import Ack
+
 if TYPE_CHECKING:
-    from .acks import Ack
+    from .socket import Socket
 
 logger = logging.getLogger("expressio.realtime")
 
@@ -40,22 +42,37 @@ _PLAIN_TYPES = frozenset({tuple, list, dict, str, bytes, int, float, bool})
 
 
 def call_event_handler(
-    handler: Callable[..., Any], args: tuple[Any, ...], ack: Ack | None, event: str
+    handler: Callable[..., Any],
+    args: list[Any],
+    socket: Socket,
+    ack_id: int | None,
+    event: str,
 ) -> None:
-    """The event path: ``call_user_code`` specialised to answer ``ack`` with the result.
+    """The event path: ``handler(*args)``, its result answering ack ``ack_id`` if the client
+    asked for one (``call_user_code`` specialised: see :class:`Namespace`).
 
-    Events are the hot path (one per ack round trip), so this avoids building closures and
-    description strings unless something goes wrong.
+    Events are the hot path (one per ack round trip), so this avoids building closures,
+    description strings and even the :class:`Ack` unless they are needed.
     """
-    if ack is None:
-        call_user_code(handler, args, description=f"handler of {event!r}")
+    if ack_id is None:
+        call_user_code(handler, tuple(args), description=f"handler of {event!r}")
         return
     try:
         result = handler(*args)
     except Exception:
         logger.exception("error in handler of %r", event)
-        ack.fail()
+        Ack(socket, ack_id).fail()
         return
+    if result is None or type(result) is tuple:
+        # What a sync handler returns most (nothing, or a tuple), answered at once: the
+        # handler never saw an Ack, so nothing can have answered it before.
+        try:
+            socket._send_ack(ack_id, result or ())
+        except Exception:
+            logger.exception("error handling the result of the handler of %r", event)
+            Ack(socket, ack_id).fail()
+        return
+    ack = Ack(socket, ack_id)
     if is_awaitable(result):
         call_user_code(
             lambda: result,

@@ -1,0 +1,158 @@
+"""The Python cost of one ack round trip on the direct websocket path, without sockets.
+
+Run: python bench/realtime/hotpath.py [--peer raw|app] [--count N] [--repeat R] [--profile]
+
+It serves a benchmark peer's app (``bench/peers``: ``raw`` is ``expressio_server.py``, ``app``
+is ``expressio_app_server.py`` with ``def`` routes) through ``DirectWebSocketProtocol`` on a
+fake transport, opens one Socket.IO session, then feeds the loadgen's ack frame
+(``421["ack",{"seq":1,"text":"hello"}]``, masked) N times and reports the best µs per frame
+over R runs. What the kernel and the event loop cost (reads, writes, wake-ups) is not in the
+figure: it is the part of "server CPU µs per ack" that the Python layers add, measured
+without the noise of a shared machine. ``--profile`` prints cProfile's top functions instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "peers"))
+
+from expressio.engine.direct import DirectWebSocketProtocol
+from expressio.http.serving import build_config
+
+MASK = b"\x12\x34\x56\x78"
+
+
+def masked_text_frame(text: str) -> bytes:
+    payload = text.encode()
+    masked = bytes(byte ^ MASK[index % 4] for index, byte in enumerate(payload))
+    assert len(payload) < 126
+    return bytes((0x81, 0x80 | len(payload))) + MASK + masked
+
+
+ACK_FRAME = masked_text_frame('421["ack",{"seq":1,"text":"hello"}]')
+
+
+class FakeTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[bytes] = []
+        self.writes = 0
+
+    def write(self, data: Any) -> None:
+        self.writes += 1
+        if len(self.written) < 16:
+            self.written.append(bytes(data))
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 5555) if name in ("peername", "sockname") else default
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+class NoLoop:
+    def call_soon(self, callback: Any, *args: Any) -> None:
+        pass
+
+
+class ServerState:
+    def __init__(self) -> None:
+        self.connections: set[Any] = set()
+        self.default_headers: list[tuple[bytes, bytes]] = []
+
+
+def build_app(peer: str) -> Any:
+    if peer == "raw":
+        import expressio_server
+
+        return expressio_server.build_server()
+    import expressio_app_server
+
+    return expressio_app_server.build_app("def")
+
+
+async def open_session(peer: str) -> tuple[DirectWebSocketProtocol, FakeTransport]:
+    config = build_config(build_app(peer), host="127.0.0.1", port=1, log_level="warning")
+    protocol = DirectWebSocketProtocol(config, ServerState(), {})
+    transport = FakeTransport()
+    protocol.connection_made(transport)
+    protocol.data_received(
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        b"host: 127.0.0.1\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
+        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+    )
+    protocol.data_received(masked_text_frame("40"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    protocol.data_received(ACK_FRAME)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    last = transport.written[-1]
+    if b"43" not in last or b'"hello"' not in last:
+        raise SystemExit(f"unexpected answer to the ack frame: {transport.written!r}")
+    return protocol, transport
+
+
+async def run(options: argparse.Namespace) -> None:
+    protocol, transport = await open_session(options.peer)
+    feed = protocol.data_received
+    # The direct transport writes in one callback per loop turn (its flush batch): run it
+    # after each frame, as the loop would (its scheduling, once per turn, is the loop's cost).
+    batch = protocol._batch
+    batch._loop = NoLoop()  # type: ignore[assignment]
+    flush = batch._run
+    frame = ACK_FRAME
+    count = options.count
+    if options.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(count):
+            feed(frame)
+            flush()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        return
+    best = float("inf")
+    for _ in range(options.repeat):
+        writes = transport.writes
+        start = time.perf_counter()
+        for _ in range(count):
+            feed(frame)
+            flush()
+        elapsed = time.perf_counter() - start
+        if transport.writes - writes != count:
+            raise SystemExit(f"{transport.writes - writes} writes for {count} frames")
+        best = min(best, elapsed / count * 1e6)
+        await asyncio.sleep(0)
+    print(f"{options.peer}: {best:.2f} µs per ack frame (best of {options.repeat} x {count})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peer", choices=("raw", "app"), default="raw")
+    parser.add_argument("--count", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--profile", action="store_true")
+    options = parser.parse_args()
+    uvloop.run(run(options))
+
+
+if __name__ == "__main__":
+    main()
