@@ -8,9 +8,10 @@ A client event (:meth:`IONamespace.dispatch`, called by the realtime layer on th
 
 1. an event with a reserved name, or with no route, goes nowhere; a client that already has
    ``max in flight events`` events running is disconnected (logged as a warning);
-2. the common case — a ``def`` route trusted to run on the loop (see :mod:`expressio.io.routes`),
-   the client's ``connect`` hook done,
-   no session to load first, no per-client listener — runs right there, with no task;
+2. the common case — an ``async def`` route, or a ``def`` route trusted to run on the loop (see
+   :mod:`expressio.io.routes`), the client's ``connect`` hook done,
+   no session to load first, no per-client listener — runs right there: a ``def`` route with no
+   task at all, an ``async def`` one in one task that goes straight into it;
 3. otherwise the event runs in a task of its own: it waits for the client's ``connect`` hook
    (so a room joined there is joined), brings the session up to date when the route reads it
    (see :mod:`expressio.io.clients`), runs the per-client listeners and the route;
@@ -219,7 +220,7 @@ class IONamespace:
             return
         if (
             route is not None
-            and route.on_loop
+            and (route.on_loop or route.is_async)
             and not listeners
             and (client.ready is None or client.ready.done())
             and (not route.mentions_session or self.session_manager() is None)
@@ -235,6 +236,11 @@ class IONamespace:
         io = RequestIO(self, reply, client)
         req = SocketRequest(event, args, io, client, route=route)
         client.running += 1
+        if route.is_async:
+            # One task, straight into the route: nothing to wait for or load first.
+            task = self.tasks.spawn(self._finish_event(req, reply, route.handler(req)))
+            client.track(task)
+            return
         try:
             result = call_inline(route, req, self.blocking)
         except Exception as error:
@@ -249,7 +255,6 @@ class IONamespace:
         client.track(self.tasks.spawn(self._finish_event(req, reply, result)))
 
     async def _finish_event(self, req: SocketRequest, reply: SocketReply, result: Any) -> None:
-        chain = req.io._chain
         try:
             if _is_awaitable(result):
                 try:
@@ -260,6 +265,7 @@ class IONamespace:
             if chain is not None:
                 await chain.wait()
         except asyncio.CancelledError:
+            chain = req.io._chain  # made by a forward while the route ran, if any
             if chain is not None:
                 chain.cancel()
             raise
