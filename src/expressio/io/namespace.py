@@ -238,7 +238,7 @@ class IONamespace:
         client.running += 1
         if route.is_async:
             # One task, straight into the route: nothing to wait for or load first.
-            task = self.tasks.spawn(self._finish_event(req, reply, route.handler(req)))
+            task = self.tasks.spawn(self._finish_event(req, reply, None, route))
             client.track(task)
             return
         try:
@@ -254,8 +254,14 @@ class IONamespace:
             return
         client.track(self.tasks.spawn(self._finish_event(req, reply, result)))
 
-    async def _finish_event(self, req: SocketRequest, reply: SocketReply, result: Any) -> None:
+    async def _finish_event(
+        self, req: SocketRequest, reply: SocketReply, result: Any, route: Route | None = None
+    ) -> None:
+        """Finish an event begun on the spot: await what its route returned (or run the
+        ``async def`` route itself), its forwards, then save the session it loaded."""
         try:
+            if route is not None:
+                result = route.handler(req)  # here, not before: a cancelled task awaits nothing
             if _is_awaitable(result):
                 try:
                     await result
