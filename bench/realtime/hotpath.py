@@ -23,56 +23,18 @@ from typing import Any
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "peers"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from expressio.engine.direct import DirectWebSocketProtocol
 from expressio.http.serving import build_config
+from tests.direct.fakes import RecordingTransport, ServerState, client_text
 
-MASK = b"\x12\x34\x56\x78"
-
-
-def masked_text_frame(text: str) -> bytes:
-    payload = text.encode()
-    masked = bytes(byte ^ MASK[index % 4] for index, byte in enumerate(payload))
-    assert len(payload) < 126
-    return bytes((0x81, 0x80 | len(payload))) + MASK + masked
-
-
-ACK_FRAME = masked_text_frame('421["ack",{"seq":1,"text":"hello"}]')
-
-
-class FakeTransport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.written: list[bytes] = []
-        self.writes = 0
-
-    def write(self, data: Any) -> None:
-        self.writes += 1
-        if len(self.written) < 16:
-            self.written.append(bytes(data))
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 5555) if name in ("peername", "sockname") else default
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
+ACK_FRAME = client_text('421["ack",{"seq":1,"text":"hello"}]')
 
 
 class NoLoop:
     def call_soon(self, callback: Any, *args: Any) -> None:
         pass
-
-
-class ServerState:
-    def __init__(self) -> None:
-        self.connections: set[Any] = set()
-        self.default_headers: list[tuple[bytes, bytes]] = []
 
 
 def build_app(peer: str) -> Any:
@@ -85,25 +47,25 @@ def build_app(peer: str) -> Any:
     return expressio_app_server.build_app("def")
 
 
-async def open_session(peer: str) -> tuple[DirectWebSocketProtocol, FakeTransport]:
+async def open_session(peer: str) -> tuple[DirectWebSocketProtocol, RecordingTransport]:
     config = build_config(build_app(peer), host="127.0.0.1", port=1, log_level="warning")
     protocol = DirectWebSocketProtocol(config, ServerState(), {})
-    transport = FakeTransport()
+    transport = RecordingTransport()
     protocol.connection_made(transport)
     protocol.data_received(
         b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
         b"host: 127.0.0.1\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
         b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
     )
-    protocol.data_received(masked_text_frame("40"))
+    protocol.data_received(client_text("40"))
     for _ in range(5):
         await asyncio.sleep(0)
     protocol.data_received(ACK_FRAME)
     for _ in range(5):
         await asyncio.sleep(0)
-    last = transport.written[-1]
+    last = transport.writes[-1]
     if b"43" not in last or b'"hello"' not in last:
-        raise SystemExit(f"unexpected answer to the ack frame: {transport.written!r}")
+        raise SystemExit(f"unexpected answer to the ack frame: {transport.writes!r}")
     return protocol, transport
 
 
@@ -131,14 +93,14 @@ async def run(options: argparse.Namespace) -> None:
         return
     best = float("inf")
     for _ in range(options.repeat):
-        writes = transport.writes
+        writes = transport.count
         start = time.perf_counter()
         for _ in range(count):
             feed(frame)
             flush()
         elapsed = time.perf_counter() - start
-        if transport.writes - writes != count:
-            raise SystemExit(f"{transport.writes - writes} writes for {count} frames")
+        if transport.count - writes != count:
+            raise SystemExit(f"{transport.count - writes} writes for {count} frames")
         best = min(best, elapsed / count * 1e6)
         await asyncio.sleep(0)
     print(f"{options.peer}: {best:.2f} µs per ack frame (best of {options.repeat} x {count})")

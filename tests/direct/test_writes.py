@@ -9,47 +9,7 @@ from typing import Any
 from expressio.engine.direct import DirectWebSocketProtocol
 from expressio.http.serving import build_config
 from expressio.realtime import RealtimeServer, Socket
-
-MASK = b"\x12\x34\x56\x78"
-
-
-def client_text(text: str) -> bytes:
-    payload = text.encode()
-    assert len(payload) < 126
-    masked = bytes(byte ^ MASK[index % 4] for index, byte in enumerate(payload))
-    return bytes((0x81, 0x80 | len(payload))) + MASK + masked
-
-
-def client_ping(payload: bytes) -> bytes:
-    masked = bytes(byte ^ MASK[index % 4] for index, byte in enumerate(payload))
-    return bytes((0x89, 0x80 | len(payload))) + MASK + masked
-
-
-class RecordingTransport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-
-    def write(self, data: Any) -> None:
-        self.writes.append(bytes(data))
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 5555) if name in ("peername", "sockname") else default
-
-    def is_closing(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
-
-
-class ServerState:
-    def __init__(self) -> None:
-        self.connections: set[Any] = set()
-        self.default_headers: list[tuple[bytes, bytes]] = []
+from tests.direct.fakes import RecordingTransport, ServerState, client_ping, client_text
 
 
 def build_server() -> RealtimeServer:
