@@ -173,6 +173,11 @@ async def test_shutdown_closes_every_websocket(server: EngineUnderTest) -> None:
     assert server.engine.sockets == {}
 
 
+# uvicorn's legacy "websockets" implementation warns that it is deprecated, and its library
+# warns about its own legacy API: both are uvicorn's business; the engine must still work on it.
+@pytest.mark.filterwarnings("ignore:websockets.legacy is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:remove second argument of ws_handler:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:The `websockets` implementation is deprecated")
 @pytest.mark.parametrize("ws_impl", ["websockets", "websockets-sansio", "wsproto"])
 async def test_works_on_every_uvicorn_websocket_implementation(
     make_server: Any, ws_impl: str
