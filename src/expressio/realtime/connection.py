@@ -40,7 +40,15 @@ _BINARY_ACK = PacketType.BINARY_ACK
 class Connection:
     """Per engine connection: decoder, sockets by namespace name, connect timeout."""
 
-    __slots__ = ("_connect_timer", "_seen_connect", "decoder", "engine_socket", "server", "sockets")
+    __slots__ = (
+        "_admitting",
+        "_connect_timer",
+        "_seen_connect",
+        "decoder",
+        "engine_socket",
+        "server",
+        "sockets",
+    )
 
     def __init__(self, server: RealtimeServer, engine_socket: EngineSocket) -> None:
         self.server = server
@@ -49,6 +57,10 @@ class Connection:
         self.decoder = Decoder(max_attachment_bytes=server.engine.max_payload)
         self.sockets: dict[str, Socket] = {}
         self._seen_connect = False
+        # Namespace name -> its admission task while async middleware runs. At most one per
+        # namespace: a CONNECT while one is being admitted closes the connection, so one
+        # request full of CONNECT packets cannot start an admission task for each.
+        self._admitting: dict[str, asyncio.Future[Any]] = {}
         self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
             server.connect_timeout, self._on_connect_timeout
         )
@@ -113,12 +125,24 @@ class Connection:
 
     def _on_connect_packet(self, packet: Packet) -> None:
         self._seen_connect = True
+        if packet.namespace in self._admitting:
+            logger.info(
+                "closing connection %s: CONNECT to %s while its admission is pending",
+                self.engine_socket.sid,
+                packet.namespace,
+            )
+            self.close(DisconnectReason.PARSE_ERROR)
+            return
         namespace = self.server.namespaces.get(packet.namespace)
         if namespace is None:
             self.send(self.server._invalid_namespace(packet.namespace))
             return
         auth: dict[str, Any] = packet.data if packet.data is not None else {}
         namespace._connect(self, auth)
+
+    def _admission_done(self, namespace: str, task: asyncio.Future[Any]) -> None:
+        if self._admitting.get(namespace) is task:
+            del self._admitting[namespace]
 
     def _on_connect_timeout(self) -> None:
         self._connect_timer = None

@@ -33,8 +33,6 @@ HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 DEFAULT_REFUSAL = "Connection refused"
 INTERNAL_ERROR = "Internal Server Error"
 
-_admissions: set[asyncio.Future[Any]] = set()  # strong refs to middleware tasks in flight
-
 
 def _as_set(value: str | Iterable[str] | None) -> set[str] | None:
     if value is None:
@@ -110,6 +108,8 @@ class Namespace:
     # --- admission ---------------------------------------------------------------------------
 
     def _connect(self, connection: Connection, auth: dict[str, Any]) -> None:
+        """Run the middlewares for one CONNECT; an async one makes admission a task, during
+        which ``connection`` refuses another CONNECT of this namespace (see Connection)."""
         socket = Socket(self, connection, auth)
         middlewares = tuple(self._middlewares)
         for index, middleware in enumerate(middlewares):
@@ -121,8 +121,13 @@ class Namespace:
             if is_awaitable(pending):
                 rest = middlewares[index + 1 :]
                 task = asyncio.ensure_future(self._admit_later(connection, socket, pending, rest))
-                _admissions.add(task)
-                task.add_done_callback(_admissions.discard)
+                # Strong refs to the task in flight (the loop keeps only weak ones), and the
+                # mark that lets the connection refuse a second CONNECT meanwhile.
+                admissions = self.server._admissions
+                admissions.add(task)
+                task.add_done_callback(admissions.discard)
+                connection._admitting[self.name] = task
+                task.add_done_callback(lambda done: connection._admission_done(self.name, done))
                 return
         self._accept(connection, socket)
 

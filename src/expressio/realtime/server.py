@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -40,6 +41,8 @@ class RealtimeServer:
         **engine_options: Any,
     ) -> None:
         self.connect_timeout = connect_timeout
+        # Strong refs to the admission tasks (async middleware) in flight.
+        self._admissions: set[asyncio.Future[Any]] = set()
         self._adapter_factory: Callable[[Namespace], Adapter] = adapter_factory or InMemoryAdapter
         self._namespaces: dict[str, Namespace] = {}
         self.namespaces: Mapping[str, Namespace] = MappingProxyType(self._namespaces)
