@@ -17,6 +17,9 @@ Rules it enforces (each a :class:`ProtocolError` with the RFC's close code):
   UTF-8 reason (1002, 1007);
 * a message (all its fragments) larger than ``max_message_size`` is refused as soon as a
   frame header announces it (1009), so an oversized message is never buffered;
+* a message in more than :data:`MAX_FRAGMENTS` frames is refused at the header of the one too
+  many (1009: the message, counted in frames, is too big), so empty continuation frames cannot
+  grow a message's bookkeeping without bound;
 * text messages must be valid UTF-8 (1007).
 """
 
@@ -35,6 +38,7 @@ __all__ = [
     "CONTINUATION",
     "GOING_AWAY",
     "INVALID_PAYLOAD",
+    "MAX_FRAGMENTS",
     "MESSAGE_TOO_BIG",
     "NORMAL_CLOSURE",
     "PING",
@@ -79,6 +83,11 @@ _KNOWN_OPCODES: Final = frozenset({CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG
 # reserved for local use; 3000-4999 belong to libraries and applications.
 _SENDABLE_CLOSE_CODES: Final = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
 _MAX_CONTROL_PAYLOAD: Final = 125
+# The most frames one message may come in (its first frame and its continuations). Browsers
+# and client libraries send a message in one frame, or a few for a large one; without a bound
+# a peer could keep a message open with endless zero-length continuations, each costing the
+# parser memory while the message's size stays at zero. One more closes with 1009.
+MAX_FRAGMENTS: Final = 1000
 
 
 def accept_key(key: str) -> str:
@@ -204,6 +213,7 @@ class FrameParser:
 
     __slots__ = (
         "_failed",
+        "_fragment_count",
         "_fragments",
         "_fragments_size",
         "_message_opcode",
@@ -223,6 +233,7 @@ class FrameParser:
         self._message_opcode = 0
         self._fragments: list[bytes] | None = None
         self._fragments_size = 0
+        self._fragment_count = 0
 
     @property
     def failed(self) -> bool:
@@ -340,6 +351,8 @@ class FrameParser:
         if opcode == CONTINUATION:
             if self._fragments is None:
                 return ProtocolError(PROTOCOL_ERROR, "continuation without a message")
+            if self._fragment_count >= MAX_FRAGMENTS:
+                return ProtocolError(MESSAGE_TOO_BIG, f"message in over {MAX_FRAGMENTS} frames")
             if self._fragments_size + length > self.max:
                 return ProtocolError(MESSAGE_TOO_BIG, "message over the size limit")
             return None
@@ -355,13 +368,16 @@ class FrameParser:
                 self._message_opcode = opcode
                 self._fragments = [payload]
                 self._fragments_size = len(payload)
+                self._fragment_count = 1
                 return None
             return _message(opcode, payload)
         if opcode == CONTINUATION:
             fragments = self._fragments
             assert fragments is not None  # checked with the header
-            fragments.append(payload)
-            self._fragments_size += len(payload)
+            if payload:
+                fragments.append(payload)
+                self._fragments_size += len(payload)
+            self._fragment_count += 1
             if not final:
                 return None
             self._fragments = None
