@@ -340,6 +340,9 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         early_data: bytearray,
     ) -> None:
         engine.bind_loop()
+        # Built before admission, which may start a polling session's probe: nothing may fail
+        # between that and the 101 (the key was validated by handshake_problem).
+        response = switching_protocols(key, self._server_state.default_headers)
         admission = admit_websocket(engine, scope)
         if admission.error is not None:
             error = admission.error
@@ -351,7 +354,6 @@ class DirectWebSocketProtocol(asyncio.Protocol):
                 )
             )
             return
-        response = switching_protocols(key, self._server_state.default_headers)
         transport = self._transport
         self._parser = FrameParser(engine.max_payload)
         if admission.query is not None:

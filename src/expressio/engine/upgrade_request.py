@@ -9,6 +9,7 @@ or an error status with a body.
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -26,6 +27,7 @@ __all__ = [
     "remote_address",
     "served_app",
     "switching_protocols",
+    "valid_key",
 ]
 
 Header = tuple[bytes, bytes]
@@ -103,9 +105,20 @@ def handshake_problem(request: UpgradeRequest) -> bytes | None:
     if request.header(b"sec-websocket-version") != b"13":
         return http_response(HTTPStatus.UPGRADE_REQUIRED, [(b"sec-websocket-version", b"13")])
     key = request.header(b"sec-websocket-key")
-    if key is None or len(key) != 24:
+    if key is None or not valid_key(key):
         return http_response(HTTPStatus.BAD_REQUEST)
     return None
+
+
+def valid_key(key: bytes) -> bool:
+    """``Sec-WebSocket-Key`` is the base64 of 16 bytes (RFC 6455 section 4.1): 24 ASCII
+    characters. Anything else (non-ASCII bytes included) would break the accept key."""
+    if len(key) != 24:
+        return False
+    try:
+        return len(binascii.a2b_base64(key, strict_mode=True)) == 16
+    except binascii.Error:
+        return False
 
 
 def switching_protocols(key: bytes, extra_headers: Iterable[Header]) -> list[bytes]:
