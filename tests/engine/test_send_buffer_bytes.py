@@ -4,6 +4,12 @@ and end to end over long-polling."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import os
+import socket as socket_module
+import struct
+
 import httpx
 import pytest
 
@@ -146,3 +152,61 @@ async def test_polling_client_that_gets_is_not_limited(make_server: object) -> N
                 answer = (await client.get(server.polling_url(sid))).text
                 assert answer == body
             assert sid not in server.disconnected
+
+
+# -- websocket over ASGI, end to end -----------------------------------------------------
+
+
+def _raw_websocket(port: int) -> socket_module.socket:
+    """A websocket client that never reads: the upgrade, then a small receive buffer."""
+    sock = socket_module.socket(socket_module.AF_INET, socket_module.SOCK_STREAM)
+    sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)
+        assert chunk, head
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101 "), head
+    return sock
+
+
+def _large_text_frame(index: int) -> bytes:
+    payload = b"4" + f"{index:08d}".encode() + b"x" * (MESSAGE_SIZE - 8)
+    return bytes([0x81, 0x80 | 127]) + struct.pack("!Q", len(payload)) + bytes(4) + payload
+
+
+async def test_asgi_websocket_client_that_stops_reading_is_closed_at_the_byte_bound(
+    make_server: object,
+) -> None:
+    with make_server(  # type: ignore[operator]
+        max_send_buffer_bytes=BOUND, ping_interval=30, ping_timeout=30
+    ) as server:
+        assert isinstance(server, EngineUnderTest)
+        sock = await asyncio.to_thread(_raw_websocket, server.port)
+        await asyncio.sleep(0.05)
+        sid = server.connected[0]
+
+        def flood() -> int:
+            sent = 0
+            try:
+                while sent < 200 and sid not in server.disconnected:
+                    sock.sendall(_large_text_frame(sent))
+                    sent += 1
+            except OSError:
+                pass
+            return sent
+
+        sent = await asyncio.to_thread(flood)
+        assert await server.disconnect_reason(sid, timeout=10) == "transport error"
+        assert sent < 200
+        sock.close()
