@@ -116,3 +116,33 @@ async def test_many_small_messages_within_the_byte_bound_are_delivered(
             assert await recv_message(ws) == f"4m{index}"
         assert sid not in server.disconnected
         await ws.close()
+
+
+async def test_broadcasts_to_a_member_that_stops_reading_are_bounded_in_bytes(
+    make_direct: Any,
+) -> None:
+    with make_direct(max_send_buffer_bytes=BOUND, ping_interval=30, ping_timeout=30) as server:
+        path = "/socket.io/?EIO=4&transport=websocket"
+        sock, head = await asyncio.to_thread(raw_upgrade, server, path, receive_buffer=4096)
+        assert head.startswith(b"HTTP/1.1 101 "), head
+        sock.sendall(bytes([0x81, 0x82]) + bytes(4) + b"40")  # join the default namespace
+        engine = server.realtime.engine
+        namespace = server.realtime.of("/")
+        deadline = time.monotonic() + 5
+        while not server.call(lambda: len(namespace.sockets)):
+            assert time.monotonic() < deadline, "the client never joined"
+            await asyncio.sleep(0.01)
+        broadcasts = 0
+        with PeakRSS() as memory:
+            while server.call(lambda: len(engine.sockets)) and broadcasts < MAX_MESSAGES:
+                text = f"{broadcasts:08d}" + "b" * (MESSAGE_SIZE - 8)
+                server.call(lambda text=text: namespace.emit("big", text))
+                broadcasts += 1
+                await asyncio.sleep(0)
+        print(
+            f"{broadcasts} broadcasts of {MESSAGE_SIZE} bytes; RSS growth "
+            f"{memory.growth / 2**20:.1f} MiB over a {BOUND / 2**20:.0f} MiB bound"
+        )
+        assert broadcasts < MAX_MESSAGES  # the member was dropped
+        assert memory.growth < BOUND + RSS_ALLOWANCE
+        sock.close()
