@@ -29,9 +29,12 @@ the session still owes the client. The rules, top to bottom:
   (probe answered: the client has paused polling and polls no more) keeps the outbox until the
   client decides: ``5`` completes the upgrade and the websocket delivers it, an abandoned
   probe (or a GET that still comes) has polling deliver it with the close packet.
-* Send buffer: at most ``max_send_buffer`` packets wait in the outbox. A send beyond that
-  closes the session with ``"transport error"`` (the slow-client policy: a client that cannot
-  keep up is disconnected; memory per connection stays bounded).
+* Send buffer: at most ``max_send_buffer`` packets, and at most ``max_send_buffer_bytes`` of
+  them (:attr:`Connection.outbox_bytes`: the length of each packet's websocket form, in
+  characters for text, bytes for binary), wait in the outbox. A send beyond either closes the
+  session with ``"transport error"`` (the slow-client policy: a client that cannot keep up is
+  disconnected; memory per connection stays bounded). A broadcast message shared by many
+  outboxes counts in full in each: a slow reader pins it all the same.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ __all__ = [
 ]
 
 PING: Final = PreparedMessage.control(PacketType.PING)
+#: The default of ``max_send_buffer_bytes``: what one slow client may hold queued.
+DEFAULT_MAX_SEND_BUFFER_BYTES: Final = 16 * 1024 * 1024
 PONG_PROBE: Final = "3probe"
 NOOP_PAYLOAD: Final = "6"
 CLOSE_PAYLOAD: Final = "1"
@@ -199,7 +204,9 @@ class Connection:
         "deadline",
         "max_payload",
         "max_send_buffer",
+        "max_send_buffer_bytes",
         "outbox",
+        "outbox_bytes",
         "ping_interval",
         "ping_timeout",
         "poll_pending",
@@ -218,6 +225,7 @@ class Connection:
         ping_timeout: float,
         max_payload: int,
         max_send_buffer: int,
+        max_send_buffer_bytes: int = DEFAULT_MAX_SEND_BUFFER_BYTES,
     ) -> None:
         self.transport = transport
         self.state = ConnectionState.OPEN
@@ -227,6 +235,10 @@ class Connection:
         self.max_send_buffer = max_send_buffer
         # A list drained by swapping it out: cheaper per idle connection than a deque.
         self.outbox: list[PreparedMessage] = []
+        # The size of what ``outbox`` holds (see the module docstring): one add per send,
+        # reset whenever the outbox is taken or dropped.
+        self.max_send_buffer_bytes = max_send_buffer_bytes
+        self.outbox_bytes = 0
         self.close_reason: str | None = None
         self.deadline = now + ping_interval
         self._awaiting_pong = False
@@ -264,9 +276,11 @@ class Connection:
         if not self.is_open:
             return None
         outbox = self.outbox
-        if len(outbox) >= self.max_send_buffer:
+        queued = self.outbox_bytes + len(message.websocket)
+        if len(outbox) >= self.max_send_buffer or queued > self.max_send_buffer_bytes:
             return self._close(DisconnectReason.TRANSPORT_ERROR)
         outbox.append(message)
+        self.outbox_bytes = queued
         return None
 
     def take_outbox(self) -> list[PreparedMessage]:
@@ -274,6 +288,7 @@ class Connection:
         outbox = self.outbox
         if outbox:
             self.outbox = []
+            self.outbox_bytes = 0
         return outbox
 
     # -- receiving -------------------------------------------------------------------------
@@ -382,6 +397,7 @@ class Connection:
         outbox = self.outbox
         if outbox:
             self.outbox = []
+            self.outbox_bytes = 0
             return PAYLOAD_SEPARATOR.join(message.polling for message in outbox)
         if state is _UPGRADING:
             # Ends the GET cleanly so the client can finish pausing polling.
@@ -500,6 +516,7 @@ class Connection:
                 self._seal_polling_delivery(rule.last_polling_answer)
             return Closed(reason)
         self.outbox = []
+        self.outbox_bytes = 0
         if self.transport == "polling" and self.poll_pending:
             self._move(Transition.CLOSED_OWING)
             self._final_payload = rule.last_polling_answer
@@ -514,11 +531,13 @@ class Connection:
         pending.append(last)
         self._final_payload = PAYLOAD_SEPARATOR.join(pending)
         self.outbox = []
+        self.outbox_bytes = 0
 
     def finish_close(self) -> None:
         """The transport delivered (or gave up on) the last packets."""
         self._move(Transition.DELIVERED)
         self.outbox = []
+        self.outbox_bytes = 0
         self._final_payload = None
         self._delivery_awaits_upgrade = False
 

@@ -28,7 +28,9 @@ How a session runs:
 * Backpressure: while the transport's buffer is over its high-water mark (``pause_writing``),
   messages stay in the session's bounded outbox; a client that stops reading therefore meets
   the engine's slow-client policy (closed with ``"transport error"`` once ``max_send_buffer``
-  packets wait) and its connection is aborted, without disturbing anyone else.
+  packets or ``max_send_buffer_bytes`` of them wait) and its connection is aborted, without
+  disturbing anyone else. What sits in the transport's own buffer is at most its high-water
+  mark plus one flushed outbox, itself within those bounds.
 """
 
 from __future__ import annotations

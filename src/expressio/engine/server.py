@@ -14,9 +14,11 @@ sent a close packet), ``"ping timeout"``, ``"transport error"`` (payload over ``
 duplicate poll, send buffer overflow), ``"parse error"`` (undecodable packet),
 ``"forced close"`` (the server called ``close``) and ``"server shutting down"``.
 
-Slow clients: at most ``max_send_buffer`` packets wait per session. A send beyond that
-closes the session with ``"transport error"`` and logs a warning, so a client that stops
-reading costs bounded memory; broadcast messages are shared, not copied, per recipient.
+Slow clients: at most ``max_send_buffer`` packets, and ``max_send_buffer_bytes`` of them
+(16 MiB by default), wait per session. A send beyond either closes the session with
+``"transport error"`` and logs a warning, so a client that stops reading costs bounded memory.
+Broadcast messages are shared, not copied, per recipient, but count in full against each
+recipient's byte bound (a slow reader pins them all the same).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, Literal
 
 import orjson
 
-from expressio.engine.connection import Connection
+from expressio.engine.connection import DEFAULT_MAX_SEND_BUFFER_BYTES, Connection
 from expressio.engine.handshake import (
     TRANSPORT_UNKNOWN,
     UNSUPPORTED_PROTOCOL_VERSION,
@@ -80,14 +82,17 @@ class EngineServer:
         allow_upgrades: bool = True,
         origins: Sequence[str] | Literal["*"] | None = None,
         max_send_buffer: int = 10_000,
+        max_send_buffer_bytes: int = DEFAULT_MAX_SEND_BUFFER_BYTES,
     ) -> None:
         unknown = [name for name in transports if name not in KNOWN_TRANSPORTS]
         if unknown or not transports:
             raise ValueError(f"transports must be among {KNOWN_TRANSPORTS}, got {transports!r}")
         if ping_interval <= 0 or ping_timeout <= 0:
             raise ValueError("ping_interval and ping_timeout must be positive")
-        if max_payload <= 0 or max_send_buffer <= 0:
-            raise ValueError("max_payload and max_send_buffer must be positive")
+        if max_payload <= 0 or max_send_buffer <= 0 or max_send_buffer_bytes <= 0:
+            raise ValueError(
+                "max_payload, max_send_buffer and max_send_buffer_bytes must be positive"
+            )
         self.on_connect = on_connect
         self.on_message = on_message
         self.on_disconnect = on_disconnect
@@ -97,6 +102,7 @@ class EngineServer:
         self.transports = tuple(transports)
         self.allow_upgrades = allow_upgrades
         self.max_send_buffer = max_send_buffer
+        self.max_send_buffer_bytes = max_send_buffer_bytes
         self.origin_policy = OriginPolicy(origins)
         self._sockets: dict[str, EngineSocket] = {}
         # Closed polling sessions that still owe the client a last payload.
@@ -181,6 +187,7 @@ class EngineServer:
             ping_timeout=self.ping_timeout,
             max_payload=self.max_payload,
             max_send_buffer=self.max_send_buffer,
+            max_send_buffer_bytes=self.max_send_buffer_bytes,
         )
         sid = secrets.token_urlsafe(15)
         while sid in self._sockets:

@@ -132,8 +132,14 @@ class EngineSocket:
         connection = self._connection
         state = connection.state
         outbox = connection.outbox
-        if (state is _OPEN or state is _UPGRADING) and len(outbox) < connection.max_send_buffer:
+        queued = connection.outbox_bytes + len(message.websocket)
+        if (
+            (state is _OPEN or state is _UPGRADING)
+            and len(outbox) < connection.max_send_buffer
+            and queued <= connection.max_send_buffer_bytes
+        ):
             outbox.append(message)
+            connection.outbox_bytes = queued
             if self.waiter is not None:
                 self._wake()
             return
@@ -141,12 +147,15 @@ class EngineSocket:
 
     def send_prepared(self, message: PreparedMessage) -> None:
         """Queue a message prepared once (see ``EngineServer.prepare``) for many sockets."""
-        overflow = self._connection.send(message)
+        connection = self._connection
+        overflow = connection.send(message)
         if overflow is not None:
             logger.warning(
-                "session %s closed: its send buffer exceeded %d packets (client too slow)",
+                "session %s closed: its send buffer exceeded %d packets or %d bytes"
+                " (client too slow)",
                 self.sid,
-                self._connection.max_send_buffer,
+                connection.max_send_buffer,
+                connection.max_send_buffer_bytes,
             )
             self._report_close(overflow.reason)
         elif self.waiter is not None:  # checked here: most sends find no waiter parked
@@ -175,6 +184,7 @@ class EngineSocket:
         outbox = connection.outbox
         if outbox:
             connection.outbox = []
+            connection.outbox_bytes = 0
         return outbox
 
     def receive_frame(self, frame: str | bytes, now: float) -> None:

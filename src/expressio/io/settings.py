@@ -57,6 +57,7 @@ SETTING_NAMES: dict[str, str] = {
     "max payload": "max_payload",
     "connect timeout": "connect_timeout",
     "max send buffer": "max_send_buffer",
+    "max send buffer bytes": "max_send_buffer_bytes",
     "allow upgrades": "allow_upgrades",
     "max in flight events": "max_in_flight_events",
     "max in-flight events": "max_in_flight_events",
@@ -79,6 +80,8 @@ DEFAULTS: dict[str, Any] = {
     "max_payload": 1_000_000,
     "connect_timeout": 45.0,
     "max_send_buffer": 10_000,
+    # bytes queued for one slow client before it is disconnected
+    "max_send_buffer_bytes": 16 * 1024 * 1024,
     "allow_upgrades": True,
     "max_in_flight_events": 1000,
     # seconds a def route may keep the event loop before it is moved to worker threads
@@ -86,7 +89,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 #: Keys the engine reads when a connection opens (plain attributes of ``EngineServer``).
-ENGINE_KEYS = frozenset({"ping_interval", "ping_timeout", "max_payload", "max_send_buffer"})
+ENGINE_KEYS = frozenset(
+    {"ping_interval", "ping_timeout", "max_payload", "max_send_buffer", "max_send_buffer_bytes"}
+)
 
 
 class UnknownSettingError(KeyError):
@@ -201,6 +206,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "browser_client_path": _path,
     "max_payload": _positive_int,
     "max_send_buffer": _positive_int,
+    "max_send_buffer_bytes": _positive_int,
     "allow_upgrades": _flag,
     "max_in_flight_events": _positive_int,
     "blocking_threshold": _seconds,
@@ -240,6 +246,7 @@ def engine_options(values: dict[str, Any]) -> dict[str, Any]:
         "ping_timeout": values["ping_timeout"],
         "max_payload": values["max_payload"],
         "max_send_buffer": values["max_send_buffer"],
+        "max_send_buffer_bytes": values["max_send_buffer_bytes"],
         "transports": values["transports"],
         "allow_upgrades": values["allow_upgrades"],
         "origins": values["origins"],
