@@ -26,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "peers"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from expressio.engine.direct import DirectWebSocketProtocol
-from expressio.http.serving import build_config
-from tests.direct.fakes import RecordingTransport, ServerState, client_text
+from tests.direct.fakes import RecordingTransport, client_text, connect_client
 
 ACK_FRAME = client_text('421["ack",{"seq":1,"text":"hello"}]')
 
@@ -48,16 +47,7 @@ def build_app(peer: str) -> Any:
 
 
 async def open_session(peer: str) -> tuple[DirectWebSocketProtocol, RecordingTransport]:
-    config = build_config(build_app(peer), host="127.0.0.1", port=1, log_level="warning")
-    protocol = DirectWebSocketProtocol(config, ServerState(), {})
-    transport = RecordingTransport()
-    protocol.connection_made(transport)
-    protocol.data_received(
-        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-        b"host: 127.0.0.1\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
-        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
-    )
-    protocol.data_received(client_text("40"))
+    protocol, transport = connect_client(build_app(peer))
     for _ in range(5):
         await asyncio.sleep(0)
     # Two acks before measuring: a def route's first call runs in a worker thread (then, being

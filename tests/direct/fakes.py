@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from expressio.engine.direct import DirectWebSocketProtocol
+from expressio.http.serving import build_config
+
 MASK = b"\x12\x34\x56\x78"
 #: Writes kept (every write is counted): enough to check answers, bounded for long runs.
 KEPT_WRITES = 10_000
@@ -59,3 +62,22 @@ class ServerState:
     def __init__(self) -> None:
         self.connections: set[Any] = set()
         self.default_headers: list[tuple[bytes, bytes]] = []
+
+
+UPGRADE_REQUEST = (
+    b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+    b"host: 127.0.0.1\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
+    b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+)
+
+
+def connect_client(app: Any) -> tuple[DirectWebSocketProtocol, RecordingTransport]:
+    """A direct-websocket connection to ``app`` on a recording transport, upgraded and joined
+    to the default namespace (run the loop a few turns for the answers)."""
+    config = build_config(app, host="127.0.0.1", port=1, log_level="warning")
+    protocol = DirectWebSocketProtocol(config, ServerState(), {})
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    protocol.data_received(UPGRADE_REQUEST)
+    protocol.data_received(client_text("40"))
+    return protocol, transport

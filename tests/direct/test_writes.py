@@ -7,9 +7,8 @@ import asyncio
 from typing import Any
 
 from expressio.engine.direct import DirectWebSocketProtocol
-from expressio.http.serving import build_config
 from expressio.realtime import RealtimeServer, Socket
-from tests.direct.fakes import RecordingTransport, ServerState, client_ping, client_text
+from tests.direct.fakes import RecordingTransport, client_ping, client_text, connect_client
 
 
 def build_server() -> RealtimeServer:
@@ -28,16 +27,7 @@ async def turn() -> None:
 
 
 async def open_client(server: RealtimeServer) -> tuple[DirectWebSocketProtocol, RecordingTransport]:
-    config = build_config(server, host="127.0.0.1", port=1, log_level="warning")
-    protocol = DirectWebSocketProtocol(config, ServerState(), {})
-    transport = RecordingTransport()
-    protocol.connection_made(transport)
-    protocol.data_received(
-        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-        b"host: 127.0.0.1\r\nupgrade: websocket\r\nconnection: upgrade\r\n"
-        b"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
-    )
-    protocol.data_received(client_text("40"))
+    protocol, transport = connect_client(server)
     await turn()
     transport.writes.clear()
     return protocol, transport
