@@ -62,11 +62,11 @@ class Client:
         self._loading: asyncio.Future[Session] | None = None
 
     def track(self, task: asyncio.Future[None]) -> None:
-        """Count ``task`` (an event of this client) until it ends."""
+        """Count ``task`` (an event of this client) until it ends (then call
+        :meth:`finished`, e.g. as ``TaskSet.spawn``'s ``when_done``)."""
         self.tasks.add(task)
-        task.add_done_callback(self._finished)
 
-    def _finished(self, task: asyncio.Future[None]) -> None:
+    def finished(self, task: asyncio.Future[Any]) -> None:
         self.tasks.discard(task)
         self.running -= 1
 

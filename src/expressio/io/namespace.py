@@ -238,7 +238,7 @@ class IONamespace:
         client.running += 1
         if route.is_async:
             # One task, straight into the route: nothing to wait for or load first.
-            task = self.tasks.spawn(self._finish_event(req, reply, None, route))
+            task = self.tasks.spawn(self._finish_event(req, reply, None, route), client.finished)
             client.track(task)
             return
         try:
@@ -252,7 +252,7 @@ class IONamespace:
         if finished and _session_to_save(req) is None:
             client.running -= 1
             return
-        client.track(self.tasks.spawn(self._finish_event(req, reply, result)))
+        client.track(self.tasks.spawn(self._finish_event(req, reply, result), client.finished))
 
     async def _finish_event(
         self, req: SocketRequest, reply: SocketReply, result: Any, route: Route | None = None
@@ -288,7 +288,7 @@ class IONamespace:
         # Counted from now, not from when the task first runs: the bound must see the events
         # still queued, and a re-read of the session must not start while one is.
         client.running += 1
-        task = self.tasks.spawn(self._run_event(client, route, event, args, ack))
+        task = self.tasks.spawn(self._run_event(client, route, event, args, ack), client.finished)
         client.track(task)
         return task
 

@@ -8,7 +8,7 @@ a bounded time and cancels what is left, so nothing outlives the server.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -22,11 +22,25 @@ class TaskSet:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Future[Any]] = set()
 
-    def spawn(self, awaitable: Coroutine[Any, Any, T] | Awaitable[T]) -> asyncio.Future[T]:
-        """Run ``awaitable`` in a task held here until it ends."""
+    def spawn(
+        self,
+        awaitable: Coroutine[Any, Any, T] | Awaitable[T],
+        when_done: Callable[[asyncio.Future[T]], object] | None = None,
+    ) -> asyncio.Future[T]:
+        """Run ``awaitable`` in a task held here until it ends; ``when_done(task)`` then runs
+        in the same done-callback (one loop callback per task, not two)."""
         task = asyncio.ensure_future(awaitable)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if when_done is None:
+            task.add_done_callback(self._tasks.discard)
+        else:
+            tasks = self._tasks
+
+            def done(finished: asyncio.Future[T]) -> None:
+                tasks.discard(finished)
+                when_done(finished)
+
+            task.add_done_callback(done)
         return task
 
     def __len__(self) -> int:
