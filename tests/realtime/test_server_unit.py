@@ -553,9 +553,6 @@ def test_one_list_of_reserved_event_names_for_every_layer() -> None:
     check_event_name("chat")
     with pytest.raises(TypeError):
         check_event_name(42)  # type: ignore[arg-type]
-    from expressio.io.request_io import check_emittable
-
-    assert check_emittable is check_event_name
     assert len(RESERVED_EVENTS) == 13
 
 

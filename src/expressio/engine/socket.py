@@ -210,14 +210,7 @@ class EngineSocket:
         if event is None:
             self._arm_heartbeat()  # a pong moves the next ping
         elif isinstance(event, MessageReceived):
-            # _deliver, inlined.
-            callback = self._server.on_message
-            if callback is not None:
-                try:
-                    callback(self, event.data)
-                except Exception:
-                    logger.exception("on_message callback failed; closing session %s", self.sid)
-                    self.close(DisconnectReason.FORCED_CLOSE)
+            self._deliver(event.data)  # binary, or text too long for the check above
         else:
             self._report_close(event.reason)
 

@@ -13,7 +13,6 @@ answering" when its call completes with no response decided, ``next`` not called
 
 from __future__ import annotations
 
-import functools
 import inspect
 import re
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from ..io.routes import code_names
+from ..io.routes import code_names, is_async_callable
 from .pathpattern import Params, PathPattern
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ class HandlerSpec:
         if not callable(fn):
             raise TypeError(f"a handler must be callable, got {fn!r}")
         self.fn = fn
-        self.is_async = _is_async_callable(fn)
+        self.is_async = is_async_callable(fn)
         count = _positional_count(fn)
         self.is_error = count == 4
         self.positional = 4 if self.is_error else min(count, 3)
@@ -98,14 +97,6 @@ class HandlerSpec:
         if res._state:
             return DONE, None
         return STALLED, self
-
-
-def _is_async_callable(fn: Any) -> bool:
-    while isinstance(fn, functools.partial):
-        fn = fn.func
-    return inspect.iscoroutinefunction(fn) or (
-        callable(fn) and inspect.iscoroutinefunction(getattr(fn, "__call__", None))  # noqa: B004
-    )
 
 
 def _positional_count(fn: Handler) -> int:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..realtime import RESERVED_EVENTS, Ack, Namespace, Socket
 from ..realtime.tasks import TaskSet
+from ..realtime.user_code import is_awaitable
 from .clients import Client
 from .handshake import HandshakeData, HandshakeMiddleware, run_middleware, takes_next
 from .loop_bridge import LoopBridge
@@ -248,7 +249,7 @@ class IONamespace:
             _route_failed(reply, route.name, error)
             return
         chain = io._chain
-        finished = not _is_awaitable(result) and (chain is None or not chain.running)
+        finished = not is_awaitable(result) and (chain is None or not chain.running)
         if finished and _session_to_save(req) is None:
             client.running -= 1
             return
@@ -262,7 +263,7 @@ class IONamespace:
         try:
             if route is not None:
                 result = route.handler(req)  # here, not before: a cancelled task awaits nothing
-            if _is_awaitable(result):
+            if is_awaitable(result):
                 try:
                     await result
                 except Exception as error:
@@ -362,10 +363,6 @@ class IONamespace:
             self.max_in_flight_events,
         )
         socket.disconnect(close=True)
-
-
-def _is_awaitable(value: Any) -> bool:
-    return value is not None and (asyncio.iscoroutine(value) or hasattr(value, "__await__"))
 
 
 def _session_to_save(req: SocketRequest) -> Any:

@@ -59,9 +59,6 @@ DEFAULT_ACK_TIMEOUT = 10.0  # seconds
 UNKNOWN_ROUTE = "Unknown route: "
 SESSION_UNAVAILABLE = {"error": "Session store unavailable"}
 
-check_emittable = check_event_name
-
-
 class NoSocketError(RuntimeError):
     """A socket-only IO method (``emit``, ``join``, ``leave``...) was called for a request that
     came over HTTP: there is no client connection to talk to."""

@@ -47,6 +47,7 @@ import anyio
 import anyio.to_thread
 
 from ..realtime.tasks import TaskSet
+from ..realtime.user_code import is_awaitable
 from .loop_bridge import LoopBridge, Pending
 
 logger = logging.getLogger("expressio.io")
@@ -177,7 +178,7 @@ async def run_route(route: Route, req: Any, blocking: Blocking) -> None:
         result = await in_thread(route.handler, req)
     else:
         result = await in_thread(_first_call, route, req, blocking)
-    if result is not None and inspect.isawaitable(result):
+    if is_awaitable(result):
         await result
 
 
@@ -203,7 +204,7 @@ async def in_thread(function: Callable[..., Any], *args: Any) -> Any:
     result = await anyio.to_thread.run_sync(
         _in_route_thread, function, *args, limiter=realtime_thread_limiter()
     )
-    if inspect.isawaitable(result):
+    if is_awaitable(result):
         result = await result
     return result
 
@@ -324,7 +325,7 @@ class RouteChain:
         except Exception as error:
             self.report_failure(route.name, error)
             return None
-        if result is not None and inspect.isawaitable(result):
+        if is_awaitable(result):
             return self._finish(route.name, result)
         return None
 
@@ -376,7 +377,7 @@ def forward_in_this_thread(
         return pending
     try:
         result = _in_route_thread(route.handler, req)
-        if inspect.isawaitable(result):
+        if is_awaitable(result):
             bridge.call_and_wait(_schedule, result).result()
     except Exception as error:
         bridge.call(chain.report_failure, name, error)

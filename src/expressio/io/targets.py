@@ -57,10 +57,7 @@ class Target:
         """Send ``event`` with ``data`` to every client targeted, at once and in call order."""
         check_event_name(event)
         namespace = self._namespace
-        if self._bridge.on_loop_thread():
-            packet = encode_event(namespace.name, event, payload(data))
-            namespace.adapter.broadcast(packet, self.rooms, self.skip)
-            return
+        # Encoded here, in the calling thread: data JSON cannot carry raises in the caller.
         packet = encode_event(namespace.name, event, payload(data))
         self._bridge.call(_deliver, namespace, packet, self.rooms, self.skip)
 
