@@ -203,6 +203,7 @@ class AppIO:
         )
         if self.settings is not None:
             wrapped.max_in_flight_events = self.settings["max_in_flight_events"]
+            wrapped.unknown_event_ack = self.settings["unknown_event_ack"]
         return wrapped
 
     def _session_manager(self) -> SessionManager | None:
@@ -282,6 +283,9 @@ class AppIO:
         elif key == "max_in_flight_events":
             for wrapped in self._namespaces.values():
                 wrapped.max_in_flight_events = value
+        elif key == "unknown_event_ack":
+            for wrapped in self._namespaces.values():
+                wrapped.unknown_event_ack = value
         elif key == "adapter":
             connected = [ns.name for ns in server.namespaces.values() if ns.sockets]
             if connected:
