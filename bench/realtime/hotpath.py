@@ -1,14 +1,20 @@
 """The Python cost of one ack round trip on the direct websocket path, without sockets.
 
-Run: python bench/realtime/hotpath.py [--peer raw|app] [--count N] [--repeat R] [--profile]
+Run: python bench/realtime/hotpath.py [--peer raw|app|app-async] [--count N] [--repeat R]
+[--profile]
 
 It serves a benchmark peer's app (``bench/peers``: ``raw`` is ``expressio_server.py``, ``app``
-is ``expressio_app_server.py`` with ``def`` routes) through ``DirectWebSocketProtocol`` on a
+is ``expressio_app_server.py`` with ``def`` routes, ``app-async`` the same with ``async def``
+routes) through ``DirectWebSocketProtocol`` on a
 fake transport, opens one Socket.IO session, then feeds the loadgen's ack frame
 (``421["ack",{"seq":1,"text":"hello"}]``, masked) N times and reports the best µs per frame
 over R runs. What the kernel and the event loop cost (reads, writes, wake-ups) is not in the
 figure: it is the part of "server CPU µs per ack" that the Python layers add, measured
 without the noise of a shared machine. ``--profile`` prints cProfile's top functions instead.
+
+An ``async def`` route runs in a task, so for ``app-async`` the frames are fed in batches of
+``BATCH`` (as from 50 clients in one loop turn) and the loop then runs once for their tasks:
+that figure includes the event loop's cost of running the tasks, not its wake-ups.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from expressio.engine.direct import DirectWebSocketProtocol
 from tests.direct.fakes import RecordingTransport, client_text, connect_client
 
 ACK_FRAME = client_text('421["ack",{"seq":1,"text":"hello"}]')
+BATCH = 50
 
 
 class NoLoop:
@@ -43,7 +50,7 @@ def build_app(peer: str) -> Any:
         return expressio_server.build_server()
     import expressio_app_server
 
-    return expressio_app_server.build_app("def")
+    return expressio_app_server.build_app("async" if peer == "app-async" else "def")
 
 
 async def open_session(peer: str) -> tuple[DirectWebSocketProtocol, RecordingTransport]:
@@ -59,6 +66,7 @@ async def open_session(peer: str) -> tuple[DirectWebSocketProtocol, RecordingTra
             if transport.count >= answered:
                 break
             await asyncio.sleep(0.001)
+    await asyncio.sleep(0.01)
     last = transport.writes[-1]
     if b"43" not in last or b'"hello"' not in last:
         raise SystemExit(f"unexpected answer to the ack frame: {transport.writes!r}")
@@ -75,27 +83,39 @@ async def run(options: argparse.Namespace) -> None:
     flush = batch._run
     frame = ACK_FRAME
     count = options.count
+    in_tasks = options.peer == "app-async"
+
+    async def feed_all() -> None:
+        if not in_tasks:
+            for _ in range(count):
+                feed(frame)
+                flush()
+            return
+        for _ in range(count // BATCH):
+            for _ in range(BATCH):
+                feed(frame)
+            await asyncio.sleep(0)  # the routes' tasks run: one loop turn for the batch
+            flush()
+
+    if in_tasks:
+        count -= count % BATCH
     if options.profile:
         import cProfile
         import pstats
 
         profiler = cProfile.Profile()
         profiler.enable()
-        for _ in range(count):
-            feed(frame)
-            flush()
+        await feed_all()
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         return
     best = float("inf")
     for _ in range(options.repeat):
         writes = transport.count
-        start = time.perf_counter()
-        for _ in range(count):
-            feed(frame)
-            flush()
-        elapsed = time.perf_counter() - start
-        if transport.count - writes != count:
+        start = time.process_time()
+        await feed_all()
+        elapsed = time.process_time() - start
+        if transport.count - writes != (count // BATCH if in_tasks else count):
             raise SystemExit(f"{transport.count - writes} writes for {count} frames")
         best = min(best, elapsed / count * 1e6)
         await asyncio.sleep(0)
@@ -104,7 +124,7 @@ async def run(options: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--peer", choices=("raw", "app"), default="raw")
+    parser.add_argument("--peer", choices=("raw", "app", "app-async"), default="raw")
     parser.add_argument("--count", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--profile", action="store_true")

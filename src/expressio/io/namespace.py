@@ -248,7 +248,7 @@ class IONamespace:
         client.running += 1
         if route.is_async:
             # One task, straight into the route: nothing to wait for or load first.
-            task = self.tasks.spawn(self._finish_event(req, reply, None, route), client.finished)
+            task = self.tasks.spawn(self._run_async_route(req, reply, route), client.finished)
             client.track(task)
             return
         try:
@@ -264,14 +264,27 @@ class IONamespace:
             return
         client.track(self.tasks.spawn(self._finish_event(req, reply, result), client.finished))
 
-    async def _finish_event(
-        self, req: SocketRequest, reply: SocketReply, result: Any, route: Route | None = None
-    ) -> None:
-        """Finish an event begun on the spot: await what its route returned (or run the
-        ``async def`` route itself), its forwards, then save the session it loaded."""
+    async def _run_async_route(self, req: SocketRequest, reply: SocketReply, route: Route) -> None:
+        """An ``async def`` route's event run on the spot: the route, its forwards, then the
+        session it loaded. The task of every such event runs this, so it is kept lean."""
         try:
-            if route is not None:
-                result = route.handler(req)  # here, not before: a cancelled task awaits nothing
+            try:
+                await route.handler(req)  # called here: a task cancelled first runs nothing
+            except Exception as error:
+                _route_failed(reply, str(req.event), error)
+            chain = req.io._chain
+            if chain is not None:
+                await chain.wait()
+        except asyncio.CancelledError:
+            _cancel_forwards(req)
+            raise
+        if _session_to_save(req) is not None:  # most events: no session, no coroutine
+            await self._save_session(req, reply)
+
+    async def _finish_event(self, req: SocketRequest, reply: SocketReply, result: Any) -> None:
+        """Finish a ``def`` route's event begun on the spot: await what the route returned,
+        its forwards, then save the session it loaded."""
+        try:
             if is_awaitable(result):
                 try:
                     await result
@@ -281,9 +294,7 @@ class IONamespace:
             if chain is not None:
                 await chain.wait()
         except asyncio.CancelledError:
-            chain = req.io._chain  # made by a forward while the route ran, if any
-            if chain is not None:
-                chain.cancel()
+            _cancel_forwards(req)
             raise
         await self._save_session(req, reply)
 
@@ -385,6 +396,12 @@ def _session_to_save(req: SocketRequest) -> Any:
     if session is _UNLOADED or session is None:
         return None
     return session
+
+
+def _cancel_forwards(req: SocketRequest) -> None:
+    chain = req.io._chain  # made by a forward while the route ran, if any
+    if chain is not None:
+        chain.cancel()
 
 
 def _route_failed(reply: SocketReply, event: str, error: BaseException) -> None:
