@@ -192,9 +192,11 @@ def decode_packet(message: bytes) -> Packet:
     costs more than its own size."""
     try:
         fields = msgpack.unpackb(message, ext_hook=_javascript_value, timestamp=3)
-    except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as error:
-        # ValueError covers the msgpack errors (format, extra data, depth, limits, bad UTF-8)
-        raise DecodeError(f"not a msgpack packet: {error or type(error).__name__}") from None
+    except (msgpack.StackError, RecursionError):  # the latter from msgpack's pure-Python build
+        raise DecodeError("not a msgpack packet: nested too deeply") from None
+    except (ValueError, TypeError, msgpack.UnpackException) as error:
+        # ValueError covers the other msgpack errors (format, extra data, limits, bad UTF-8)
+        raise DecodeError(f"not a msgpack packet: {error}") from None
     if type(fields) is not dict:
         raise DecodeError("a msgpack packet is a map")
     number = fields.get("type")
