@@ -1,12 +1,14 @@
 // Drives the official socket.io-client 4.x against an interop server and reports what it saw.
 //
 //   node tests/interop/node/client.mjs --url http://127.0.0.1:N --transports polling,websocket
+//     [--parser json|msgpack]
 //
 // Each scenario prints one JSON line {"step": name, ...observations} or {"step": name,
 // "error": message}; the last line is {"step": "done", "failed": [...]}. The exit status is
 // non-zero when any scenario failed. Binary values are printed as {"$binary": hex, "$type":
 // "Buffer" | "ArrayBuffer"} so the Python side can check both the bytes and their JS type.
 import { io } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const STEP_TIMEOUT_MS = 5000;
 
@@ -17,6 +19,7 @@ function option(name, fallback) {
 
 const url = option("--url");
 const transports = option("--transports", "polling,websocket").split(",");
+const parserName = option("--parser", "json");
 if (!url) {
   console.error("usage: node client.mjs --url http://127.0.0.1:N [--transports a,b]");
   process.exit(2);
@@ -29,6 +32,12 @@ const baseOptions = {
   reconnectionDelayMax: 200,
   timeout: STEP_TIMEOUT_MS,
 };
+if (parserName === "msgpack") {
+  baseOptions.parser = msgpackParser;
+} else if (parserName !== "json") {
+  console.error(`unknown parser ${parserName}`);
+  process.exit(2);
+}
 
 function describe(value) {
   if (Buffer.isBuffer(value)) {
