@@ -42,7 +42,8 @@ class Ack:
             # Socket._send_ack, inlined for an ACK that is one message (the JSON parser's
             # text ACK of the default namespace; every msgpack ACK).
             namespace = socket.namespace.name
-            message = socket._ack_message(namespace, self.id, args)
+            ack_message = socket._ack_message  # a slot read, then a plain call
+            message = ack_message(namespace, self.id, args)
             if message is not None:
                 socket.engine_socket.send(message)
             else:

@@ -192,7 +192,8 @@ class Socket:
 
     def _send_ack(self, ack_id: int, args: Sequence[Any]) -> None:
         if self.connected:
-            message = self._ack_message(self.namespace.name, ack_id, args)
+            ack_message = self._ack_message  # a slot read, then a plain call: no method lookup
+            message = ack_message(self.namespace.name, ack_id, args)
             if message is not None:
                 self.engine_socket.send(message)
             else:
