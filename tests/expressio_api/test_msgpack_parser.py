@@ -173,3 +173,4 @@ async def test_garbage_over_polling_closes_that_session_only(url: str) -> None:
             after = await http.get("/socket.io/", params=params)
             assert after.status_code == 400 or after.text.startswith("1")
         assert await bystander.call("echo", [b"\x01"]) == [b"\x01"]
+

@@ -110,6 +110,20 @@ async def test_other_namespaces_refusals_and_disconnects(make_server: Make) -> N
     assert not client.closed
 
 
+async def test_a_disconnect_with_nil_data_is_a_client_leaving(make_server: Make) -> None:
+    """python-socketio sends {"type": 1, "nsp": ..., "data": nil}, where the Node parser sends
+    no data key: both are a client leaving the namespace, not bad input."""
+    server, engine = make_server(parser="msgpack")
+    reasons: list[str] = []
+    server.of("/").on_disconnect = lambda socket, reason: reasons.append(reason)
+    for disconnect in (pack(type=1, nsp="/", data=None), pack(type=1, nsp="/")):
+        client = connect(engine)
+        client.take()
+        client.receive(disconnect)
+        assert not client.closed
+    assert reasons == ["client namespace disconnect"] * 2
+
+
 async def test_a_broadcast_is_encoded_and_prepared_once(make_server: Make) -> None:
     server, engine = make_server(parser="msgpack")
     root = server.of("/")
