@@ -8,7 +8,6 @@
 // non-zero when any scenario failed. Binary values are printed as {"$binary": hex, "$type":
 // "Buffer" | "ArrayBuffer"} so the Python side can check both the bytes and their JS type.
 import { io } from "socket.io-client";
-import msgpackParser from "socket.io-msgpack-parser";
 
 const STEP_TIMEOUT_MS = 5000;
 
@@ -33,7 +32,7 @@ const baseOptions = {
   timeout: STEP_TIMEOUT_MS,
 };
 if (parserName === "msgpack") {
-  baseOptions.parser = msgpackParser;
+  baseOptions.parser = (await import("socket.io-msgpack-parser")).default;
 } else if (parserName !== "json") {
   console.error(`unknown parser ${parserName}`);
   process.exit(2);
