@@ -116,7 +116,8 @@ class AppIO:
 
         ``options`` (a dict) and keywords take setting names: ``adapter``, ``ping_interval``,
         ``ping_timeout``, ``max_payload``, ``transports``, ``origins``, ``connect_timeout``,
-        and every name ``app.io.set`` knows."""
+        ``parser`` (``"json"``, the default, or ``"msgpack"``), and every name ``app.io.set``
+        knows."""
         if self.server is not None:
             raise RuntimeError(
                 "app.io() was already called; change settings with app.io.set(name, value)"
@@ -278,6 +279,12 @@ class AppIO:
             engine.origin_policy = OriginPolicy(value)
         elif key == "connect_timeout":
             server.connect_timeout = value
+        elif key == "parser":
+            if value is not server.parser and value != server.parser.name:
+                raise RuntimeError(
+                    "the parser is chosen once, by app.io(parser=...): clients and the "
+                    "server must agree on it"
+                )
         elif key == "blocking_threshold":
             self._blocking.threshold = value
         elif key == "max_in_flight_events":

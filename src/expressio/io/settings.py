@@ -19,6 +19,8 @@
 | ``max in flight events`` | events of one client running at once; one more disconnects it |
 | ``unknown event ack`` | answer the ack of an event no route takes with an error (default off: |
 | | ignored, as socket.io does, so the client's own ack timeout applies) |
+| ``parser`` | the Socket.IO packet format: ``"json"`` (default) or ``"msgpack"``; set by |
+| | ``app.io(parser=...)`` only (clients must use the same one) |
 
 Every name may also be written with underscores (``ping_interval``), as ``app.io(...)`` takes
 them. Engine values apply to connections opened after the change.
@@ -30,6 +32,8 @@ import logging
 import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from ..protocol.parsers import get_parser
 
 logger = logging.getLogger("expressio.io")
 
@@ -65,6 +69,7 @@ SETTING_NAMES: dict[str, str] = {
     "max in-flight events": "max_in_flight_events",
     "blocking threshold": "blocking_threshold",
     "unknown event ack": "unknown_event_ack",
+    "parser": "parser",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -90,6 +95,7 @@ DEFAULTS: dict[str, Any] = {
     # seconds a def route may keep the event loop before it is moved to worker threads
     "blocking_threshold": 0.1,
     "unknown_event_ack": False,
+    "parser": "json",
 }
 
 #: Keys the engine reads when a connection opens (plain attributes of ``EngineServer``).
@@ -190,6 +196,11 @@ def _callable_or_none(key: str, value: Any) -> Any:
     return value
 
 
+def _parser(key: str, value: Any) -> Any:
+    get_parser(value)  # ValueError for an unknown name, ImportError without msgpack
+    return value
+
+
 def _path(key: str, value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -215,6 +226,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "max_in_flight_events": _positive_int,
     "blocking_threshold": _seconds,
     "unknown_event_ack": _flag,
+    "parser": _parser,
 }
 
 
@@ -256,4 +268,5 @@ def engine_options(values: dict[str, Any]) -> dict[str, Any]:
         "allow_upgrades": values["allow_upgrades"],
         "origins": values["origins"],
         "connect_timeout": values["connect_timeout"],
+        "parser": values["parser"],
     }
