@@ -17,6 +17,7 @@
 | ``connect timeout`` | seconds a new connection has to join a namespace |
 | ``max send buffer``, ``allow upgrades`` | the engine's slow-client bound; polling → websocket |
 | ``max in flight events`` | events of one client running at once; one more disconnects it |
+| ``fetch sockets limit`` | clients ``fetch_sockets()`` may return; more raise an error |
 
 Every name may also be written with underscores (``ping_interval``), as ``app.io(...)`` takes
 them. Engine values apply to connections opened after the change.
@@ -62,6 +63,7 @@ SETTING_NAMES: dict[str, str] = {
     "max in flight events": "max_in_flight_events",
     "max in-flight events": "max_in_flight_events",
     "blocking threshold": "blocking_threshold",
+    "fetch sockets limit": "fetch_sockets_limit",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -86,6 +88,8 @@ DEFAULTS: dict[str, Any] = {
     "max_in_flight_events": 1000,
     # seconds a def route may keep the event loop before it is moved to worker threads
     "blocking_threshold": 0.1,
+    # clients one fetch_sockets() may return (a list of views is built for each)
+    "fetch_sockets_limit": 10_000,
 }
 
 #: Keys the engine reads when a connection opens (plain attributes of ``EngineServer``).
@@ -210,6 +214,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "allow_upgrades": _flag,
     "max_in_flight_events": _positive_int,
     "blocking_threshold": _seconds,
+    "fetch_sockets_limit": _positive_int,
 }
 
 
