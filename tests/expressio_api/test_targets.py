@@ -21,7 +21,7 @@ import expressio
 from expressio.io.targets import FetchSocketsLimitError
 from tests.socket_clients import SLOW, WAIT, Client, Connect, clients
 
-from .conftest import served
+from .conftest import run_node, served
 
 #: what routes recorded, for assertions the clients cannot see
 RECORDS: dict[str, Any] = {}
@@ -584,3 +584,72 @@ async def test_volatile_emit_to_a_connected_client_arrives(connect: Connect) -> 
     client = await connect()
     assert await client.call("volatile-self") == "done"
     assert await client.inbox.wait_for("self") == ["one"]
+
+
+# -- the official Node client --------------------------------------------------------------------
+
+NODE_MODES = {"websocket-only": "websocket", "polling-then-upgrade": "polling,websocket"}
+
+
+@pytest.fixture(scope="module")
+def node_results(url: str) -> Any:
+    cache: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def results_for(mode: str) -> dict[str, dict[str, Any]]:
+        if mode not in cache:
+            cache[mode] = run_node("targets_client.mjs", url, "--transports", NODE_MODES[mode])
+        return cache[mode]
+
+    return results_for
+
+
+def node_step(results: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    assert name in results, f"the client script never reported {name!r}: {results}"
+    record = results[name]
+    assert "error" not in record, f"{name} failed in the client:\n{record['error']}"
+    return record
+
+
+node_modes = pytest.mark.parametrize("mode", list(NODE_MODES))
+
+
+@node_modes
+def test_node_broadcast_with_ack_and_a_silent_client(node_results: Any, mode: str) -> None:
+    record = node_step(node_results(mode), "ack_with_a_silent_client")
+    assert sorted(map(str, record["answers"])) == ["one", "{'n': 2}"]
+    assert record["silentGot"] == 1  # it received the question, and never answered
+    assert 0.9 < record["took"] < 3.0  # resolved at the timeout
+    everyone = node_step(node_results(mode), "ack_from_everyone")
+    assert sorted(everyone["answers"]) == ["one", "two"]
+    assert everyone["took"] < 3.0  # before the 4 s timeout
+
+
+@node_modes
+def test_node_several_rooms_reach_each_client_once(node_results: Any, mode: str) -> None:
+    record = node_step(node_results(mode), "several_rooms_once")
+    assert (record["both"], record["onlyA"], record["outside"]) == (1, 1, 0)
+
+
+@node_modes
+def test_node_fetch_sockets(node_results: Any, mode: str) -> None:
+    record = node_step(node_results(mode), "fetch_and_act")
+    (view,) = record["views"]
+    assert view["id"] == record["memberId"]
+    assert view["rooms"] == sorted([record["memberId"], "node-fetch"])
+    assert view["data"] == {"user": "node-user", "k": "v"}
+    assert record["directId"] == record["memberId"]
+    assert record["reason"] == "io server disconnect"
+
+
+@node_modes
+def test_node_room_join_leave_disconnect(node_results: Any, mode: str) -> None:
+    record = node_step(node_results(mode), "room_operations")
+    assert "node-ops2" in record["joined"]
+    assert "node-ops2" not in record["left"] and "node-ops" in record["left"]
+    assert record["reason"] == "io server disconnect"
+
+
+@node_modes
+def test_node_socket_data_and_server_side(node_results: Any, mode: str) -> None:
+    assert node_step(node_results(mode), "socket_data")["data"] == {"a": 1, "b": [2]}
+    assert node_step(node_results(mode), "server_side")["answers"] == []
