@@ -226,10 +226,13 @@ def _start_broadcast_with_ack(
     # around it; only the wait is deferred.
     answers: list[Any] = []
     expected: int | None = None
+    finished = False  # a plain flag: the future's own done() takes a lock, once per answer
     timer: asyncio.TimerHandle | None = None
     stop_waiting: Callable[[], None] | None = None
 
     def finish() -> None:
+        nonlocal finished
+        finished = True
         if timer is not None:
             timer.cancel()
         if stop_waiting is not None:
@@ -241,14 +244,14 @@ def _start_broadcast_with_ack(
         expected = (expected or 0) + count
 
     def on_ack(*answer: Any) -> None:
-        if future.done():
+        if finished:
             return
-        answers.append(ack_value(answer))
+        answers.append(answer[0] if len(answer) == 1 else ack_value(answer))
         if expected is not None and len(answers) >= expected:
             finish()
 
     def give_up() -> None:
-        if future.done():
+        if finished:
             return
         missing = (expected or 0) - len(answers)
         logger.warning(
