@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..protocol.socketio import EncodedPacket, encode_event
@@ -209,14 +210,20 @@ class InMemoryAdapter(Adapter):
         """Send to the matching sockets of this process; returns how many received it.
 
         The Engine.IO messages are prepared once, on the first recipient, and the same prepared
-        objects go to everyone: no copy and no task per recipient.
+        objects go to everyone: no copy and no task per recipient. (The selection of
+        :meth:`targets`, in one pass: this is every broadcast's path.)
         """
+        except_rooms = opts.except_rooms
+        excluded = self._members_of(except_rooms) if except_rooms else None
         volatile = opts.flags.volatile
         prepared: tuple[Any, ...] | None = None
         delivered = 0
-        for socket in self.targets(opts):
-            # Checked again here: a user hook run by an earlier send may have closed it.
-            if not socket.connected or (volatile and not socket.engine_socket.writable):
+        for socket in self._candidates(opts.rooms):
+            if (
+                not socket.connected
+                or (excluded and socket.id in excluded)
+                or (volatile and not socket.engine_socket.writable)
+            ):
                 continue
             if prepared is None:
                 prepare = self.namespace.server.engine.prepare
@@ -227,29 +234,32 @@ class InMemoryAdapter(Adapter):
 
     def targets(self, opts: BroadcastOptions) -> list[Socket]:
         """The connected sockets of this process that ``opts`` targets, each once (a socket in
-        two of the rooms too). A list, not a view: a send may close a slow client, which then
-        leaves the namespace at once."""
-        sockets = self.namespace.sockets
-        rooms = opts.rooms
-        if not rooms:
-            candidates: Iterable[Socket] = sockets.values()
-        else:
-            if len(rooms) == 1:
-                (room,) = rooms
-                sids: Iterable[str] = self._members.get(room, ())
-            else:
-                sids = self.sockets_in(rooms)
-            find = sockets.get
-            candidates = [socket for sid in sids if (socket := find(sid)) is not None]
+        two of the rooms too); ``volatile`` aside."""
         except_rooms = opts.except_rooms
+        candidates = self._candidates(opts.rooms)
         if not except_rooms:
             return [socket for socket in candidates if socket.connected]
-        if len(except_rooms) == 1:
-            (room,) = except_rooms
-            excluded: set[str] | frozenset[str] = self._members.get(room, NO_ROOMS)
-        else:
-            excluded = self.sockets_in(except_rooms)
-        return [socket for socket in candidates if socket.connected and socket.id not in excluded]
+        excluded = self._members_of(except_rooms)
+        return [
+            socket for socket in candidates if socket.connected and socket.id not in excluded
+        ]
+
+    def _candidates(self, rooms: frozenset[str]) -> Sequence[Socket]:
+        """The sockets in any of ``rooms`` (all when empty). A snapshot, not a view: a send
+        may close a slow client, which then leaves the namespace at once."""
+        sockets = self.namespace.sockets
+        if not rooms:
+            return tuple(sockets.values())
+        find = sockets.get
+        sids = self._members_of(rooms)
+        return [socket for sid in sids if (socket := find(sid)) is not None]
+
+    def _members_of(self, rooms: frozenset[str]) -> AbstractSet[str]:
+        """The socket ids in any of ``rooms``: the index's own set for one room (no copy)."""
+        if len(rooms) == 1:
+            (room,) = rooms
+            return self._members.get(room, NO_ROOMS)
+        return self.sockets_in(rooms)
 
     def broadcast_with_ack(
         self,
