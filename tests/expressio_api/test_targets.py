@@ -165,7 +165,9 @@ def make_app() -> expressio.Application:
         padding = "x" * req.data["size"]
         for index in range(req.data["count"]):
             app.io.volatile.broadcast("v", {"i": index, "pad": padding})
-            await asyncio.sleep(req.data["pause"])
+            # Paced by the requester: once it acks, it has read everything sent before, so
+            # its connection can take the next packet; a client that reads nothing cannot.
+            await req.io.emit_with_ack("step", index, timeout=30.0)
         req.io.respond("done")
 
     @app.io.route("volatile-self")
@@ -216,6 +218,15 @@ def url(app: expressio.Application) -> Iterator[str]:
 async def connect(url: str) -> Any:
     async with clients(url) as open_client:
         yield open_client
+
+
+@pytest.fixture
+async def fresh() -> Any:
+    """An app of its own, for a test that targets every client (no other test's clients)."""
+    app = make_app()
+    with served(app) as base_url:
+        async with clients(base_url) as open_client:
+            yield app, base_url, open_client
 
 
 async def joined(connect: Connect, *rooms: str, **options: Any) -> Client:
@@ -318,7 +329,8 @@ async def test_broadcast_with_ack_with_nobody_targeted_is_empty_at_once(connect:
     assert result["took"] < 1.0
 
 
-async def test_broadcast_with_ack_from_a_worker_thread(connect: Connect) -> None:
+async def test_broadcast_with_ack_from_a_worker_thread(fresh: Any) -> None:
+    _, _, connect = fresh
     answerer = await connect(answers={"question": 7})
     asker = await connect(answers={"question": 8})
     result = await asker.call("ask-from-thread", {"q": "?", "timeout": 2.0})
@@ -326,7 +338,8 @@ async def test_broadcast_with_ack_from_a_worker_thread(connect: Connect) -> None
     assert answerer.inbox.of("question") == ["?"]
 
 
-async def test_broadcast_with_ack_from_http(connect: Connect, url: str) -> None:
+async def test_broadcast_with_ack_from_http(fresh: Any) -> None:
+    _, url, connect = fresh
     await connect(answers={"question": "a"})
     await connect(answers={"question": "b"})
     async with httpx.AsyncClient(base_url=url) as http:
@@ -374,9 +387,8 @@ async def _disconnected(client: Client) -> None:
     assert client.namespace not in client.sio.namespaces, "the client is still connected"
 
 
-async def test_fetch_sockets_over_the_limit_raises(
-    app: expressio.Application, connect: Connect
-) -> None:
+async def test_fetch_sockets_over_the_limit_raises(fresh: Any) -> None:
+    app, _, connect = fresh
     first = await connect()
     await connect()
     app.io.set("fetch sockets limit", 1)
@@ -554,19 +566,19 @@ def drain(sock: socket.socket) -> list[bytes]:
 
 
 async def test_volatile_packets_are_dropped_for_a_client_that_stopped_reading(
-    app: expressio.Application, connect: Connect, url: str
+    fresh: Any,
 ) -> None:
+    app, url, connect = fresh
     # A send buffer of 20 packets: had the volatile packets queued for the stalled client,
     # the slow-client policy would have closed it.
     app.io.set("max send buffer", 20)
+    stalled = await asyncio.to_thread(stalled_client, url)
     try:
-        stalled = await asyncio.to_thread(stalled_client, url)
         reader = await connect()
-        count, size = 300, 32_000
-        answer = await reader.call("volatile-burst", {"count": count, "size": size, "pause": 0.004})
-        assert answer == "done"
-        received = await reader.inbox.wait_for("v", count)
-        assert [item["i"] for item in received] == list(range(count))
+        count, size = 300, 40_000
+        burst = {"count": count, "size": size}
+        assert await reader.sio.call("volatile-burst", burst, timeout=60) == "done"
+        assert [item["i"] for item in reader.inbox.of("v")] == list(range(count))
         # The stalled client now reads what reached it: far from everything, no backlog.
         frames = await asyncio.to_thread(drain, stalled)
         volatile = [frame for frame in frames if frame.startswith(b'42["v"')]
@@ -575,9 +587,8 @@ async def test_volatile_packets_are_dropped_for_a_client_that_stopped_reading(
         app.io.broadcast("after", 1)
         frames = await asyncio.to_thread(drain, stalled)
         assert b'42["after",1]' in frames, frames[-3:]
-        stalled.close()
     finally:
-        app.io.set("max send buffer", 10_000)
+        stalled.close()
 
 
 async def test_volatile_emit_to_a_connected_client_arrives(connect: Connect) -> None:
@@ -592,15 +603,16 @@ NODE_MODES = {"websocket-only": "websocket", "polling-then-upgrade": "polling,we
 
 
 @pytest.fixture(scope="module")
-def node_results(url: str) -> Any:
+def node_results() -> Iterator[Any]:
     cache: dict[str, dict[str, dict[str, Any]]] = {}
+    with served(make_app()) as url:  # its own app: no other test's clients around
 
-    def results_for(mode: str) -> dict[str, dict[str, Any]]:
-        if mode not in cache:
-            cache[mode] = run_node("targets_client.mjs", url, "--transports", NODE_MODES[mode])
-        return cache[mode]
+        def results_for(mode: str) -> dict[str, dict[str, Any]]:
+            if mode not in cache:
+                cache[mode] = run_node("targets_client.mjs", url, "--transports", NODE_MODES[mode])
+            return cache[mode]
 
-    return results_for
+        yield results_for
 
 
 def node_step(results: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:

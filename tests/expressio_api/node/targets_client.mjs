@@ -72,11 +72,14 @@ function closeAll(...sockets) {
 
 const scenarios = {
   async ack_with_a_silent_client() {
+    // Rooms of their own: a client of another scenario still leaving is not asked.
     const one = answering(await open(), "one");
     const two = answering(await open(), { n: 2 });
     const silent = await open(); // no "question" listener: it never acks
+    for (const socket of [one, two, silent]) await call(socket, "join", ["ack-silent"]);
     const asker = await open();
-    const result = await call(asker, "ask", { from_sender: true, q: "?", timeout: 1.0 });
+    const spec = { rooms: ["ack-silent"], q: "?", timeout: 1.0 };
+    const result = await call(asker, "ask", spec);
     const silentGot = silent.received.filter((entry) => entry[0] === "question").length;
     closeAll(one, two, silent, asker);
     return { ...result, silentGot };
@@ -85,8 +88,9 @@ const scenarios = {
   async ack_from_everyone() {
     const one = answering(await open(), "one");
     const two = answering(await open(), "two");
+    for (const socket of [one, two]) await call(socket, "join", ["ack-all"]);
     const asker = await open();
-    const result = await call(asker, "ask", { from_sender: true, q: "?", timeout: 4.0 });
+    const result = await call(asker, "ask", { rooms: ["ack-all"], q: "?", timeout: 4.0 });
     closeAll(one, two, asker);
     return result;
   },
