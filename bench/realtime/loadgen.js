@@ -406,9 +406,13 @@ async function scenarioBroadcastAck(options) {
   };
   const plainFrame = textFrame('42["fanout",{"n":1}]');
   const plainRound = () =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("a plain round lost deliveries")), 15000);
       delivered = 0;
-      roundDone = resolve;
+      roundDone = () => {
+        clearTimeout(timer);
+        resolve();
+      };
       trigger.send(plainFrame);
     });
   let ackId = 0;
@@ -416,8 +420,13 @@ async function scenarioBroadcastAck(options) {
     delivered = 0;
     roundDone = null;
     const id = ackId++;
-    const answer = await new Promise((resolve) => {
-      answeredRound = resolve;
+    const answer = await new Promise((resolve, reject) => {
+      // A server without `fanout_ack` never answers: fail rather than wait for ever.
+      const timer = setTimeout(() => reject(new Error("no answer to fanout_ack")), 15000);
+      answeredRound = (text) => {
+        clearTimeout(timer);
+        resolve(text);
+      };
       trigger.sendText(`42${id}["fanout_ack",{"n":1}]`);
     });
     if (answer !== `43${id}[${population}]`) throw new Error(`round answered ${answer}`);

@@ -93,23 +93,23 @@ def one_or_more_rooms(room: str | Iterable[str], method: str) -> tuple[str, ...]
 class Target:
     """Clients of one namespace: all of them or those in some rooms, minus those in others."""
 
-    __slots__ = ("_io", "opts")
+    __slots__ = ("_io", "_opts")
 
     def __init__(self, io: IONamespace, opts: BroadcastOptions) -> None:
         self._io = io
         #: the adapter's description of whom this reaches
-        self.opts = opts
+        self._opts = opts
 
     # -- selectors ---------------------------------------------------------------------------
 
     def room(self, *rooms: str) -> Target:
         """The clients in any of ``rooms`` (added to the rooms already chosen)."""
-        opts = self.opts
+        opts = self._opts
         return Target(self._io, opts._replace(rooms=opts.rooms | room_names(rooms, "room")))
 
     def excluding(self, *rooms: str) -> Target:
         """Leave out the clients in any of ``rooms`` (a socket id leaves out that client)."""
-        opts = self.opts
+        opts = self._opts
         added = room_names(rooms, "excluding")
         return Target(self._io, opts._replace(except_rooms=opts.except_rooms | added))
 
@@ -118,7 +118,7 @@ class Target:
         """The same clients; a packet is dropped for a client whose connection cannot take it
         right now (a websocket under backpressure, a polling client with no request waiting),
         never queued."""
-        opts = self.opts
+        opts = self._opts
         return Target(self._io, opts._replace(flags=opts.flags._replace(volatile=True)))
 
     # -- sending -----------------------------------------------------------------------------
@@ -129,7 +129,7 @@ class Target:
         namespace = self._io.namespace
         # Encoded here, in the calling thread: data JSON cannot carry raises in the caller.
         packet = encode_event(namespace.name, event, payload(data))
-        self._io.bridge.call(_broadcast, namespace, packet, self.opts)
+        self._io.bridge.call(_broadcast, namespace, packet, self._opts)
 
     def broadcast_with_ack(
         self, event: str, data: Any = MISSING, *, timeout: float = DEFAULT_BROADCAST_ACK_TIMEOUT
@@ -149,7 +149,7 @@ class Target:
             self._io.namespace,
             event,
             args,
-            self.opts,
+            self._opts,
             seconds,
             pending.future,
         )
@@ -163,26 +163,26 @@ class Target:
         ``disconnect``). More than the ``fetch sockets limit`` setting raises
         :class:`FetchSocketsLimitError`."""
         pending = Pending()
-        self._io.bridge.call(_start_fetch, self._io, self.opts, pending.future)
+        self._io.bridge.call(_start_fetch, self._io, self._opts, pending.future)
         return pending
 
     def join(self, room: str | Iterable[str]) -> None:
         """Make every client targeted join ``room`` (or each of several)."""
         rooms = one_or_more_rooms(room, "join")
-        self._io.bridge.call(_add_sockets, self._io.namespace, self.opts, rooms)
+        self._io.bridge.call(_add_sockets, self._io.namespace, self._opts, rooms)
 
     def leave(self, room: str | Iterable[str]) -> None:
         """Make every client targeted leave ``room`` (or each of several)."""
         rooms = one_or_more_rooms(room, "leave")
-        self._io.bridge.call(_del_sockets, self._io.namespace, self.opts, rooms)
+        self._io.bridge.call(_del_sockets, self._io.namespace, self._opts, rooms)
 
     def disconnect(self, close: bool = False) -> None:
         """Disconnect every client targeted from the namespace (they are told, and do not
         reconnect by themselves); ``close=True`` closes their whole connections."""
-        self._io.bridge.call(_disconnect_sockets, self._io.namespace, self.opts, bool(close))
+        self._io.bridge.call(_disconnect_sockets, self._io.namespace, self._opts, bool(close))
 
     def __repr__(self) -> str:
-        opts = self.opts
+        opts = self._opts
         rooms = sorted(opts.rooms) if opts.rooms else "all"
         excluding = f" excluding={sorted(opts.except_rooms)}" if opts.except_rooms else ""
         volatile = " volatile" if opts.flags.volatile else ""
