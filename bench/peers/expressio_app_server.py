@@ -63,6 +63,16 @@ def build_app(routes: str = "def", sessions: bool = True) -> expressio.Applicati
             for index in range(req.data["n"]):
                 room.broadcast("tick", index)
 
+    @app.io.route("fanout_ack")
+    async def fanout_ack(req: Any) -> None:
+        # Awaited, so async def whatever the other routes are: n broadcasts asking every
+        # member for an ack; the trigger's ack carries how many answered the last one.
+        room = app.io.room(ROOM)
+        answers: list[Any] = []
+        for index in range(req.data["n"]):
+            answers = await room.broadcast_with_ack("tick", index, timeout=10.0)
+        req.io.respond(len(answers))
+
     return app
 
 

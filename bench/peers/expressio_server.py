@@ -11,17 +11,20 @@ Events (the same on every peer):
   ack     -> acknowledge with the same arguments
   join    -> join room "bench" (acknowledged, so the client knows the join is done)
   fanout  -> {"n": k}: broadcast "tick" to room "bench" k times, each with its index
+  fanout_ack -> {"n": k}: the same, each broadcast asking every member for an ack and waiting
+             for all of them; acknowledged with the number of answers to the last one
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
 
 import uvicorn
 
 from expressio.http.serving import build_config
-from expressio.realtime import RealtimeServer, Socket
+from expressio.realtime import BroadcastOptions, RealtimeServer, Socket
 
 ROOM = "bench"
 
@@ -41,7 +44,36 @@ def build_server(parser: str = "json") -> RealtimeServer:
         for index in range(request["n"]):
             namespace.emit("tick", index, to=ROOM)
 
+    in_room = BroadcastOptions(rooms=frozenset((ROOM,)))
+
+    async def broadcast_with_ack(index: int) -> int:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        expected: list[int] = []
+        answers: list[Any] = []
+
+        def on_count(count: int) -> None:
+            expected.append(count)
+            if count == 0 and not done.done():
+                done.set_result(None)
+
+        def on_ack(*answer: Any) -> None:
+            answers.append(answer)
+            if len(answers) == expected[0] and not done.done():
+                done.set_result(None)
+
+        namespace.adapter.broadcast_with_ack("tick", (index,), in_room, on_count, on_ack)
+        await asyncio.wait_for(done, 10.0)
+        return len(answers)
+
+    async def fanout_ack(socket: Socket, request: dict[str, int]) -> int:
+        answered = 0
+        for index in range(request["n"]):
+            answered = await broadcast_with_ack(index)
+        return answered
+
     namespace.on("ack", ack)
+    namespace.on("fanout_ack", fanout_ack)
     namespace.on("join", join)
     namespace.on("fanout", fanout)
     return server

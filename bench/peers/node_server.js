@@ -6,6 +6,7 @@
 //   ack     -> acknowledge with the same arguments
 //   join    -> join room "bench" (acknowledged, so the client knows the join is done)
 //   fanout  -> {"n": k}: broadcast "tick" to room "bench" k times, each with its index
+//   fanout_ack -> {"n": k}: the same with acks (emitWithAck), answering how many acked the last
 "use strict";
 
 const http = require("http");
@@ -39,6 +40,13 @@ io.on("connection", (socket) => {
   });
   socket.on("fanout", (request) => {
     for (let index = 0; index < request.n; index++) io.to(ROOM).emit("tick", index);
+  });
+  socket.on("fanout_ack", async (request, callback) => {
+    let answers = [];
+    for (let index = 0; index < request.n; index++) {
+      answers = await io.to(ROOM).timeout(10000).emitWithAck("tick", index);
+    }
+    callback(answers.length);
   });
 });
 

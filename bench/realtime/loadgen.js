@@ -1,6 +1,6 @@
 // Load generator for the realtime benchmark: raw Engine.IO v4 / Socket.IO v5 over websocket.
 //
-//   node loadgen.js --port N --scenario acks|broadcast|connect|idle [options]
+//   node loadgen.js --port N --scenario acks|broadcast|broadcast_ack|connect|idle [options]
 //
 // It speaks the protocol directly, on a minimal websocket client over `net` (no socket.io-client,
 // not even the `ws` package, whose per-frame work would make the generator the limit), so that
@@ -158,7 +158,7 @@ const DEFAULTS = {
   "window-ticks": 40, // ticks in flight (sent by the server, not yet received by every client)
   "connect-timeout": 10,
 };
-const SCENARIO_CLIENTS = { acks: 50, broadcast: 1000, connect: 0, idle: 1000 };
+const SCENARIO_CLIENTS = { acks: 50, broadcast: 1000, broadcast_ack: 1000, connect: 0, idle: 1000 };
 
 function parseArgs(argv) {
   const options = { ...DEFAULTS };
@@ -371,6 +371,99 @@ async function scenarioBroadcast(options) {
   };
 }
 
+// Rounds, one at a time, to `clients` members of one room: first plain broadcasts (the trigger
+// sends `fanout` {n: 1}; a round ends when every member received the tick), then broadcasts
+// with acks (the trigger sends `fanout_ack` with an ack id; the server broadcasts the tick
+// asking each member for an ack, every member answers, and the server acks the trigger once it
+// has every answer). The measuring window covers the ack rounds; both round times are reported.
+async function scenarioBroadcastAck(options) {
+  const members = await openClients(options, options.clients);
+  await Promise.all(members.map((client) => request(client, 1, "join", [], 10)));
+  const [trigger] = await openClients(options, 1);
+  const population = members.length;
+  let delivered = 0;
+  let answeredRound = null;
+  let roundDone = null;
+  for (const client of members) {
+    client.onMessage = (buffer, start, length) => {
+      if (buffer[start] === CHAR_4 && buffer[start + 1] === CHAR_2) {
+        // 42["tick",i] (plain) or 42<id>["tick",i] (asking for an ack): answer the id.
+        let at = start + 2;
+        while (buffer[at] !== 0x5b) at++; // "["
+        if (at > start + 2) client.sendText("43" + buffer.toString("latin1", start + 2, at) + "[1]");
+        if (++delivered === population && roundDone !== null) roundDone();
+      } else if (isPing(buffer, start, length)) {
+        client.send(PONG);
+      }
+    };
+  }
+  trigger.onMessage = (buffer, start, length) => {
+    if (buffer[start] === CHAR_4 && buffer[start + 1] === CHAR_3) {
+      answeredRound(text(buffer, start, length));
+    } else if (isPing(buffer, start, length)) {
+      trigger.send(PONG);
+    }
+  };
+  const plainFrame = textFrame('42["fanout",{"n":1}]');
+  const plainRound = () =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("a plain round lost deliveries")), 15000);
+      delivered = 0;
+      roundDone = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      trigger.send(plainFrame);
+    });
+  let ackId = 0;
+  const ackRound = async () => {
+    delivered = 0;
+    roundDone = null;
+    const id = ackId++;
+    const answer = await new Promise((resolve, reject) => {
+      // A server without `fanout_ack` never answers: fail rather than wait for ever.
+      const timer = setTimeout(() => reject(new Error("no answer to fanout_ack")), 15000);
+      answeredRound = (text) => {
+        clearTimeout(timer);
+        resolve(text);
+      };
+      trigger.sendText(`42${id}["fanout_ack",{"n":1}]`);
+    });
+    if (answer !== `43${id}[${population}]`) throw new Error(`round answered ${answer}`);
+  };
+  // The plain rounds, timed here (no CPU sampling), as long as the measuring window.
+  let plainRounds = 0;
+  const plainUntil = now() + options.warmup + options.duration;
+  let plainStart = null;
+  while (now() < plainUntil) {
+    await plainRound();
+    if (plainStart === null) plainStart = now(); // the first round warms up
+    else plainRounds++;
+  }
+  const plainElapsed = now() - plainStart;
+  let running = true;
+  let ackRounds = 0;
+  const loop = (async () => {
+    while (running) {
+      await ackRound();
+      ackRounds++;
+    }
+  })();
+  const result = await measure(options, () => ackRounds * population);
+  running = false;
+  await loop;
+  await closeClients([...members, trigger]);
+  const plainRoundMs = (plainElapsed / plainRounds) * 1000;
+  const ackRoundMs = (result.elapsed_s / (result.count / population)) * 1000;
+  return {
+    ...result,
+    clients: population,
+    plain_round_ms: plainRoundMs,
+    ack_round_ms: ackRoundMs,
+    ack_over_plain: ackRoundMs / plainRoundMs,
+  };
+}
+
 async function scenarioConnect(options) {
   let completed = 0;
   let failures = 0;
@@ -444,6 +537,7 @@ async function scenarioIdle(options) {
 const SCENARIOS = {
   acks: scenarioAcks,
   broadcast: scenarioBroadcast,
+  broadcast_ack: scenarioBroadcastAck,
   connect: scenarioConnect,
   idle: scenarioIdle,
 };

@@ -28,10 +28,14 @@ THEIRS = ("psio", "node")
 FIGURES = (
     ("acks", "rate_per_s", "ack round-trips/s", "{:,.0f}"),
     ("broadcast", "rate_per_s", "broadcast deliveries/s", "{:,.0f}"),
+    ("broadcast_ack", "plain_round_ms", "ms per broadcast round (1000 clients)", "{:,.2f}"),
+    ("broadcast_ack", "ack_round_ms", "ms per broadcast-with-acks round", "{:,.2f}"),
+    ("broadcast_ack", "ack_over_plain", "with acks / plain round time", "{:,.2f}"),
     ("connect", "rate_per_s", "connections/s", "{:,.0f}"),
     ("idle", "kb_per_connection", "KB RSS per idle connection", "{:,.1f}"),
     ("acks", "server_us_per_op", "server CPU µs per ack", "{:,.1f}"),
     ("broadcast", "server_us_per_op", "server CPU µs per delivery", "{:,.2f}"),
+    ("broadcast_ack", "server_us_per_op", "server CPU µs per delivery with ack", "{:,.2f}"),
     ("connect", "server_us_per_op", "server CPU µs per connection", "{:,.0f}"),
     # "share" rows: the process's CPU share of its core / everything that ran on that core.
     ("acks", "server", "server / core 0 busy, acks", "share"),

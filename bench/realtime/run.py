@@ -2,14 +2,16 @@
 
     .venv/bin/python bench/realtime/run.py
         [--servers expressio,expressio-asgi,expressio-app,expressio-app-async,psio,node,raw]
-        [--scenarios idle,acks,broadcast,connect]
+        [--scenarios idle,acks,broadcast,connect] (and broadcast_ack, on request)
         [--duration 5] [--warmup 1]
 
 Each server runs pinned to core 0 and the Node load generator (`loadgen.js`) to core 1, both on
 127.0.0.1. Figures: ack round-trips/s (50 clients in a closed loop), broadcast deliveries/s (1000
-clients in one room), connections/s (handshake + namespace CONNECT, then close), and server RSS
-per idle websocket connection. The server's CPU time is sampled over each measuring window, so a
-figure where the server was not saturated (the generator or the machine was the limit) shows up.
+clients in one room), the time of one broadcast with acks to those 1000 clients against one
+plain broadcast to them (`broadcast_ack`, rounds one at a time), connections/s (handshake +
+namespace CONNECT, then close), and server RSS per idle websocket connection. The server's CPU
+time is sampled over each measuring window, so a figure where the server was not saturated (the
+generator or the machine was the limit) shows up.
 Results are printed as a table (see report.py) and written as JSON under bench/results/.
 """
 
@@ -80,7 +82,9 @@ PEER_LIST = (
 )
 PEERS_BY_NAME = {peer.name: peer for peer in PEER_LIST}
 # The idle scenario runs first so that its baseline is a freshly started server.
-SCENARIOS = ("idle", "acks", "broadcast", "connect")
+SCENARIOS = ("idle", "acks", "broadcast", "broadcast_ack", "connect")
+# broadcast_ack needs the peer's `fanout_ack` event (expressio, expressio-app*, node): on request.
+DEFAULT_SCENARIOS = tuple(name for name in SCENARIOS if name != "broadcast_ack")
 
 
 @dataclass
@@ -168,6 +172,8 @@ def run_loadgen(
         argv += ["--clients", str(options.ack_clients)]
     elif scenario == "broadcast":
         argv += ["--clients", str(options.broadcast_clients), "--fanout-n", str(options.fanout_n)]
+    elif scenario == "broadcast_ack":
+        argv += ["--clients", str(options.broadcast_clients)]
     elif scenario == "idle":
         argv += ["--clients", str(options.idle_connections)]
     pid = server.process.pid
@@ -275,7 +281,7 @@ def machine_description() -> dict[str, Any]:
 def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", default=",".join(peer.name for peer in PEER_LIST))
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS))
     parser.add_argument("--duration", type=float, default=5.0, help="measuring window, seconds")
     parser.add_argument(
         "--connect-duration",

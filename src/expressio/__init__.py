@@ -18,6 +18,7 @@ from .io.handshake import HandshakeData
 from .io.loop_bridge import Pending
 from .io.request_io import NoSocketError, RequestIO
 from .io.socket_request import SocketRequest
+from .io.targets import FetchSocketsLimitError
 from .scaleout import Emitter, RedisAdapter
 from .sessions import (
     MemoryStore,
@@ -34,6 +35,7 @@ __all__ = [
     "AppIO",
     "Application",
     "Emitter",
+    "FetchSocketsLimitError",
     "ForwardedRequest",
     "HTTPError",
     "HandlerDidNotRespond",

@@ -39,6 +39,7 @@ class FakeEngineSocket:
         self.state: object = None
         self.closed = False
         self.close_reason: str | None = None
+        self.writable = True  # a test sets it to play a client that cannot take more now
         self.sent: list[str | bytes] = []
         self.prepared_received: list[FakePrepared] = []
 

@@ -243,9 +243,13 @@ class DirectWebSocketProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._paused = True
+        if self._socket is not None:
+            self._socket.write_blocked = True  # volatile packets are dropped meanwhile
 
     def resume_writing(self) -> None:
         self._paused = False
+        if self._socket is not None:
+            self._socket.write_blocked = False
         pong = self._pending_pong
         if pong is not None:
             self._pending_pong = None
@@ -363,6 +367,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             response.append(text_frame(open_packet))
             transport.write(b"".join(response))
             self._socket = socket
+            socket.write_blocked = self._paused
             self._phase = _OPEN
             self._receiving = True
             try:
@@ -462,6 +467,7 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             socket.probe_answered()
         elif result.upgraded:
             self._cancel_timers()
+            socket.write_blocked = self._paused
             self._phase = _OPEN
         elif result.failed:
             self._abandon_probe()

@@ -14,7 +14,9 @@ every transport            ``waiter`` (park a ``Waiter`` here while idle: it is 
                            broke: ``"transport close"`` or ``"transport error"``),
                            ``finish_close()`` (the last packets went out, or never will),
                            ``closed``, ``close_reason``, ``transport``
-websocket                  ``take_outbox()``, ``receive_frame(frame, now)``
+websocket                  ``take_outbox()``, ``receive_frame(frame, now)``, ``write_blocked``
+                           (set while the transport cannot write: its buffer is over its
+                           high-water mark, or a send is in progress)
 long-polling GET           ``start_poll()``, ``finish_poll()`` (once woken), ``abandon_poll()``
 long-polling POST          ``start_post()``, ``finish_post()``, ``receive_payload(body, now)``
 upgrade (probe websocket)  ``start_probe()``, ``receive_probe_frame(frame)``, ``probe_answered()``,
@@ -81,6 +83,7 @@ class EngineSocket:
         "sid",
         "state",
         "waiter",
+        "write_blocked",
     )
 
     sid: str
@@ -88,6 +91,8 @@ class EngineSocket:
     state: object  # a free slot for the layer above (e.g. its per-connection record)
     #: Set by the transport that drains the outbox while it has nothing to do (see ``Waiter``).
     waiter: Waiter | None
+    #: Set by a websocket transport while it cannot write right now (see :attr:`writable`).
+    write_blocked: bool
 
     def __init__(
         self,
@@ -100,6 +105,7 @@ class EngineSocket:
         self.request = request
         self.state = None
         self.waiter = None
+        self.write_blocked = False
         self._server = server
         self._connection = connection
         # The heartbeat; once the session has closed, the wait for its last poll.
@@ -123,6 +129,20 @@ class EngineSocket:
     def close_reason(self) -> str | None:
         """Why the session closed (a :class:`DisconnectReason` or the layer above's reason)."""
         return self._connection.close_reason
+
+    @property
+    def writable(self) -> bool:
+        """Whether a message queued now goes out without waiting behind others: the session
+        is open and, on a websocket, the transport is not blocked (backpressure, or a send in
+        progress); on long-polling, a GET is waiting for something to answer. What a volatile
+        packet (dropped rather than queued) asks before it is sent."""
+        connection = self._connection
+        state = connection.state
+        if not (state is _OPEN or state is _UPGRADING):
+            return False
+        if connection.transport == "websocket":
+            return not self.write_blocked
+        return self.waiter is not None
 
     def send(self, data: str | bytes) -> None:
         """Queue one message: ``str`` goes as text, ``bytes`` as binary."""

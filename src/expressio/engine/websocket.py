@@ -130,6 +130,7 @@ async def _send_inline(socket: EngineSocket, send: Send, batch: list[PreparedMes
     waiter = socket.waiter
     assert waiter is not None
     socket.waiter = None
+    socket.write_blocked = True  # a send may wait for the peer to read (volatile: drop)
     try:
         while batch:
             for prepared in batch:
@@ -137,6 +138,7 @@ async def _send_inline(socket: EngineSocket, send: Send, batch: list[PreparedMes
             batch = socket.take_outbox()
     except Exception:
         socket.close(DisconnectReason.TRANSPORT_ERROR)
+    socket.write_blocked = False
     if waiter.done():
         return
     if socket.closed:
@@ -164,8 +166,11 @@ async def _write(socket: EngineSocket, send: Send, state: _WriterState) -> None:
         while True:
             batch = socket.take_outbox()
             if batch:
+                # A send may wait for the peer to read: volatile packets are dropped meanwhile.
+                socket.write_blocked = True
                 for prepared in batch:
                     await send(_ws_message(prepared.websocket))
+                socket.write_blocked = False
                 continue
             if socket.closed:
                 break

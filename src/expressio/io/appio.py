@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
@@ -43,12 +43,12 @@ from ..realtime import Adapter, InMemoryAdapter, Namespace, RealtimeServer
 from ..realtime.tasks import TaskSet
 from .client_bundle import ClientBundle, is_bundle_path
 from .handshake import HandshakeMiddleware
-from .loop_bridge import LoopBridge
+from .loop_bridge import LoopBridge, Pending
 from .namespace import IONamespace
 from .routes import Blocking, RouteTable
 from .settings import ENGINE_KEYS, IOSettings, apply_log_level, engine_options
+from .targets import DEFAULT_BROADCAST_ACK_TIMEOUT, Target
 from .targets import MISSING as _MISSING
-from .targets import Target
 
 if TYPE_CHECKING:
     from ..sessions import SessionManager
@@ -167,9 +167,65 @@ class AppIO:
         """Send ``event`` with ``data`` to every client (of the default namespace)."""
         self._default("broadcast").broadcast(event, data)
 
-    def room(self, room: str) -> Target:
-        """``app.io.room(room).broadcast(event, data)``: every client in ``room``."""
-        return self._default("room").room(room)
+    def room(self, *rooms: str) -> Target:
+        """``app.io.room("a", "b").broadcast(event, data)``: every client in any of the rooms.
+        The target also has ``excluding``, ``volatile``, ``broadcast_with_ack``,
+        ``fetch_sockets``, ``join``, ``leave`` and ``disconnect`` (see
+        :mod:`expressio.io.targets`)."""
+        return self._default("room").room(*rooms)
+
+    def excluding(self, *rooms: str) -> Target:
+        """Every client except those in any of ``rooms``."""
+        return self._default("excluding").excluding(*rooms)
+
+    @property
+    def volatile(self) -> Target:
+        """``app.io.volatile.broadcast(...)``: dropped for a client that cannot take it now."""
+        return self._default("volatile").volatile
+
+    def broadcast_with_ack(
+        self, event: str, data: Any = _MISSING, *, timeout: float = DEFAULT_BROADCAST_ACK_TIMEOUT
+    ) -> Pending:
+        """``await app.io.broadcast_with_ack(event, data, timeout=5.0)``: the list of every
+        client's answer, as soon as all answered, else at the timeout with those received."""
+        return self._default("broadcast_with_ack").broadcast_with_ack(
+            event, data, timeout=timeout
+        )
+
+    def fetch_sockets(self) -> Pending:
+        """``await app.io.fetch_sockets()``: every client, as views with ``id``, ``rooms``,
+        ``handshake``, ``data``, ``emit``, ``join``, ``leave`` and ``disconnect``."""
+        return self._default("fetch_sockets").fetch_sockets()
+
+    def join(self, room: str | Iterable[str]) -> None:
+        """Make every client join ``room``."""
+        self._default("join").join(room)
+
+    def leave(self, room: str | Iterable[str]) -> None:
+        """Make every client leave ``room``."""
+        self._default("leave").leave(room)
+
+    def disconnect(self, close: bool = False) -> None:
+        """Disconnect every client (of the default namespace)."""
+        self._default("disconnect").disconnect(close)
+
+    def server_side_route(self, event: str, handler: Any = _MISSING) -> Any:
+        """``@app.io.server_side_route(event)``: ``handler(*args)`` runs when another process
+        of the app calls ``server_side_emit(event, *args)``; its return value is the answer."""
+        return self._default("server_side_route").server_side_route(event, handler)
+
+    def server_side_emit(self, event: str, *args: Any) -> None:
+        """Send ``event`` to every other process of the app (not to clients)."""
+        self._default("server_side_emit").server_side_emit(event, *args)
+
+    def server_side_emit_with_ack(
+        self, event: str, *args: Any, timeout: float = DEFAULT_BROADCAST_ACK_TIMEOUT
+    ) -> Pending:
+        """``await app.io.server_side_emit_with_ack(event, *args)``: the other processes'
+        answers (``[]`` with a single process)."""
+        return self._default("server_side_emit_with_ack").server_side_emit_with_ack(
+            event, *args, timeout=timeout
+        )
 
     def use(self, middleware: HandshakeMiddleware) -> HandshakeMiddleware:
         """Handshake middleware: ``fn(handshake, next)`` or ``fn(handshake)`` (see
@@ -205,6 +261,7 @@ class AppIO:
         if self.settings is not None:
             wrapped.max_in_flight_events = self.settings["max_in_flight_events"]
             wrapped.unknown_event_ack = self.settings["unknown_event_ack"]
+            wrapped.fetch_sockets_limit = self.settings["fetch_sockets_limit"]
         return wrapped
 
     def _session_manager(self) -> SessionManager | None:
@@ -293,6 +350,9 @@ class AppIO:
         elif key == "unknown_event_ack":
             for wrapped in self._namespaces.values():
                 wrapped.unknown_event_ack = value
+        elif key == "fetch_sockets_limit":
+            for wrapped in self._namespaces.values():
+                wrapped.fetch_sockets_limit = value
         elif key == "adapter":
             connected = [ns.name for ns in server.namespaces.values() if ns.sockets]
             if connected:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .routes import call_handler
 
 if TYPE_CHECKING:
-    from ..realtime import Handshake
+    from ..realtime import Handshake, Socket
 
 logger = logging.getLogger("expressio.io")
 
@@ -33,13 +33,26 @@ class HandshakeData(MutableMapping[str, Any]):
     ``auth``) are fixed; handshake middleware may add its own keys (``handshake["user"] = u``),
     as socket.io 0.9's authorization functions did, and routes read them later from
     ``req.handshake``.
+
+    ``socket_data`` (an attribute, not a key) is the connecting client's ``req.socket.data``
+    dict, so that middleware can leave per-connection values there (socket.io's
+    ``socket.data``).
     """
 
-    __slots__ = ("_base", "_extra")
+    __slots__ = ("_base", "_extra", "_socket")
 
-    def __init__(self, base: Handshake) -> None:
+    def __init__(self, base: Handshake, socket: Socket | None = None) -> None:
         self._base = base
         self._extra: dict[str, Any] = {}
+        self._socket = socket
+
+    @property
+    def socket_data(self) -> dict[str, Any]:
+        """The connecting client's ``req.socket.data`` (the same dict)."""
+        socket = self._socket
+        if socket is None:
+            raise AttributeError("this handshake belongs to no socket")
+        return socket.data
 
     def __getitem__(self, key: str) -> Any:
         if key in self._extra:

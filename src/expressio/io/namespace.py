@@ -25,19 +25,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..realtime import RESERVED_EVENTS, Ack, Namespace, Socket
+from ..realtime import RESERVED_EVENTS, Ack, Namespace, Socket, check_event_name
 from ..realtime.tasks import TaskSet
 from ..realtime.user_code import is_awaitable
 from .clients import Client
 from .handshake import HandshakeData, HandshakeMiddleware, run_middleware, takes_next
-from .loop_bridge import LoopBridge
+from .loop_bridge import LoopBridge, Pending, settle
 from .request_io import UNKNOWN_ROUTE, RequestIO, SocketReply, session_failed
-from .routes import Blocking, Route, RouteTable, call_inline
+from .routes import Blocking, Route, RouteTable, call_handler, call_inline
 from .socket_request import _UNLOADED, SocketRequest
-from .targets import MISSING, Target
+from .targets import (
+    DEFAULT_BROADCAST_ACK_TIMEOUT,
+    MISSING,
+    Target,
+    check_timeout,
+    everyone,
+)
 
 if TYPE_CHECKING:
     from ..sessions import Session, SessionManager
@@ -48,6 +54,9 @@ HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
 #: The ``max in flight events`` setting's default.
 DEFAULT_MAX_IN_FLIGHT_EVENTS = 1000
+
+#: The ``fetch sockets limit`` setting's default.
+DEFAULT_FETCH_SOCKETS_LIMIT = 10_000
 
 #: The reserved names a route may take: they run on each connection's lifecycle.
 LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
@@ -86,6 +95,10 @@ class IONamespace:
         self.max_in_flight_events = DEFAULT_MAX_IN_FLIGHT_EVENTS
         #: answer the ack of an event no route takes with an error, rather than ignore it
         self.unknown_event_ack = False
+        #: clients ``fetch_sockets()`` may return; more raise (the ``fetch sockets limit`` setting)
+        self.fetch_sockets_limit = DEFAULT_FETCH_SOCKETS_LIMIT
+        self._server_side_routes: dict[str, Callable[..., Any]] = {}
+        namespace.on_server_side = self._on_server_side
         namespace.dispatch = self.dispatch
         namespace.on_connect = self._on_connect
         namespace.on_disconnect = self._on_disconnect
@@ -134,15 +147,107 @@ class IONamespace:
                 "may be routed (they run on each connection's lifecycle)"
             )
 
-    # -- broadcasting ----------------------------------------------------------------------
+    # -- targeting clients -----------------------------------------------------------------
+
+    def target(self) -> Target:
+        """Every client of this namespace (see :mod:`expressio.io.targets`)."""
+        return everyone(self)
 
     def broadcast(self, event: str, data: Any = MISSING) -> None:
         """Send ``event`` with ``data`` to every client of this namespace."""
-        Target(self.namespace, self.bridge).broadcast(event, data)
+        everyone(self).broadcast(event, data)
 
-    def room(self, room: str) -> Target:
-        """``room(room).broadcast(event, data)``: every client of this namespace in ``room``."""
-        return Target(self.namespace, self.bridge, frozenset((room,)))
+    def room(self, *rooms: str) -> Target:
+        """``room("a", "b").broadcast(event, data)``: every client in any of the rooms."""
+        return everyone(self).room(*rooms)
+
+    def excluding(self, *rooms: str) -> Target:
+        """Every client except those in any of ``rooms``."""
+        return everyone(self).excluding(*rooms)
+
+    @property
+    def volatile(self) -> Target:
+        """Every client; a packet is dropped for one that cannot take it right now."""
+        return everyone(self).volatile
+
+    def broadcast_with_ack(
+        self, event: str, data: Any = MISSING, *, timeout: float = DEFAULT_BROADCAST_ACK_TIMEOUT
+    ) -> Pending:
+        """Every client's answer to ``event`` (see :meth:`Target.broadcast_with_ack`)."""
+        return everyone(self).broadcast_with_ack(event, data, timeout=timeout)
+
+    def fetch_sockets(self) -> Pending:
+        """Every client of this namespace (see :meth:`Target.fetch_sockets`)."""
+        return everyone(self).fetch_sockets()
+
+    def join(self, room: str | Iterable[str]) -> None:
+        """Make every client of this namespace join ``room``."""
+        everyone(self).join(room)
+
+    def leave(self, room: str | Iterable[str]) -> None:
+        """Make every client of this namespace leave ``room``."""
+        everyone(self).leave(room)
+
+    def disconnect(self, close: bool = False) -> None:
+        """Disconnect every client of this namespace."""
+        everyone(self).disconnect(close)
+
+    def handshake_of(self, socket: Socket) -> HandshakeData:
+        """The handshake its routes see as ``req.handshake`` (the same object)."""
+        client = self._clients.get(socket.id)
+        if client is not None:
+            return client.handshake
+        return HandshakeData(socket.handshake, socket)
+
+    # -- between the processes of the app ----------------------------------------------------
+
+    def server_side_route(self, event: str, handler: Any = MISSING) -> Any:
+        """``handler(*args)`` runs when ANOTHER process of the app calls
+        ``server_side_emit(event, *args)``; its return value (awaited if a coroutine) is this
+        process's answer to ``server_side_emit_with_ack``. Call or decorator form."""
+        check_server_side_name(event)
+        if handler is MISSING:
+
+            def register(function: HandlerT) -> HandlerT:
+                self.server_side_route(event, function)
+                return function
+
+            return register
+        if not callable(handler):
+            raise TypeError(f"a server-side route handler must be callable, got {handler!r}")
+        self._server_side_routes[event] = handler
+        return handler
+
+    def server_side_emit(self, event: str, *args: Any) -> None:
+        """Send ``event`` with ``args`` to every OTHER process of the app (not to clients).
+        With one process (the in-memory adapter) it reaches no one."""
+        check_server_side_name(event)
+        self.bridge.call(_server_side_emit, self.namespace, [event, *args], None)
+
+    def server_side_emit_with_ack(
+        self, event: str, *args: Any, timeout: float = DEFAULT_BROADCAST_ACK_TIMEOUT
+    ) -> Pending:
+        """Like :meth:`server_side_emit`; resolves to the list of the other processes'
+        answers (``[]`` at once with one process), or to ``[]`` with a warning when they did
+        not answer within ``timeout`` seconds."""
+        check_server_side_name(event)
+        seconds = check_timeout(timeout)
+        pending = Pending()
+        self.bridge.call(
+            _start_server_side_with_ack, self.namespace, [event, *args], seconds, pending
+        )
+        return pending
+
+    def _on_server_side(self, args: list[Any], answer: Callable[[Any], None] | None) -> None:
+        """A message from another process (``[event, *arguments]``), on the loop."""
+        event = args[0] if args else None
+        handler = self._server_side_routes.get(event) if isinstance(event, str) else None
+        if handler is None or not isinstance(event, str):
+            logger.debug("no server-side route for %r on %s", event, self.name)
+            if answer is not None:
+                answer(None)
+            return
+        self.tasks.spawn(_run_server_side(handler, event, args[1:], answer))
 
     # -- handshake middleware --------------------------------------------------------------
 
@@ -163,10 +268,8 @@ class IONamespace:
             return None  # nothing to run: accepted synchronously, no task
         return self._admit_async(socket, authorization)
 
-    async def _admit_async(
-        self, socket: Socket, authorization: HandshakeMiddleware | None
-    ) -> None:
-        handshake = HandshakeData(socket.handshake)
+    async def _admit_async(self, socket: Socket, authorization: HandshakeMiddleware | None) -> None:
+        handshake = HandshakeData(socket.handshake, socket)
         # A verdict must come before the connection's own connect timeout closes it, so that
         # the client still learns why it was refused.
         timeout = self.namespace.server.connect_timeout * 0.9
@@ -182,7 +285,7 @@ class IONamespace:
         # The loop may be unknown yet: served without a lifespan, to websocket clients that
         # take the direct path (no ASGI call), this is the first time the app runs on it.
         self.bridge.attach()
-        handshake = self._admitted.pop(socket.id, None) or HandshakeData(socket.handshake)
+        handshake = self._admitted.pop(socket.id, None) or HandshakeData(socket.handshake, socket)
         client = Client(socket, handshake)
         self._clients[socket.id] = client
         if self._log_connections():
@@ -410,3 +513,63 @@ def _route_failed(reply: SocketReply, event: str, error: BaseException) -> None:
         reply.route_failed(event, error)
     except Exception:
         logger.exception("error reporting the failure of route %r", event)
+
+
+def check_server_side_name(event: Any) -> None:
+    """A server-side event name: a non-empty ``str`` that is not reserved."""
+    if not isinstance(event, str) or not event:
+        raise TypeError(f"a server-side event name is a non-empty str, got {event!r}")
+    check_event_name(event)
+
+
+def _server_side_emit(
+    namespace: Namespace, args: list[Any], ack: Callable[[list[Any]], None] | None
+) -> None:
+    namespace.adapter.server_side_emit(args, ack)
+
+
+def _start_server_side_with_ack(
+    namespace: Namespace, args: list[Any], timeout: float, pending: Pending
+) -> None:
+    future = pending.future
+    timer: asyncio.TimerHandle | None = None
+
+    def answered(answers: list[Any]) -> None:
+        if timer is not None:
+            timer.cancel()
+        settle(future, list(answers))
+
+    def give_up() -> None:
+        if not future.done():
+            logger.warning(
+                "server_side_emit_with_ack %r: the other processes did not answer within %s s",
+                args[0],
+                timeout,
+            )
+            settle(future, [])
+
+    namespace.adapter.server_side_emit(args, answered)
+    if future.done():
+        return
+    try:
+        timer = asyncio.get_running_loop().call_later(timeout, give_up)
+    except RuntimeError:  # no server running: no other process to hear from
+        settle(future, [])
+
+
+async def _run_server_side(
+    handler: Callable[..., Any],
+    event: str,
+    args: list[Any],
+    answer: Callable[[Any], None] | None,
+) -> None:
+    try:
+        # ``def`` in a worker thread, as handshake middleware: it may well block.
+        result = await call_handler(handler, *args)
+        if is_awaitable(result):
+            result = await result
+    except Exception:
+        logger.exception("error in server-side route %r", event)
+        result = None
+    if answer is not None:
+        answer(result)

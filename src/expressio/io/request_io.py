@@ -45,7 +45,14 @@ from .routes import (
     forward_in_this_thread,
     in_route_thread,
 )
-from .targets import MISSING, Target, check_encodable, payload
+from .targets import (
+    DEFAULT_BROADCAST_ACK_TIMEOUT,
+    MISSING,
+    Target,
+    check_encodable,
+    everyone,
+    payload,
+)
 
 if TYPE_CHECKING:
     from ..realtime import Ack, Socket
@@ -173,16 +180,38 @@ class RequestIO:
 
     def broadcast(self, event: str, data: Any = MISSING) -> None:
         """Send to every client of the namespace except this one (over HTTP: every client)."""
-        self._target(None).broadcast(event, data)
+        self._target().broadcast(event, data)
 
-    def room(self, room: str) -> Target:
-        """``req.io.room(room).broadcast(event, data)``: everyone in ``room`` but this client."""
-        return self._target(frozenset((room,)))
+    def broadcast_with_ack(
+        self, event: str, data: Any = MISSING, *, timeout: float = DEFAULT_BROADCAST_ACK_TIMEOUT
+    ) -> Pending:
+        """Every other client's answer to ``event``, as a list (see
+        :meth:`~expressio.io.targets.Target.broadcast_with_ack`)."""
+        return self._target().broadcast_with_ack(event, data, timeout=timeout)
 
-    def _target(self, rooms: frozenset[str] | None) -> Target:
+    def fetch_sockets(self) -> Pending:
+        """Every other client of the namespace, as views (see
+        :meth:`~expressio.io.targets.Target.fetch_sockets`)."""
+        return self._target().fetch_sockets()
+
+    def room(self, *rooms: str) -> Target:
+        """``req.io.room(room).broadcast(event, data)``: everyone in ``room`` (in any of the
+        rooms, with several) but this client."""
+        return self._target().room(*rooms)
+
+    def excluding(self, *rooms: str) -> Target:
+        """Every other client, minus those in any of ``rooms``."""
+        return self._target().excluding(*rooms)
+
+    @property
+    def volatile(self) -> VolatileIO:
+        """``req.io.volatile.emit(...)`` / ``.broadcast(...)``: dropped for a client whose
+        connection cannot take it right now, never queued."""
+        return VolatileIO(self)
+
+    def _target(self) -> Target:
         socket = self.socket
-        skip = frozenset((socket.id,)) if socket is not None else None
-        return Target(self._namespace.namespace, self._namespace.bridge, rooms, skip)
+        return everyone(self._namespace, socket.id if socket is not None else None)
 
     def of(self, namespace: str) -> RequestIO:
         """The same request's IO for the routes and clients of another namespace (HTTP)."""
@@ -256,6 +285,41 @@ class RequestIO:
     def namespace(self) -> IONamespace:
         """The namespace this request belongs to (``app.io`` or ``app.io.of(name)``)."""
         return self._namespace
+
+
+class VolatileIO:
+    """``req.io.volatile``: the same calls, dropped for a client that cannot take them now."""
+
+    __slots__ = ("_io",)
+
+    def __init__(self, io: RequestIO) -> None:
+        self._io = io
+
+    def emit(self, event: str, data: Any = MISSING) -> None:
+        """Send ``event`` to this client if its connection can take it right now."""
+        io = self._io
+        socket = io._need_socket("volatile.emit")
+        check_event_name(event)
+        args = payload(data)
+        bridge = io._namespace.bridge
+        check_encodable(bridge, socket.namespace.server.parser, event, args)
+        bridge.call(_emit_volatile, socket, event, args)
+
+    def broadcast(self, event: str, data: Any = MISSING) -> None:
+        """``req.io.broadcast``, volatile."""
+        self._io._target().volatile.broadcast(event, data)
+
+    def room(self, *rooms: str) -> Target:
+        """``req.io.room(...)``, volatile."""
+        return self._io._target().volatile.room(*rooms)
+
+    def excluding(self, *rooms: str) -> Target:
+        """``req.io.excluding(...)``, volatile."""
+        return self._io._target().volatile.excluding(*rooms)
+
+
+def _emit_volatile(socket: Socket, event: str, args: tuple[Any, ...]) -> None:
+    socket.emit_volatile(event, *args)
 
 
 def has_route(io: RequestIO, name: str) -> bool:

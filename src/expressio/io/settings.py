@@ -21,6 +21,7 @@
 | | ignored, as socket.io does, so the client's own ack timeout applies) |
 | ``parser`` | the Socket.IO packet format: ``"json"`` (default) or ``"msgpack"``; set by |
 | | ``app.io(parser=...)`` only (clients must use the same one) |
+| ``fetch sockets limit`` | clients ``fetch_sockets()`` may return; more raise an error |
 
 Every name may also be written with underscores (``ping_interval``), as ``app.io(...)`` takes
 them. Engine values apply to connections opened after the change.
@@ -70,6 +71,7 @@ SETTING_NAMES: dict[str, str] = {
     "blocking threshold": "blocking_threshold",
     "unknown event ack": "unknown_event_ack",
     "parser": "parser",
+    "fetch sockets limit": "fetch_sockets_limit",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -96,6 +98,8 @@ DEFAULTS: dict[str, Any] = {
     "blocking_threshold": 0.1,
     "unknown_event_ack": False,
     "parser": "json",
+    # clients one fetch_sockets() may return (a list of views is built for each)
+    "fetch_sockets_limit": 10_000,
 }
 
 #: Keys the engine reads when a connection opens (plain attributes of ``EngineServer``).
@@ -227,6 +231,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "blocking_threshold": _seconds,
     "unknown_event_ack": _flag,
     "parser": _parser,
+    "fetch_sockets_limit": _positive_int,
 }
 
 

@@ -9,6 +9,8 @@ async def hello(req):
     req.session         # the session HTTP routes see (None without expressio.session)
     req.handshake       # headers, address, time, query, url, secure, issued, auth
     req.socket          # the realtime socket: id, rooms, namespace (prefer req.io)
+    req.socket.data     # a dict kept for this connection across its events (socket.io's
+                        # socket.data); handshake middleware fills it via handshake.socket_data
 ```
 
 A request forwarded from HTTP (:mod:`expressio.http.forwarding`) has the same shape: it is a

@@ -3,7 +3,7 @@
 from ..engine.reasons import DisconnectReason
 from ..protocol.socketio import EncodedPacket
 from .acks import Ack
-from .adapter import Adapter, InMemoryAdapter
+from .adapter import Adapter, BroadcastFlags, BroadcastOptions, InMemoryAdapter
 from .handshake import Handshake
 from .namespace import Namespace
 from .server import RealtimeServer
@@ -13,6 +13,8 @@ __all__ = [
     "RESERVED_EVENTS",
     "Ack",
     "Adapter",
+    "BroadcastFlags",
+    "BroadcastOptions",
     "DisconnectReason",
     "EncodedPacket",
     "Handshake",

@@ -1,17 +1,39 @@
-"""Rooms and broadcast delivery for one namespace.
+"""Rooms and who receives what, for one namespace.
 
-The adapter owns the room index (room → socket ids and socket id → rooms) and decides who
-receives a broadcast. :class:`InMemoryAdapter` serves one process; a cross-process adapter
-subclasses it, publishes the already-encoded packet once, and delivers what it receives through
-the same :meth:`InMemoryAdapter.deliver` path local broadcasts use.
+The adapter owns the room index (room → socket ids and socket id → rooms) and every operation
+that targets a set of clients: a broadcast, a broadcast waiting for each client's ack, fetching
+the matching sockets, making them join or leave rooms, disconnecting them, and messages to the
+other processes of the app. Its shape is socket.io's ``Adapter`` (``socket.io-adapter``), so that
+a cross-process adapter speaking ``@socket.io/redis-adapter``'s protocol fits the same methods:
+
+=================================================  ===========================================
+``broadcast(packet, opts)``                        send an encoded packet (``broadcast``)
+``broadcast_with_ack(event, args, opts, ...)``     the same, asking each client for an ack
+                                                   (``broadcastWithAck``)
+``await fetch_sockets(opts)``                      the matching sockets (``fetchSockets``)
+``add_sockets(opts, rooms)``                       make them join ``rooms`` (``addSockets``)
+``del_sockets(opts, rooms)``                       make them leave ``rooms`` (``delSockets``)
+``disconnect_sockets(opts, close)``                disconnect them (``disconnectSockets``)
+``server_side_emit(args, ack)``                    to the other processes (``serverSideEmit``)
+``await server_count()``                           processes of the app (``serverCount``)
+=================================================  ===========================================
+
+Whom an operation targets is a :class:`BroadcastOptions`: the rooms (none: every socket of the
+namespace), the rooms left out (a socket id is a room too, so this also leaves out single
+sockets, such as a broadcast's sender), and flags (``volatile``: drop for a client that cannot
+take a message right now; ``local``: this process only).
+
+:class:`InMemoryAdapter` serves one process. A cross-process adapter subclasses it, publishes
+what the others must do, and runs what it receives through the same local methods.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..protocol.socketio import EncodedPacket
 
@@ -19,12 +41,46 @@ if TYPE_CHECKING:
     from .namespace import Namespace
     from .socket import Socket
 
+logger = logging.getLogger("expressio.realtime")
+
+NO_ROOMS: frozenset[str] = frozenset()
+
+
+class BroadcastFlags(NamedTuple):
+    """How a targeted operation behaves (socket.io's ``BroadcastFlags``)."""
+
+    #: drop the packet for a client whose connection cannot take it right now
+    volatile: bool = False
+    #: this process's clients only, even with a cross-process adapter
+    local: bool = False
+
+
+NO_FLAGS = BroadcastFlags()
+
+
+class BroadcastOptions(NamedTuple):
+    """Whom a targeted operation reaches: the sockets in any of ``rooms`` (every socket of the
+    namespace when empty), minus those in any of ``except_rooms``. A named tuple: one is built
+    per broadcast, and tuples are the cheapest to build."""
+
+    rooms: frozenset[str] = NO_ROOMS
+    except_rooms: frozenset[str] = NO_ROOMS
+    flags: BroadcastFlags = NO_FLAGS
+
+
+EVERYONE = BroadcastOptions()
+
+#: ``on_ack(answer_args)`` for each client that answers a broadcast with acks
+AckCallback = Callable[..., None]
+
 
 class Adapter(ABC):
-    """The interface a namespace uses for rooms and broadcasts. One instance per namespace."""
+    """The interface a namespace uses for rooms and targeted operations. One per namespace."""
 
     def __init__(self, namespace: Namespace) -> None:
         self.namespace = namespace
+
+    # --- the room index -----------------------------------------------------------------------
 
     @abstractmethod
     def add(self, sid: str, room: str) -> None: ...
@@ -41,16 +97,58 @@ class Adapter(ABC):
     @abstractmethod
     def sockets_in(self, rooms: Iterable[str]) -> set[str]: ...
 
+    # --- targeted operations --------------------------------------------------------------------
+
     @abstractmethod
-    def broadcast(
-        self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
+    def broadcast(self, packet: EncodedPacket, opts: BroadcastOptions) -> None:
+        """Send the encoded ``packet`` to every socket ``opts`` targets."""
+
+    @abstractmethod
+    def broadcast_with_ack(
+        self,
+        event: str,
+        args: Sequence[Any],
+        opts: BroadcastOptions,
+        on_client_count: Callable[[int], None],
+        on_ack: AckCallback,
+    ) -> Callable[[], None]:
+        """Send ``event`` to every targeted socket asking for an ack. ``on_client_count(n)``
+        is called with the number of sockets it was sent to (once per process that has some),
+        ``on_ack(*answer)`` once per client that answers. Returns a function that stops
+        waiting (the answers still to come are then ignored and forgotten)."""
+
+    @abstractmethod
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket]:
+        """The sockets ``opts`` targets (``volatile`` does not apply)."""
+
+    @abstractmethod
+    def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Make every targeted socket join each of ``rooms``."""
+
+    @abstractmethod
+    def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        """Make every targeted socket leave each of ``rooms``."""
+
+    @abstractmethod
+    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        """Disconnect every targeted socket from the namespace (``close``: also close its
+        whole connection)."""
+
+    @abstractmethod
+    def server_side_emit(
+        self, args: Sequence[Any], ack: Callable[[list[Any]], None] | None = None
     ) -> None:
-        """Send ``packet`` to the sockets in any of ``rooms`` (every socket when ``None``),
-        except those whose id is in ``skip``."""
+        """Send ``args`` (``[event, *arguments]``) to the namespace of every OTHER process of
+        the app; with ``ack``, call it once with the list of their answers."""
+
+    @abstractmethod
+    async def server_count(self) -> int:
+        """How many processes form the app (this one included)."""
 
 
 class InMemoryAdapter(Adapter):
-    """Rooms as two dictionaries of sets; broadcasts reach the sockets of this process."""
+    """Rooms as two dictionaries of sets; every operation reaches the sockets of this process,
+    and there is no other process: :meth:`server_side_emit` reaches no one."""
 
     def __init__(self, namespace: Namespace) -> None:
         super().__init__(namespace)
@@ -103,36 +201,29 @@ class InMemoryAdapter(Adapter):
         """Every room that has at least one member (socket ids included)."""
         return set(self._members)
 
-    def broadcast(
-        self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
-    ) -> None:
-        self.deliver(packet, rooms, skip)
+    # --- targeted operations --------------------------------------------------------------------
 
-    def deliver(
-        self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
-    ) -> int:
+    def broadcast(self, packet: EncodedPacket, opts: BroadcastOptions) -> None:
+        self.deliver(packet, opts)
+
+    def deliver(self, packet: EncodedPacket, opts: BroadcastOptions) -> int:
         """Send to the matching sockets of this process; returns how many received it.
 
         The Engine.IO messages are prepared once, on the first recipient, and the same prepared
-        objects go to everyone: no copy and no task per recipient.
+        objects go to everyone: no copy and no task per recipient. (The selection of
+        :meth:`targets`, in one pass: this is every broadcast's path.)
         """
-        sockets = self.namespace.sockets
-        # Snapshots: a send may close a slow client, which leaves the namespace at once.
-        recipients: Iterable[Socket]
-        if rooms is None:
-            recipients = tuple(sockets.values())
-        else:
-            if len(rooms) == 1:
-                (room,) = rooms
-                sids: Iterable[str] = self._members.get(room, ())
-            else:
-                sids = self.sockets_in(rooms)
-            find = sockets.get
-            recipients = [socket for sid in sids if (socket := find(sid)) is not None]
+        except_rooms = opts.except_rooms
+        excluded = self._members_of(except_rooms) if except_rooms else None
+        volatile = opts.flags.volatile
         prepared: tuple[Any, ...] | None = None
         delivered = 0
-        for socket in recipients:
-            if not socket.connected or (skip and socket.id in skip):
+        for socket in self._candidates(opts.rooms):
+            if (
+                not socket.connected
+                or (excluded and socket.id in excluded)
+                or (volatile and not socket.engine_socket.writable)
+            ):
                 continue
             if prepared is None:
                 prepare = self.namespace.server.engine.prepare
@@ -140,3 +231,91 @@ class InMemoryAdapter(Adapter):
             socket._send_prepared(prepared)
             delivered += 1
         return delivered
+
+    def targets(self, opts: BroadcastOptions) -> list[Socket]:
+        """The connected sockets of this process that ``opts`` targets, each once (a socket in
+        two of the rooms too); ``volatile`` aside."""
+        except_rooms = opts.except_rooms
+        candidates = self._candidates(opts.rooms)
+        if not except_rooms:
+            return [socket for socket in candidates if socket.connected]
+        excluded = self._members_of(except_rooms)
+        return [
+            socket for socket in candidates if socket.connected and socket.id not in excluded
+        ]
+
+    def _candidates(self, rooms: frozenset[str]) -> Sequence[Socket]:
+        """The sockets in any of ``rooms`` (all when empty). A snapshot, not a view: a send
+        may close a slow client, which then leaves the namespace at once."""
+        sockets = self.namespace.sockets
+        if not rooms:
+            return tuple(sockets.values())
+        find = sockets.get
+        sids = self._members_of(rooms)
+        return [socket for sid in sids if (socket := find(sid)) is not None]
+
+    def _members_of(self, rooms: frozenset[str]) -> AbstractSet[str]:
+        """The socket ids in any of ``rooms``: the index's own set for one room (no copy)."""
+        if len(rooms) == 1:
+            (room,) = rooms
+            return self._members.get(room, NO_ROOMS)
+        return self.sockets_in(rooms)
+
+    def broadcast_with_ack(
+        self,
+        event: str,
+        args: Sequence[Any],
+        opts: BroadcastOptions,
+        on_client_count: Callable[[int], None],
+        on_ack: AckCallback,
+    ) -> Callable[[], None]:
+        recipients = self.targets(opts)
+        if opts.flags.volatile:
+            recipients = [socket for socket in recipients if socket.engine_socket.writable]
+        # One ack id valid for every recipient, so that the packet is encoded once: ids are
+        # per socket, so the next id free on all of them.
+        ack_id = max((socket.next_ack_id for socket in recipients), default=0)
+        packet = self.namespace.server.parser.encode_event(self.namespace.name, event, args, ack_id)
+        prepared: tuple[Any, ...] | None = None
+        for socket in recipients:
+            if prepared is None:
+                prepare = self.namespace.server.engine.prepare
+                prepared = tuple(prepare(message) for message in packet.messages)
+            socket._expect_ack(ack_id, on_ack)
+            socket._send_prepared(prepared)
+        on_client_count(len(recipients))
+
+        def stop_waiting() -> None:
+            for socket in recipients:
+                socket.cancel_ack(ack_id)
+
+        return stop_waiting
+
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket]:
+        return self.targets(opts)
+
+    def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        rooms = tuple(rooms)
+        for socket in self.targets(opts):
+            for room in rooms:
+                socket.join(room)
+
+    def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
+        rooms = tuple(rooms)
+        for socket in self.targets(opts):
+            for room in rooms:
+                socket.leave(room)
+
+    def disconnect_sockets(self, opts: BroadcastOptions, close: bool) -> None:
+        for socket in self.targets(opts):
+            socket.disconnect(close)
+
+    def server_side_emit(
+        self, args: Sequence[Any], ack: Callable[[list[Any]], None] | None = None
+    ) -> None:
+        # One process: there is nobody else to tell, and nobody's answer to wait for.
+        if ack is not None:
+            ack([])
+
+    async def server_count(self) -> int:
+        return 1

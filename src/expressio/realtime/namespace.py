@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from ..engine.reasons import DisconnectReason
 from .acks import Ack
-from .adapter import Adapter
+from .adapter import NO_ROOMS, Adapter, BroadcastOptions
 from .socket import Socket, check_event_name
 from .user_code import call_event_handler, call_user_code, is_awaitable
 
@@ -29,12 +29,12 @@ DEFAULT_REFUSAL = "Connection refused"
 INTERNAL_ERROR = "Internal Server Error"
 
 
-def _as_set(value: str | Iterable[str] | None) -> set[str] | None:
+def _as_set(value: str | Iterable[str] | None) -> frozenset[str]:
     if value is None:
-        return None
+        return NO_ROOMS
     if isinstance(value, str):
-        return {value}
-    return set(value)
+        return frozenset((value,))
+    return frozenset(value)
 
 
 class Namespace:
@@ -65,6 +65,11 @@ class Namespace:
         self.on_connect: Callable[[Socket, Any], Any] | None = None
         self.on_disconnect: Callable[[Socket, str], Any] | None = None
         self.dispatch: Dispatch | None = None
+        #: ``on_server_side(args, answer)``: a message from another process of the app
+        #: (``args`` is ``[event, *arguments]``); ``answer(value)`` when it asked for one
+        self.on_server_side: Callable[[list[Any], Callable[[Any], None] | None], None] | None = (
+            None
+        )
         self.adapter = adapter_factory(self)
 
     def __repr__(self) -> str:
@@ -94,11 +99,12 @@ class Namespace:
         to: str | Iterable[str] | None = None,
         skip: str | Iterable[str] | None = None,
     ) -> None:
-        """Send to every socket of the namespace, or to those in the rooms ``to``, minus the
-        socket ids in ``skip``. The packet is encoded once whatever the number of recipients."""
+        """Send to every socket of the namespace, or to those in the rooms ``to``, minus those
+        in the rooms ``skip`` (a socket id is a room: ``skip=socket.id`` leaves one socket
+        out). The packet is encoded once whatever the number of recipients."""
         check_event_name(event)
         packet = self.server.parser.encode_event(self.name, event, args)
-        self.adapter.broadcast(packet, _as_set(to), _as_set(skip))
+        self.adapter.broadcast(packet, BroadcastOptions(_as_set(to), _as_set(skip)))
 
     # --- admission ---------------------------------------------------------------------------
 

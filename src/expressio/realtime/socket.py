@@ -77,6 +77,7 @@ class Socket:
         "_acks",
         "_auth",
         "_connection",
+        "_data",
         "_handshake",
         "_next_ack_id",
         "connected",
@@ -98,6 +99,7 @@ class Socket:
         # Created on the first emit with a callback: most sockets never need it.
         self._acks: dict[int, Callable[..., Any]] | None = None
         self._next_ack_id = 0
+        self._data: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -110,6 +112,15 @@ class Socket:
             handshake = Handshake.from_request(self.engine_socket.request, self._auth)
             self._handshake = handshake
         return handshake
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """A dict the application keeps per socket, for as long as it is connected
+        (socket.io's ``socket.data``). Made at first use: most sockets never need one."""
+        data = self._data
+        if data is None:
+            data = self._data = {}
+        return data
 
     @property
     def rooms(self) -> set[str]:
@@ -135,6 +146,21 @@ class Socket:
     def pending_acks(self) -> int:
         """How many of our emits still wait for the client's ack."""
         return len(self._acks) if self._acks is not None else 0
+
+    def emit_volatile(self, event: str, *args: Any) -> bool:
+        """Send ``event`` only if the connection can take it right now (see
+        ``EngineSocket.writable``); else drop it. True when it was sent."""
+        check_event_name(event)
+        if not self.connected or not self.engine_socket.writable:
+            return False
+        connection = self._connection
+        connection.send(connection.parser.encode_event(self.namespace.name, event, args))
+        return True
+
+    @property
+    def next_ack_id(self) -> int:
+        """The smallest ack id this socket has not used yet."""
+        return self._next_ack_id
 
     async def emit_with_ack(self, event: str, *args: Any, timeout: float) -> Any:
         """Send ``event`` and wait for the client's ack; ``TimeoutError`` after ``timeout`` s."""
@@ -166,6 +192,13 @@ class Socket:
         # Encoded before the callback is registered: arguments the parser cannot carry raise
         # here.
         packet = connection.parser.encode_event(self.namespace.name, event, args, ack_id)
+        self._expect_ack(ack_id, callback)
+        connection.send(packet)
+        return ack_id
+
+    def _expect_ack(self, ack_id: int, callback: Callable[..., Any]) -> None:
+        """Wait for the client's answer to ``ack_id`` (not used on this socket yet; a broadcast
+        with acks picks one id free on all its recipients)."""
         self._next_ack_id = ack_id + 1
         acks = self._acks
         if acks is None:
@@ -182,8 +215,6 @@ class Socket:
                 oldest,
             )
         acks[ack_id] = callback
-        connection.send(packet)
-        return ack_id
 
     def _send_prepared(self, messages: Sequence[Any]) -> None:
         engine_socket = self.engine_socket

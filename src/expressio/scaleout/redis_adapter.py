@@ -12,17 +12,26 @@ to the local sockets at once and published once, already encoded; every other pr
 it to its own matching sockets through the same local path, so each client gets it at most once
 and no process encodes it again (unless its server uses another Socket.IO parser: it then
 re-encodes the packet once, for all its clients). Acks never leave the socket's process.
+
+What crosses processes here: broadcasts (rooms and rooms left out, so ``excluding`` and the
+sender's exclusion too) and :meth:`RedisNamespaceAdapter.remote_join` and its siblings. The
+other targeted operations of the adapter interface are inherited from the in-memory adapter and
+act on this process's clients only, for now: ``broadcast_with_ack`` (only local clients are
+asked and counted), ``fetch_sockets``, ``add_sockets``/``del_sockets``/``disconnect_sockets``
+(``room(r).join(...)`` and siblings), ``server_side_emit`` (reaches no other process; with an ack
+it answers ``[]``), ``server_count`` (1), and the ``volatile`` flag is not carried to other
+processes (they deliver such a broadcast as a plain one). The wire format of this module is to
+be replaced by ``@socket.io/redis-adapter``'s, which carries all of them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 from ..protocol.parsers import transcode_event
 from ..protocol.socketio import DecodeError, EncodedPacket
-from ..realtime.adapter import InMemoryAdapter
+from ..realtime.adapter import NO_ROOMS, BroadcastOptions, InMemoryAdapter
 from ..sessions.redaction import redacted
 from . import wire
 from .link import RedisLink
@@ -100,13 +109,16 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         self._link.ensure_started()
         super().add(sid, room)
 
-    def broadcast(
-        self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
-    ) -> None:
-        self.deliver(packet, rooms, skip)
+    def broadcast(self, packet: EncodedPacket, opts: BroadcastOptions) -> None:
+        self.deliver(packet, opts)
+        if opts.flags.local:
+            return
         link = self._link
         link.ensure_started()
-        link.publish(self._channel, wire.encode_broadcast(link.node_id, packet, rooms, skip))
+        rooms = opts.rooms or None
+        link.publish(
+            self._channel, wire.encode_broadcast(link.node_id, packet, rooms, opts.except_rooms)
+        )
 
     # --- sockets of any process -----------------------------------------------------------------
 
@@ -155,6 +167,8 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         if message.node == self._link.node_id:
             return  # our own broadcast, already delivered here
         if isinstance(message, wire.Broadcast):
+            if message.rooms is not None and not message.rooms:
+                return  # an empty room list reaches nobody (no rooms at all means everyone)
             try:
                 packet = transcode_event(message.packet, self.namespace.server.parser)
             except (DecodeError, TypeError, ImportError) as error:
@@ -165,7 +179,9 @@ class RedisNamespaceAdapter(InMemoryAdapter):
                     error,
                 )
                 return
-            self.deliver(packet, message.rooms, message.skip)
+            rooms = frozenset(message.rooms) if message.rooms else NO_ROOMS
+            skip = frozenset(message.skip) if message.skip else NO_ROOMS
+            self.deliver(packet, BroadcastOptions(rooms, skip))
             return
         socket = self.namespace.sockets.get(message.sid)
         if socket is None:

@@ -10,7 +10,8 @@ carries::
 - ``n``: the id of the sending process (each process ignores its own echo);
 - ``k``: the kind: ``b`` broadcast, ``j`` join, ``v`` leave (a socket owned by another process),
   ``d`` disconnect that socket;
-- broadcast: ``r`` the rooms (``null``: everyone), ``x`` the socket ids to skip (``null``: none),
+- broadcast: ``r`` the rooms (``null``: everyone), ``x`` the rooms left out, a socket id being the
+  room of its one socket (``null``: none),
   ``l`` the byte lengths of the Socket.IO packet text and of each binary attachment, which follow
   the header back to back; ``p``: ``"msgpack"`` when the packet is one msgpack message (the
   msgpack parser's), absent for the JSON parser's. The packet is the one the sender encoded:
