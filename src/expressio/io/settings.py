@@ -17,6 +17,8 @@
 | ``connect timeout`` | seconds a new connection has to join a namespace |
 | ``max send buffer``, ``allow upgrades`` | the engine's slow-client bound; polling → websocket |
 | ``max in flight events`` | events of one client running at once; one more disconnects it |
+| ``recovery`` | connection state recovery: ``True``, or a dict (``max_disconnection``, |
+| | ``skip_middlewares``, ``max_packets``, ``max_bytes``); off by default |
 
 Every name may also be written with underscores (``ping_interval``), as ``app.io(...)`` takes
 them. Engine values apply to connections opened after the change.
@@ -28,6 +30,8 @@ import logging
 import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from ..realtime.recovery import RecoveryOptions
 
 logger = logging.getLogger("expressio.io")
 
@@ -62,6 +66,8 @@ SETTING_NAMES: dict[str, str] = {
     "max in flight events": "max_in_flight_events",
     "max in-flight events": "max_in_flight_events",
     "blocking threshold": "blocking_threshold",
+    "recovery": "recovery",
+    "connection state recovery": "recovery",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -86,6 +92,8 @@ DEFAULTS: dict[str, Any] = {
     "max_in_flight_events": 1000,
     # seconds a def route may keep the event loop before it is moved to worker threads
     "blocking_threshold": 0.1,
+    # connection state recovery (RecoveryOptions), off
+    "recovery": None,
 }
 
 #: Keys the engine reads when a connection opens (plain attributes of ``EngineServer``).
@@ -186,6 +194,10 @@ def _callable_or_none(key: str, value: Any) -> Any:
     return value
 
 
+def _recovery(key: str, value: Any) -> RecoveryOptions | None:
+    return RecoveryOptions.from_setting(value)
+
+
 def _path(key: str, value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -210,6 +222,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "allow_upgrades": _flag,
     "max_in_flight_events": _positive_int,
     "blocking_threshold": _seconds,
+    "recovery": _recovery,
 }
 
 
@@ -251,4 +264,5 @@ def engine_options(values: dict[str, Any]) -> dict[str, Any]:
         "allow_upgrades": values["allow_upgrades"],
         "origins": values["origins"],
         "connect_timeout": values["connect_timeout"],
+        "recovery": values["recovery"],
     }

@@ -9,6 +9,7 @@ async def hello(req):
     req.session         # the session HTTP routes see (None without expressio.session)
     req.handshake       # headers, address, time, query, url, secure, issued, auth
     req.socket          # the realtime socket: id, rooms, namespace (prefer req.io)
+    req.recovered       # True when connection state recovery gave this client its state back
 ```
 
 A request forwarded from HTTP (:mod:`expressio.http.forwarding`) has the same shape: it is a
@@ -70,6 +71,15 @@ class SocketRequest:
     @property
     def socket(self) -> Socket | None:
         return self.io.socket
+
+    @property
+    def recovered(self) -> bool:
+        """True when this client reconnected and connection state recovery gave it back its
+        id, rooms and the broadcasts it missed (``app.io(recovery=...)``); read it in the
+        ``connect`` hook to tell a fresh client, which needs the whole state, from one that
+        needs nothing more. False without a socket (a request forwarded from HTTP)."""
+        socket = self.io.socket
+        return socket is not None and socket.recovered
 
     @property
     def session(self) -> Any:

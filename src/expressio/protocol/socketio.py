@@ -37,6 +37,8 @@ __all__ = [
     "encode_disconnect",
     "encode_event",
     "encode_packet",
+    "encode_recoverable_connect",
+    "with_offset",
 ]
 
 DEFAULT_NAMESPACE: Final = "/"
@@ -202,6 +204,21 @@ def ack_text(namespace: str, ack_id: int, args: Sequence[Any]) -> str | None:
 def encode_connect(namespace: str, sid: str) -> EncodedPacket:
     """The server's CONNECT answer, granting ``namespace`` with socket id ``sid``."""
     return encode_packet(PacketType.CONNECT, namespace, {"sid": sid})
+
+
+def encode_recoverable_connect(namespace: str, sid: str, pid: str) -> EncodedPacket:
+    """The CONNECT answer of a server with connection state recovery: the socket id and the
+    private id (``pid``) the client presents again, with its last offset, to recover."""
+    return encode_packet(PacketType.CONNECT, namespace, {"sid": sid, "pid": pid})
+
+
+def with_offset(packet: EncodedPacket, offset: str) -> EncodedPacket:
+    """The EVENT ``packet`` (no ack id) with ``offset`` appended as its last argument, the way
+    socket.io tells a client where it is in the stream of broadcasts. The JSON array is the
+    end of the text, so this is one string operation, not a new encoding. ``offset`` must be
+    characters JSON carries as they are (letters, digits, ``-``)."""
+    text = packet.text
+    return EncodedPacket(f'{text[:-1]},"{offset}"]', packet.attachments)
 
 
 def encode_connect_error(namespace: str, message: str, data: Any = None) -> EncodedPacket:

@@ -14,9 +14,11 @@ from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from ..protocol.socketio import EncodedPacket
+from .recovery import RecoveryStore
 
 if TYPE_CHECKING:
     from .namespace import Namespace
+    from .recovery import RestoredSession, SocketSession
     from .socket import Socket
 
 
@@ -48,6 +50,16 @@ class Adapter(ABC):
         """Send ``packet`` to the sockets in any of ``rooms`` (every socket when ``None``),
         except those whose id is in ``skip``."""
 
+    # Connection state recovery (see expressio.realtime.recovery): by default nothing is kept.
+
+    def persist_session(self, session: SocketSession) -> None:  # noqa: B027 (optional hook)
+        """Keep the state of a socket that went away for a recoverable reason."""
+
+    async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
+        """The session kept for ``pid`` with the broadcasts it missed after ``offset``; None
+        when there is none, or when those broadcasts are not all kept any more."""
+        return None
+
 
 class InMemoryAdapter(Adapter):
     """Rooms as two dictionaries of sets; broadcasts reach the sockets of this process."""
@@ -56,6 +68,9 @@ class InMemoryAdapter(Adapter):
         super().__init__(namespace)
         self._members: dict[str, set[str]] = {}  # room -> socket ids
         self._rooms: dict[str, set[str]] = {}  # socket id -> rooms
+        recovery = getattr(namespace.server, "recovery", None)
+        #: the kept sessions and broadcasts, when connection state recovery is on
+        self.recovery = RecoveryStore(recovery) if recovery is not None else None
 
     def add(self, sid: str, room: str) -> None:
         members = self._members.get(room)
@@ -106,7 +121,17 @@ class InMemoryAdapter(Adapter):
     def broadcast(
         self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
     ) -> None:
+        recovery = self.recovery
+        if recovery is not None:
+            packet = recovery.record(packet, rooms, skip)  # the same offset for every recipient
         self.deliver(packet, rooms, skip)
+
+    def persist_session(self, session: SocketSession) -> None:
+        if self.recovery is not None:
+            self.recovery.persist(session)
+
+    async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
+        return self.recovery.restore(pid, offset) if self.recovery is not None else None
 
     def deliver(
         self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None

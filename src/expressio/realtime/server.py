@@ -13,6 +13,7 @@ from ..protocol.socketio import DEFAULT_NAMESPACE, EncodedPacket, encode_connect
 from .adapter import Adapter, InMemoryAdapter
 from .connection import Connection
 from .namespace import Namespace
+from .recovery import RecoveryOptions, check_recoverable
 
 logger = logging.getLogger("expressio.realtime")
 
@@ -30,6 +31,8 @@ class RealtimeServer:
         chat.on("say", lambda socket, text: chat.emit("said", text, skip=socket.id))
 
     ``connect_timeout`` (seconds): a client that joins no namespace within it is disconnected.
+    ``recovery``: connection state recovery (a :class:`RecoveryOptions`, ``True`` for its
+    defaults, or a dict of its fields; off by default), see :mod:`expressio.realtime.recovery`.
     Every other keyword goes to :class:`EngineServer`.
     """
 
@@ -38,9 +41,14 @@ class RealtimeServer:
         *,
         adapter_factory: Callable[[Namespace], Adapter] | None = None,
         connect_timeout: float = 45.0,
+        recovery: RecoveryOptions | dict[str, Any] | bool | None = None,
         **engine_options: Any,
     ) -> None:
         self.connect_timeout = connect_timeout
+        #: read by each namespace's adapter when it is made: set before the first ``of()``
+        self.recovery = RecoveryOptions.from_setting(recovery)
+        if self.recovery is not None:
+            check_recoverable(adapter_factory)
         # Strong refs to the admission tasks (async middleware) in flight.
         self._admissions: set[asyncio.Future[Any]] = set()
         self._adapter_factory: Callable[[Namespace], Adapter] = adapter_factory or InMemoryAdapter
