@@ -125,6 +125,8 @@ class AppIO:
         settings = IOSettings()
         for name, value in {**(options or {}), **kwargs}.items():
             settings.set(name, value)
+        if settings["recovery"] is not None:
+            check_recoverable(settings["adapter"])
         self.settings = settings
         self.server = RealtimeServer(
             adapter_factory=self._make_adapter, **engine_options(settings.values)

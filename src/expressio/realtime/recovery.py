@@ -155,12 +155,6 @@ class _Kept(NamedTuple):
     at: float  # clock time it was broadcast
 
 
-def _frozen(value: AbstractSet[str] | None) -> frozenset[str] | None:
-    if value is None or type(value) is frozenset:
-        return value
-    return frozenset(value)
-
-
 class PacketLog:
     """The broadcasts of one namespace, oldest first, bounded by count, size and age.
 
@@ -170,11 +164,23 @@ class PacketLog:
     process).
     """
 
-    __slots__ = ("_clock", "_entries", "_first", "_next", "_prefix", "bytes", "options")
+    __slots__ = (
+        "_clock",
+        "_entries",
+        "_first",
+        "_max_age",
+        "_max_bytes",
+        "_max_packets",
+        "_next",
+        "_prefix",
+        "bytes",
+    )
 
     def __init__(self, options: RecoveryOptions, clock: Callable[[], float]) -> None:
-        self.options = options
         self._clock = clock
+        self._max_age = options.max_disconnection
+        self._max_packets = options.max_packets
+        self._max_bytes = options.max_bytes
         self._prefix = secrets.token_hex(3) + "-"
         self._entries: deque[_Kept] = deque()
         self._first = 0  # sequence number of _entries[0] (== _next when empty)
@@ -193,26 +199,38 @@ class PacketLog:
     def append(
         self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
     ) -> EncodedPacket:
-        """Keep ``packet`` (an EVENT without ack id) with its offset; returns it as sent."""
+        """Keep ``packet`` (an EVENT without ack id) with its offset; returns it as sent.
+
+        Every broadcast comes through here when recovery is on: no helper calls on the way."""
         sequence = self._next
         self._next = sequence + 1
-        sent = with_offset(packet, f"{self._prefix}{sequence}")
+        sent = with_offset(packet, self._prefix + str(sequence))
         size = len(sent.text)
         if sent.attachments:
-            size += sum(len(attachment) for attachment in sent.attachments)
+            size += sum(map(len, sent.attachments))
+        if rooms is not None and type(rooms) is not frozenset:
+            rooms = frozenset(rooms)  # the caller's set may change later
+        if skip is not None and type(skip) is not frozenset:
+            skip = frozenset(skip)
         now = self._clock()
-        self._entries.append(_Kept(sent, _frozen(rooms), _frozen(skip), size, now))
+        entries = self._entries
+        # tuple.__new__: a named tuple's own constructor is a Python function, five times slower
+        entries.append(tuple.__new__(_Kept, (sent, rooms, skip, size, now)))
         self.bytes += size
-        self._trim(now)
+        if (
+            len(entries) > self._max_packets
+            or self.bytes > self._max_bytes
+            or entries[0].at < now - self._max_age
+        ):
+            self._trim(now)
         return sent
 
     def _trim(self, now: float) -> None:
         entries = self._entries
-        options = self.options
-        oldest_kept = now - options.max_disconnection
+        oldest_kept = now - self._max_age
         while entries and (
-            len(entries) > options.max_packets
-            or self.bytes > options.max_bytes
+            len(entries) > self._max_packets
+            or self.bytes > self._max_bytes
             or entries[0].at < oldest_kept
         ):
             self.bytes -= entries.popleft().size
@@ -259,7 +277,7 @@ class RecoveryStore:
     anyone after that.
     """
 
-    __slots__ = ("_clock", "_sessions", "log", "options")
+    __slots__ = ("_clock", "_sessions", "log", "options", "record")
 
     def __init__(
         self, options: RecoveryOptions, clock: Callable[[], float] = time.monotonic
@@ -268,16 +286,14 @@ class RecoveryStore:
         self._clock = clock
         self.log = PacketLog(options, clock)
         self._sessions: dict[str, _KeptSession] = {}  # pid -> kept, oldest first
+        #: a broadcast EVENT: keep it; returns the packet to send (its offset appended)
+        self.record: Callable[
+            [EncodedPacket, AbstractSet[str] | None, AbstractSet[str] | None], EncodedPacket
+        ] = self.log.append
 
     @property
     def session_count(self) -> int:
         return len(self._sessions)
-
-    def record(
-        self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
-    ) -> EncodedPacket:
-        """A broadcast EVENT: keep it; returns the packet to send (its offset appended)."""
-        return self.log.append(packet, rooms, skip)
 
     def persist(self, session: SocketSession) -> None:
         now = self._clock()
