@@ -29,7 +29,12 @@ def make_app(**recovery: Any) -> expressio.Application:
         name = req.handshake.auth.get("name", "?")
         req.io.emit(
             "welcome",
-            {"recovered": req.recovered, "middleware_runs": middleware_runs[name]},
+            {
+                "recovered": req.recovered,
+                "middleware_runs": middleware_runs[name],
+                # what the middleware stored on this connection's handshake, if it ran
+                "handshake_runs": req.handshake.get("runs"),
+            },
         )
 
     @app.io.route("disconnect")
@@ -44,6 +49,15 @@ def make_app(**recovery: Any) -> expressio.Application:
     def join(req):  # type: ignore[no-untyped-def]
         req.io.join(req.data)
         req.io.respond(sorted(req.socket.rooms))
+
+    @app.io.route("remember")
+    def remember(req):  # type: ignore[no-untyped-def]
+        req.socket.data["remembered"] = req.data
+        req.io.respond(True)
+
+    @app.io.route("recall")
+    def recall(req):  # type: ignore[no-untyped-def]
+        req.io.respond(req.socket.data.get("remembered"))
 
     @app.io.route("rooms")
     def rooms(req):  # type: ignore[no-untyped-def]

@@ -31,17 +31,23 @@ def test_recovers_id_rooms_and_missed_broadcasts(transports: str) -> None:
     results = run(app, "recover", "--transports", transports)
     first, recovered, after = results["first"], results["recovered"], results["after"]
     assert first["recovered"] is False
-    assert first["welcome"] == {"recovered": False, "middleware_runs": 1}
+    assert first["welcome"] == {"recovered": False, "middleware_runs": 1, "handshake_runs": 1}
     assert recovered["recovered"] is True
     assert recovered["id"] == first["id"]
     # In order, once each; not the other room's, not the one a was left out of.
     assert recovered["missed"] == [3, 4, 5, 6]
     assert recovered["offsets_distinct"] is True
-    # req.recovered in the connect hook; the middleware did not run again.
-    assert recovered["welcome"] == {"recovered": True, "middleware_runs": 1}
+    # req.recovered in the connect hook; the middleware did not run again (so nothing it
+    # would store on the handshake is there).
+    assert recovered["welcome"] == {
+        "recovered": True,
+        "middleware_runs": 1,
+        "handshake_runs": None,
+    }
     assert app.locals["middleware_runs"]["a"] == 1
     assert after["rooms"] == sorted([first["id"], "r"])
     assert after["news"] == [1, 2, 3, 4, 5, 6, 7]
+    assert after["data"] == {"favourite": 42}  # req.socket.data came back
     # What the server saw: a recoverable reason (the client calls it "forced close").
     assert app.locals["disconnects"][0] == "transport close"
 
@@ -51,7 +57,7 @@ def test_middleware_runs_again_unless_skipped() -> None:
     recovered = run(app, "recover")["recovered"]
     assert recovered["recovered"] is True
     assert recovered["missed"] == [3, 4, 5, 6]
-    assert recovered["welcome"] == {"recovered": True, "middleware_runs": 2}
+    assert recovered["welcome"] == {"recovered": True, "middleware_runs": 2, "handshake_runs": 2}
 
 
 def test_automatic_reconnection_recovers_what_was_broadcast_meanwhile() -> None:
@@ -67,8 +73,9 @@ def test_after_the_window_the_client_starts_afresh() -> None:
     assert record["recovered"] is False
     assert record["id"] != record["first"]["id"]
     assert record["rooms"] == [record["id"]]
+    assert record["data"] is None
     assert record["news"] == [1]
-    assert record["welcome"] == {"recovered": False, "middleware_runs": 2}
+    assert record["welcome"] == {"recovered": False, "middleware_runs": 2, "handshake_runs": 2}
 
 
 def test_forged_ids_and_offsets_get_a_fresh_socket() -> None:

@@ -66,7 +66,7 @@ async def test_python_socketio_client_gets_offsets_but_never_recovers() -> None:
             assert client.sid != first_id
             assert await client.call("rooms") == [client.sid]
             welcome = await client.inbox.wait_for("welcome", 2)
-            assert welcome[1] == {"recovered": False, "middleware_runs": 2}
+            assert welcome[1] == {"recovered": False, "middleware_runs": 2, "handshake_runs": 2}
 
 
 async def wait_disconnected(sio: socketio.AsyncClient) -> None:

@@ -168,6 +168,7 @@ class PacketLog:
         "_clock",
         "_entries",
         "_first",
+        "_last_rooms",
         "_max_age",
         "_max_bytes",
         "_max_packets",
@@ -185,6 +186,7 @@ class PacketLog:
         self._entries: deque[_Kept] = deque()
         self._first = 0  # sequence number of _entries[0] (== _next when empty)
         self._next = 0
+        self._last_rooms: frozenset[str] | None = None
         #: what the kept packets add up to (see RecoveryOptions.max_bytes)
         self.bytes = 0
 
@@ -208,8 +210,15 @@ class PacketLog:
         size = len(sent.text)
         if sent.attachments:
             size += sum(map(len, sent.attachments))
-        if rooms is not None and type(rooms) is not frozenset:
-            rooms = frozenset(rooms)  # the caller's set may change later
+        if rooms is not None:
+            last = self._last_rooms
+            if rooms is not last:
+                if type(rooms) is not frozenset:
+                    rooms = frozenset(rooms)  # the caller's set may change later
+                if rooms == last:
+                    rooms = last  # one object for a run of broadcasts to the same rooms
+                else:
+                    self._last_rooms = rooms
         if skip is not None and type(skip) is not frozenset:
             skip = frozenset(skip)
         now = self._clock()

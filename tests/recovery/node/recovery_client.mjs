@@ -120,6 +120,7 @@ const scenarios = {
     await Promise.all([connected(a), connected(b)]);
     report("first", { ...state(a), welcome: await welcomed(a, 1) });
     await call(a, "join", "r");
+    await call(a, "remember", { favourite: 42 });
     await call(b, "shout", { room: "r", items: [1, 2] });
     await newsCount(a, 2);
     const aId = a.id; // the client forgets its id while disconnected
@@ -140,7 +141,7 @@ const scenarios = {
     });
     await call(b, "shout", { room: "r", items: [7] });
     await newsCount(a, before + 5);
-    report("after", { rooms: await call(a, "rooms"), news: a.news });
+    report("after", { rooms: await call(a, "rooms"), news: a.news, data: await call(a, "recall") });
   },
 
   // The client's own reconnection, as Node's tests do it: socket.io.engine.close().
@@ -168,6 +169,7 @@ const scenarios = {
     await Promise.all([connected(a), connected(b)]);
     const first = state(a);
     await call(a, "join", "r");
+    await call(a, "remember", "gone with the session");
     await call(b, "shout", { room: "r", items: [1] });
     await newsCount(a, 1);
     await dropTransport(a, b);
@@ -177,6 +179,7 @@ const scenarios = {
     report("reconnected", {
       first,
       ...state(a),
+      data: await call(a, "recall"),
       welcome: await welcomed(a, 2),
       rooms: await call(a, "rooms"),
       news: a.news,
