@@ -76,3 +76,63 @@ async def wait_disconnected(sio: socketio.AsyncClient) -> None:
     while sio.connected:
         assert asyncio.get_running_loop().time() < deadline, "the client never saw the close"
         await asyncio.sleep(0.02)
+
+
+async def test_a_replay_larger_than_the_send_buffer_starts_afresh(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """python-socketio does not recover by itself, but it can present a ``pid`` and an offset
+    in its auth like socket.io-client does: here the pid read on the server side, and an
+    offset with more missed broadcasts after it than the client's send buffer takes."""
+    app = make_app()
+    app.io.set("max send buffer", 8)
+    with served(app) as base_url:
+        async with clients(base_url) as connect:
+            away = await connect(auth={"name": "away"})
+            sender = await connect(auth={"name": "sender"})
+            first_id = away.sid
+            pid = app.io.server.namespaces["/"].sockets[first_id].pid
+            await away.call("join", "r")
+            await sender.call("shout", {"room": "r", "items": ["seen"]})
+            (news,) = await away.inbox.wait_for("news")
+            offset = news[1]
+            await away.sio.eio.disconnect(abort=True)
+            await wait_disconnected(away.sio)
+            await wait_gone(sender, first_id)
+            await sender.call("shout", {"room": "r", "items": list(range(20))})
+            back = await connect(auth={"name": "away", "pid": pid, "offset": offset})
+            assert back.sid != first_id
+            assert await back.call("rooms") == [back.sid]
+            assert "more than its send buffer takes" in caplog.text
+            assert await sender.call("rooms") == [sender.sid]  # nothing else disturbed
+
+
+async def test_a_recovered_python_client_gets_its_id_and_rooms() -> None:
+    app = make_app()
+    with served(app) as base_url:
+        async with clients(base_url) as connect:
+            away = await connect(auth={"name": "away"})
+            sender = await connect(auth={"name": "sender"})
+            first_id = away.sid
+            pid = app.io.server.namespaces["/"].sockets[first_id].pid
+            await away.call("join", "r")
+            await sender.call("shout", {"room": "r", "items": ["seen"]})
+            (news,) = await away.inbox.wait_for("news")
+            await away.sio.eio.disconnect(abort=True)
+            await wait_disconnected(away.sio)
+            await wait_gone(sender, first_id)
+            back = await connect(auth={"name": "away", "pid": pid, "offset": news[1]})
+            assert back.sid == first_id
+            assert await back.call("rooms") == sorted([first_id, "r"])
+            welcome = await back.inbox.wait_for("welcome")
+            assert welcome[0]["recovered"] is True
+
+
+async def wait_gone(watcher: object, sid: str) -> None:
+    import asyncio
+
+    for _ in range(int(WAIT / 0.02)):
+        if not await watcher.call("is_connected", sid):  # type: ignore[attr-defined]
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the server never saw {sid} go")
