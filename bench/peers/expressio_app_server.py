@@ -2,7 +2,7 @@
 ``req.io.respond``, ``req.io.join`` and ``app.io.room(...).broadcast``, served as
 ``app.listen()`` serves (``expressio.http.serving.build_config``: the direct websocket path).
 
-Run: python expressio_app_server.py --port N [--routes def|async] [--no-sessions]
+Run: python expressio_app_server.py --port N [--routes def|async] [--no-sessions] [--recovery]
 
 It answers the same events as the other peers (see ``expressio_server.py``); the difference is
 the layer: this one pays for the route table, the SocketRequest and the RequestIO of each event.
@@ -23,9 +23,11 @@ from expressio.http.serving import build_config
 ROOM = "bench"
 
 
-def build_app(routes: str = "def", sessions: bool = True) -> expressio.Application:
+def build_app(
+    routes: str = "def", sessions: bool = True, recovery: bool = False
+) -> expressio.Application:
     app = expressio.express()
-    app.http().io(transports=["websocket"])
+    app.http().io(transports=["websocket"], recovery=recovery)
     if sessions:
         app.use(expressio.session(secret="bench"))
 
@@ -81,8 +83,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--routes", choices=("def", "async"), default="def")
     parser.add_argument("--no-sessions", action="store_true")
+    parser.add_argument("--recovery", action="store_true", help="connection state recovery on")
     options = parser.parse_args()
-    app = build_app(options.routes, sessions=not options.no_sessions)
+    app = build_app(options.routes, sessions=not options.no_sessions, recovery=options.recovery)
     config = build_config(
         app, host="127.0.0.1", port=options.port, loop="uvloop", log_level="warning"
     )

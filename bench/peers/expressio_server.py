@@ -1,6 +1,6 @@
 """expressio peer for the realtime benchmark: its realtime layer on uvicorn (uvloop, httptools).
 
-Run: python expressio_server.py --port N [--transport direct|asgi]
+Run: python expressio_server.py --port N [--transport direct|asgi] [--recovery]
 
 ``direct`` (the default) is how ``app.listen()`` serves:
 ``expressio.http.serving.build_config``, whose
@@ -29,8 +29,8 @@ from expressio.realtime import BroadcastOptions, RealtimeServer, Socket
 ROOM = "bench"
 
 
-def build_server(parser: str = "json") -> RealtimeServer:
-    server = RealtimeServer(transports=["websocket"], parser=parser)
+def build_server(parser: str = "json", recovery: bool = False) -> RealtimeServer:
+    server = RealtimeServer(transports=["websocket"], parser=parser, recovery=recovery)
     namespace = server.of("/")
 
     def ack(socket: Socket, *args: Any) -> tuple[Any, ...]:
@@ -83,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--transport", choices=("direct", "asgi"), default="direct")
+    parser.add_argument("--recovery", action="store_true", help="connection state recovery on")
     options = parser.parse_args()
     settings: dict[str, Any] = {
         "loop": "uvloop",
@@ -92,7 +93,8 @@ def main() -> None:
     }
     if options.transport == "asgi":
         settings["ws"] = "auto"  # uvicorn's own websocket protocol, the app sees ASGI messages
-    config = build_config(build_server(), host="127.0.0.1", port=options.port, **settings)
+    server = build_server(options.recovery)
+    config = build_config(server, host="127.0.0.1", port=options.port, **settings)
     uvicorn.Server(config).run()
 
 

@@ -1,7 +1,8 @@
 """Realtime benchmark runner: expressio's engine against its peers, side by side, in one run.
 
     .venv/bin/python bench/realtime/run.py
-        [--servers expressio,expressio-asgi,expressio-app,expressio-app-async,psio,node,raw]
+        [--servers expressio,expressio-asgi,expressio-app,expressio-app-async,psio,node,raw,
+                   expressio-recovery,expressio-app-recovery]
         [--scenarios idle,acks,broadcast,connect] (and broadcast_ack, on request)
         [--duration 5] [--warmup 1]
 
@@ -75,6 +76,17 @@ PEER_LIST = (
         "expressio-app-async",
         "expressio app.io async",
         (sys.executable, str(PEERS / "expressio_app_server.py"), "--routes", "async"),
+    ),
+    # Connection state recovery on: every broadcast stamped with an offset and kept.
+    Peer(
+        "expressio-recovery",
+        "expressio recovery",
+        (sys.executable, EXPRESSIO_SERVER, "--transport", "direct", "--recovery"),
+    ),
+    Peer(
+        "expressio-app-recovery",
+        "expressio app.io def recovery",
+        (sys.executable, str(PEERS / "expressio_app_server.py"), "--routes", "def", "--recovery"),
     ),
     Peer("psio", "python-socketio", (sys.executable, str(PEERS / "psio_server.py"))),
     Peer("node", "Node socket.io", ("node", str(PEERS / "node_server.js"))),

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from ..engine import EngineServer
 from ..engine.handshake import OriginPolicy
 from ..realtime import Adapter, InMemoryAdapter, Namespace, RealtimeServer
+from ..realtime.recovery import check_recoverable
 from ..realtime.tasks import TaskSet
 from .client_bundle import ClientBundle, is_bundle_path
 from .handshake import HandshakeMiddleware
@@ -125,6 +126,8 @@ class AppIO:
         settings = IOSettings()
         for name, value in {**(options or {}), **kwargs}.items():
             settings.set(name, value)
+        if settings["recovery"] is not None:
+            check_recoverable(settings["adapter"])
         self.settings = settings
         self.server = RealtimeServer(
             adapter_factory=self._make_adapter, **engine_options(settings.values)
@@ -353,15 +356,20 @@ class AppIO:
         elif key == "fetch_sockets_limit":
             for wrapped in self._namespaces.values():
                 wrapped.fetch_sockets_limit = value
-        elif key == "adapter":
+        elif key in ("adapter", "recovery"):
             connected = [ns.name for ns in server.namespaces.values() if ns.sockets]
             if connected:
                 raise RuntimeError(
-                    "the adapter ('store') cannot change while clients are connected "
-                    f"(namespaces {connected}); set it before serving, or in app.io(adapter=...)"
+                    f"the {key} setting cannot change while clients are connected "
+                    f"(namespaces {connected}); set it before serving, or in app.io({key}=...)"
                 )
-            factory = value or InMemoryAdapter
-            for namespace in server.namespaces.values():
+            assert self.settings is not None
+            factory = (value if key == "adapter" else self.settings["adapter"]) or InMemoryAdapter
+            recovery = value if key == "recovery" else server.recovery
+            if recovery is not None:
+                check_recoverable(factory)
+            server.recovery = recovery
+            for namespace in server.namespaces.values():  # each adapter keeps its own state
                 namespace.adapter = factory(namespace)
 
     def _make_adapter(self, namespace: Namespace) -> Adapter:

@@ -90,7 +90,8 @@ class IONamespace:
         self._log_connections = log_connections
         self._middlewares: list[tuple[HandshakeMiddleware, bool]] = []  # (fn, takes next)
         self._clients: dict[str, Client] = {}
-        self._admitted: dict[str, HandshakeData] = {}
+        # By socket, not id: a recovered socket gets its old id back after the middleware ran.
+        self._admitted: dict[Socket, HandshakeData] = {}
         #: events of one client running at once; one more disconnects it (see dispatch)
         self.max_in_flight_events = DEFAULT_MAX_IN_FLIGHT_EVENTS
         #: answer the ack of an event no route takes with an error, rather than ignore it
@@ -276,8 +277,8 @@ class IONamespace:
         await run_middleware(tuple(self._middlewares), authorization, handshake, timeout)
         # Handed to the connect hook, which runs right after acceptance; a connection that
         # closed meanwhile is never accepted, so its entry is dropped on the next loop turn.
-        self._admitted[socket.id] = handshake
-        asyncio.get_running_loop().call_soon(self._admitted.pop, socket.id, None)
+        self._admitted[socket] = handshake
+        asyncio.get_running_loop().call_soon(self._admitted.pop, socket, None)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -285,7 +286,7 @@ class IONamespace:
         # The loop may be unknown yet: served without a lifespan, to websocket clients that
         # take the direct path (no ASGI call), this is the first time the app runs on it.
         self.bridge.attach()
-        handshake = self._admitted.pop(socket.id, None) or HandshakeData(socket.handshake, socket)
+        handshake = self._admitted.pop(socket, None) or HandshakeData(socket.handshake, socket)
         client = Client(socket, handshake)
         self._clients[socket.id] = client
         if self._log_connections():

@@ -22,6 +22,8 @@
 | ``parser`` | the Socket.IO packet format: ``"json"`` (default) or ``"msgpack"``; set by |
 | | ``app.io(parser=...)`` only (clients must use the same one) |
 | ``fetch sockets limit`` | clients ``fetch_sockets()`` may return; more raise an error |
+| ``recovery`` | connection state recovery: ``True``, or a dict (``max_disconnection``, |
+| | ``skip_middlewares``, ``max_packets``, ``max_bytes``); off by default |
 
 Every name may also be written with underscores (``ping_interval``), as ``app.io(...)`` takes
 them. Engine values apply to connections opened after the change.
@@ -35,6 +37,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..protocol.parsers import get_parser
+from ..realtime.recovery import RecoveryOptions
 
 logger = logging.getLogger("expressio.io")
 
@@ -72,6 +75,8 @@ SETTING_NAMES: dict[str, str] = {
     "unknown event ack": "unknown_event_ack",
     "parser": "parser",
     "fetch sockets limit": "fetch_sockets_limit",
+    "recovery": "recovery",
+    "connection state recovery": "recovery",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -100,6 +105,8 @@ DEFAULTS: dict[str, Any] = {
     "parser": "json",
     # clients one fetch_sockets() may return (a list of views is built for each)
     "fetch_sockets_limit": 10_000,
+    # connection state recovery (RecoveryOptions), off
+    "recovery": None,
 }
 
 #: Keys the engine reads when a connection opens (plain attributes of ``EngineServer``).
@@ -203,6 +210,8 @@ def _callable_or_none(key: str, value: Any) -> Any:
 def _parser(key: str, value: Any) -> Any:
     get_parser(value)  # ValueError for an unknown name, ImportError without msgpack
     return value
+def _recovery(key: str, value: Any) -> RecoveryOptions | None:
+    return RecoveryOptions.from_setting(value)
 
 
 def _path(key: str, value: Any) -> str | None:
@@ -232,6 +241,7 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "unknown_event_ack": _flag,
     "parser": _parser,
     "fetch_sockets_limit": _positive_int,
+    "recovery": _recovery,
 }
 
 
@@ -274,4 +284,5 @@ def engine_options(values: dict[str, Any]) -> dict[str, Any]:
         "origins": values["origins"],
         "connect_timeout": values["connect_timeout"],
         "parser": values["parser"],
+        "recovery": values["recovery"],
     }

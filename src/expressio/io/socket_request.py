@@ -11,6 +11,7 @@ async def hello(req):
     req.socket          # the realtime socket: id, rooms, namespace (prefer req.io)
     req.socket.data     # a dict kept for this connection across its events (socket.io's
                         # socket.data); handshake middleware fills it via handshake.socket_data
+    req.recovered       # True when connection state recovery gave this client its state back
 ```
 
 A request forwarded from HTTP (:mod:`expressio.http.forwarding`) has the same shape: it is a
@@ -72,6 +73,15 @@ class SocketRequest:
     @property
     def socket(self) -> Socket | None:
         return self.io.socket
+
+    @property
+    def recovered(self) -> bool:
+        """True when this client reconnected and connection state recovery gave it back its
+        id, rooms and the broadcasts it missed (``app.io(recovery=...)``); read it in the
+        ``connect`` hook to tell a fresh client, which needs the whole state, from one that
+        needs nothing more. False without a socket (a request forwarded from HTTP)."""
+        socket = self.io.socket
+        return socket is not None and socket.recovered
 
     @property
     def session(self) -> Any:

@@ -231,6 +231,14 @@ class MsgpackDecoder:
         return decode_packet(message)  # type: ignore[arg-type]
 
 
+def with_offset(packet: EncodedPacket, offset: str) -> EncodedPacket:
+    """The broadcast EVENT ``packet`` with ``offset`` appended to its arguments (connection
+    state recovery). Unpacked and packed again: once per broadcast, not per recipient."""
+    fields = msgpack.unpackb(packet.text, raw=False, strict_map_key=False)
+    fields["data"].append(offset)
+    return EncodedPacket(_pack(fields))
+
+
 class MsgpackParser:
     """``socket.io-msgpack-parser``'s format (see the module's documentation)."""
 
@@ -242,6 +250,7 @@ class MsgpackParser:
     encode_connect = staticmethod(encode_connect)
     encode_connect_error = staticmethod(encode_connect_error)
     encode_disconnect = staticmethod(encode_disconnect)
+    with_offset = staticmethod(with_offset)
 
     @staticmethod
     def decoder(max_attachment_bytes: int) -> MsgpackDecoder:

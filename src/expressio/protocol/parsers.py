@@ -79,6 +79,9 @@ class Parser(Protocol):
 
     def encode_disconnect(self, namespace: str) -> EncodedPacket: ...
 
+    def with_offset(self, packet: EncodedPacket, offset: str) -> EncodedPacket:
+        """The broadcast EVENT ``packet`` with the recovery ``offset`` as its last argument."""
+
     def decoder(self, max_attachment_bytes: int) -> PacketDecoder:
         """A new decoder for one connection; one packet's binary data may hold no more than
         ``max_attachment_bytes`` (the engine's ``max_payload``)."""
@@ -96,6 +99,7 @@ class JsonParser:
     encode_connect = staticmethod(socketio.encode_connect)
     encode_connect_error = staticmethod(socketio.encode_connect_error)
     encode_disconnect = staticmethod(socketio.encode_disconnect)
+    with_offset = staticmethod(socketio.with_offset)
 
     @staticmethod
     def decoder(max_attachment_bytes: int) -> Decoder:

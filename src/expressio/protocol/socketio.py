@@ -38,6 +38,7 @@ __all__ = [
     "encode_event",
     "encode_packet",
     "validate_packet",
+    "with_offset",
 ]
 
 DEFAULT_NAMESPACE: Final = "/"
@@ -206,6 +207,16 @@ def ack_text(namespace: str, ack_id: int, args: Sequence[Any]) -> str | None:
 def encode_connect(namespace: str, sid: str) -> EncodedPacket:
     """The server's CONNECT answer, granting ``namespace`` with socket id ``sid``."""
     return encode_packet(PacketType.CONNECT, namespace, {"sid": sid})
+
+
+def with_offset(packet: EncodedPacket, offset: str) -> EncodedPacket:
+    """The EVENT ``packet`` (no ack id) with ``offset`` appended as its last argument, the way
+    socket.io tells a client where it is in the stream of broadcasts. The JSON array is the
+    end of the text, so this is one string operation, not a new encoding. ``offset`` must be
+    characters JSON carries as they are (letters, digits, ``-``)."""
+    text = packet.text
+    assert isinstance(text, str), "a JSON packet is text"
+    return EncodedPacket(f'{text[:-1]},"{offset}"]', packet.attachments)
 
 
 def encode_connect_error(namespace: str, message: str, data: Any = None) -> EncodedPacket:

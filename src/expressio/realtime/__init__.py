@@ -6,6 +6,7 @@ from .acks import Ack
 from .adapter import Adapter, BroadcastFlags, BroadcastOptions, InMemoryAdapter
 from .handshake import Handshake
 from .namespace import Namespace
+from .recovery import RecoveryOptions
 from .server import RealtimeServer
 from .socket import RESERVED_EVENTS, Socket, check_event_name
 
@@ -21,6 +22,7 @@ __all__ = [
     "InMemoryAdapter",
     "Namespace",
     "RealtimeServer",
+    "RecoveryOptions",
     "Socket",
     "check_event_name",
 ]

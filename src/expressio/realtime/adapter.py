@@ -36,9 +36,11 @@ from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..protocol.socketio import EncodedPacket
+from .recovery import RecoveryStore
 
 if TYPE_CHECKING:
     from .namespace import Namespace
+    from .recovery import RestoredSession, SocketSession
     from .socket import Socket
 
 logger = logging.getLogger("expressio.realtime")
@@ -145,6 +147,16 @@ class Adapter(ABC):
     async def server_count(self) -> int:
         """How many processes form the app (this one included)."""
 
+    # Connection state recovery (see expressio.realtime.recovery): by default nothing is kept.
+
+    def persist_session(self, session: SocketSession) -> None:  # noqa: B027 (optional hook)
+        """Keep the state of a socket that went away for a recoverable reason."""
+
+    async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
+        """The session kept for ``pid`` with the broadcasts it missed after ``offset``; None
+        when there is none, or when those broadcasts are not all kept any more."""
+        return None
+
 
 class InMemoryAdapter(Adapter):
     """Rooms as two dictionaries of sets; every operation reaches the sockets of this process,
@@ -154,6 +166,13 @@ class InMemoryAdapter(Adapter):
         super().__init__(namespace)
         self._members: dict[str, set[str]] = {}  # room -> socket ids
         self._rooms: dict[str, set[str]] = {}  # socket id -> rooms
+        recovery = getattr(namespace.server, "recovery", None)
+        #: the kept sessions and broadcasts, when connection state recovery is on
+        self.recovery = (
+            RecoveryStore(recovery, with_offset=namespace.server.parser.with_offset)
+            if recovery is not None
+            else None
+        )
 
     def add(self, sid: str, room: str) -> None:
         members = self._members.get(room)
@@ -204,7 +223,19 @@ class InMemoryAdapter(Adapter):
     # --- targeted operations --------------------------------------------------------------------
 
     def broadcast(self, packet: EncodedPacket, opts: BroadcastOptions) -> None:
+        recovery = self.recovery
+        if recovery is not None and not opts.flags.volatile:
+            # kept with an offset, the same for every recipient (socket.io keeps no volatile
+            # packet: it was never promised to arrive)
+            packet = recovery.record(packet, opts.rooms or None, opts.except_rooms or None)
         self.deliver(packet, opts)
+
+    def persist_session(self, session: SocketSession) -> None:
+        if self.recovery is not None:
+            self.recovery.persist(session)
+
+    async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
+        return self.recovery.restore(pid, offset) if self.recovery is not None else None
 
     def deliver(self, packet: EncodedPacket, opts: BroadcastOptions) -> int:
         """Send to the matching sockets of this process; returns how many received it.

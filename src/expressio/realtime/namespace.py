@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from ..engine.reasons import DisconnectReason
 from .acks import Ack
 from .adapter import NO_ROOMS, Adapter, BroadcastOptions
+from .recovering import admit_recovering, announce, wants_restore
 from .socket import Socket, check_event_name
 from .user_code import call_event_handler, call_user_code, is_awaitable
 
@@ -112,6 +113,10 @@ class Namespace:
         """Run the middlewares for one CONNECT; an async one makes admission a task, during
         which ``connection`` refuses another CONNECT of this namespace (see Connection)."""
         socket = Socket(self, connection, auth)
+        recovery = self.server.recovery
+        if recovery is not None and wants_restore(auth):
+            self._admit_in_task(connection, admit_recovering(self, connection, socket, recovery))
+            return
         middlewares = tuple(self._middlewares)
         for index, middleware in enumerate(middlewares):
             try:
@@ -121,16 +126,20 @@ class Namespace:
                 return
             if is_awaitable(pending):
                 rest = middlewares[index + 1 :]
-                task = asyncio.ensure_future(self._admit_later(connection, socket, pending, rest))
-                # Strong refs to the task in flight (the loop keeps only weak ones), and the
-                # mark that lets the connection refuse a second CONNECT meanwhile.
-                admissions = self.server._admissions
-                admissions.add(task)
-                task.add_done_callback(admissions.discard)
-                connection._admitting[self.name] = task
-                task.add_done_callback(lambda done: connection._admission_done(self.name, done))
+                admission = self._admit_later(connection, socket, pending, rest)
+                self._admit_in_task(connection, admission)
                 return
         self._accept(connection, socket)
+
+    def _admit_in_task(self, connection: Connection, admission: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(admission)
+        # Strong refs to the task in flight (the loop keeps only weak ones), and the
+        # mark that lets the connection refuse a second CONNECT meanwhile.
+        admissions = self.server._admissions
+        admissions.add(task)
+        task.add_done_callback(admissions.discard)
+        connection._admitting[self.name] = task
+        task.add_done_callback(lambda done: connection._admission_done(self.name, done))
 
     async def _admit_later(
         self,
@@ -141,14 +150,17 @@ class Namespace:
     ) -> None:
         try:
             await pending
-            for middleware in rest:
-                result = middleware(socket, socket._auth)
-                if is_awaitable(result):
-                    await result
+            await self._run_middlewares(socket, rest)
         except Exception as error:
             self._refuse(connection, error)
             return
         self._accept(connection, socket)
+
+    async def _run_middlewares(self, socket: Socket, middlewares: tuple[Middleware, ...]) -> None:
+        for middleware in middlewares:
+            result = middleware(socket, socket._auth)
+            if is_awaitable(result):
+                await result
 
     def _refuse(self, connection: Connection, error: Exception) -> None:
         data: Any = None
@@ -179,8 +191,11 @@ class Namespace:
         socket.connected = True
         self._sockets[socket.id] = socket
         connection._adopt(socket)
-        self.adapter.add(socket.id, socket.id)
-        connection.send(connection.parser.encode_connect(self.name, socket.id))
+        if self.server.recovery is None:
+            self.adapter.add(socket.id, socket.id)
+            connection.send(connection.parser.encode_connect(self.name, socket.id))
+        else:
+            announce(self, connection, socket)  # with its pid; a recovered one gets its state
         if self.on_connect is not None:
             call_user_code(
                 self.on_connect,

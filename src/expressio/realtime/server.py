@@ -14,6 +14,7 @@ from ..protocol.socketio import DEFAULT_NAMESPACE, EncodedPacket
 from .adapter import Adapter, InMemoryAdapter
 from .connection import Connection
 from .namespace import Namespace
+from .recovery import RecoveryOptions, check_recoverable
 
 logger = logging.getLogger("expressio.realtime")
 
@@ -33,7 +34,10 @@ class RealtimeServer:
     ``connect_timeout`` (seconds): a client that joins no namespace within it is disconnected.
     ``parser``: the Socket.IO packet format clients must use, ``"json"`` (socket.io's default)
     or ``"msgpack"`` (``socket.io-msgpack-parser``; needs the ``msgpack`` package); see
-    :mod:`expressio.protocol.parsers`. Every other keyword goes to :class:`EngineServer`.
+    :mod:`expressio.protocol.parsers`.
+    ``recovery``: connection state recovery (a :class:`RecoveryOptions`, ``True`` for its
+    defaults, or a dict of its fields; off by default), see :mod:`expressio.realtime.recovery`.
+    Every other keyword goes to :class:`EngineServer`.
     """
 
     def __init__(
@@ -42,12 +46,17 @@ class RealtimeServer:
         adapter_factory: Callable[[Namespace], Adapter] | None = None,
         connect_timeout: float = 45.0,
         parser: str | Parser = "json",
+        recovery: RecoveryOptions | dict[str, Any] | bool | None = None,
         **engine_options: Any,
     ) -> None:
         self.connect_timeout = connect_timeout
         # Fixed for the server's life: every connection decodes, and every broadcast is
         # encoded, with this one.
         self._parser = get_parser(parser)
+        #: read by each namespace's adapter when it is made: set before the first ``of()``
+        self.recovery = RecoveryOptions.from_setting(recovery)
+        if self.recovery is not None:
+            check_recoverable(adapter_factory)
         # Strong refs to the admission tasks (async middleware) in flight.
         self._admissions: set[asyncio.Future[Any]] = set()
         self._adapter_factory: Callable[[Namespace], Adapter] = adapter_factory or InMemoryAdapter

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any
 from ..engine.reasons import DisconnectReason
 from .acks import ack_value
 from .handshake import Handshake
+from .recovering import keep_session
+from .recovery import RECOVERABLE_REASONS
 from .user_code import call_user_code
 
 if TYPE_CHECKING:
     from ..engine import EngineSocket
     from .connection import Connection
     from .namespace import Namespace
+    from .recovery import RestoredSession
 
 logger = logging.getLogger("expressio.realtime")
 
@@ -80,10 +83,13 @@ class Socket:
         "_data",
         "_handshake",
         "_next_ack_id",
+        "_restored",
         "connected",
         "engine_socket",
         "id",
         "namespace",
+        "pid",
+        "recovered",
     )
 
     def __init__(self, namespace: Namespace, connection: Connection, auth: dict[str, Any]) -> None:
@@ -100,6 +106,12 @@ class Socket:
         self._acks: dict[int, Callable[..., Any]] | None = None
         self._next_ack_id = 0
         self._data: dict[str, Any] | None = None
+        #: connection state recovery (see expressio.realtime.recovering): the private id the
+        #: client recovers this socket with (None while recovery is off), whether this socket
+        #: is one given back, and what was given back until the namespace accepts it
+        self.pid: str | None = None
+        self.recovered = False
+        self._restored: RestoredSession | None = None
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -116,11 +128,16 @@ class Socket:
     @property
     def data(self) -> dict[str, Any]:
         """A dict the application keeps per socket, for as long as it is connected
-        (socket.io's ``socket.data``). Made at first use: most sockets never need one."""
+        (socket.io's ``socket.data``); kept with the session when connection state recovery
+        is on. Made at first use: most sockets never need one."""
         data = self._data
         if data is None:
             data = self._data = {}
         return data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data = value
 
     @property
     def rooms(self) -> set[str]:
@@ -270,5 +287,7 @@ class Socket:
             return
         self.connected = False
         self._acks = None
+        if self.pid is not None and reason in RECOVERABLE_REASONS:
+            keep_session(self)  # before the namespace forgets its rooms
         self._connection._forget(self)
         self.namespace._forget(self, reason)
