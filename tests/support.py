@@ -39,9 +39,11 @@ def free_port() -> int:
 
 
 def wait_for_port(
-    port: int, timeout: float = 15.0, process: subprocess.Popen[bytes] | None = None
+    port: int, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None
 ) -> None:
-    """Block until something accepts connections on 127.0.0.1:port."""
+    """Block until something accepts connections on 127.0.0.1:port. The bound is generous:
+    a server process importing its app on a busy 2-core machine can take well over 15 s, and a
+    server that fails to start is seen at once (it exits)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
