@@ -156,8 +156,11 @@ class Socket:
         if not self.connected:
             logger.debug("emit %r to disconnected socket %s dropped", event, self.id)
             return None
+        observer = self.namespace.observer
         if callback is None:
             self._connection.send(encode_event(self.namespace.name, event, args))
+            if observer is not None:
+                observer.event_sent(self, event, args)
             return None
         ack_id = self._next_ack_id
         # Encoded before the callback is registered: arguments JSON cannot carry raise here.
@@ -179,6 +182,8 @@ class Socket:
             )
         acks[ack_id] = callback
         self._connection.send(packet)
+        if observer is not None:
+            observer.event_sent(self, event, args)
         return ack_id
 
     def _send_prepared(self, messages: Sequence[Any]) -> None:
@@ -211,10 +216,22 @@ class Socket:
 
     def join(self, room: str) -> None:
         if self.connected:
-            self.namespace.adapter.add(self.id, room)
+            adapter = self.namespace.adapter
+            observer = self.namespace.observer
+            if observer is None:
+                adapter.add(self.id, room)
+            elif room not in adapter.rooms_of(self.id):
+                adapter.add(self.id, room)
+                observer.room_joined(self, room)
 
     def leave(self, room: str) -> None:
-        self.namespace.adapter.remove(self.id, room)
+        adapter = self.namespace.adapter
+        observer = self.namespace.observer
+        if observer is None:
+            adapter.remove(self.id, room)
+        elif room in adapter.rooms_of(self.id):
+            adapter.remove(self.id, room)
+            observer.room_left(self, room)
 
     # --- ending ----------------------------------------------------------------------------
 
