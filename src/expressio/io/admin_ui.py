@@ -10,10 +10,13 @@ its connection form, whose ``/admin`` namespace ``app.io.instrument(...)`` serve
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 UI_DIR = Path("node_modules") / "@socket.io" / "admin-ui" / "ui" / "dist"
@@ -64,12 +67,15 @@ def connection_hint(url: str) -> str:
 
 
 def serve_ui(directory: Path, host: str, port: int, *, log_level: str = "warning") -> None:
-    """Serve ``directory`` (the UI) at ``http://host:port/`` until interrupted; the hint is
-    printed once the port is bound (so a port in use fails before it)."""
-    config = uvicorn.Config(
-        StaticFiles(directory=directory, html=True), host=host, port=port, log_level=log_level
-    )
-    listening = config.bind_socket()
-    shown_host = f"[{host}]" if ":" in host else host
+    """Serve ``directory`` (the UI) at ``http://host:port/`` until interrupted.
+
+    The socket is bound and listening before the hint is printed (connections wait in its
+    backlog until the server accepts them), so a port in use fails first, with ``OSError``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.create_server((host, port), family=family)
+    # In a Starlette app, whose error handling turns the files' HTTPException(404) into a 404.
+    files = Starlette(routes=[Mount("/", StaticFiles(directory=directory, html=True))])
+    config = uvicorn.Config(files, host=host, port=port, log_level=log_level)
+    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
     print(connection_hint(f"http://{shown_host}:{listening.getsockname()[1]}/"), flush=True)
     uvicorn.Server(config).run(sockets=[listening])
