@@ -104,7 +104,7 @@ def test_live_updates_and_commands(results: Callable[[str], Results], mode: str)
     kinds = {event["type"] for event in later["aggregatedEvents"]}
     assert {"rawConnection", "packetsIn", "bytesIn"} & kinds
     assert record["gone"][:3] == ["/", user_id, "server namespace disconnect"]
-    assert record["userDisconnect"] == "disconnected"
+    assert record["userDisconnect"] == "io server disconnect"  # the client's name for it
 
 
 @modes

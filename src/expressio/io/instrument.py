@@ -174,7 +174,8 @@ class Instrument:
             admin.emit("session", self.sessions.create())
         if self.development:
             admin.emit("all_sockets", self._all_sockets())
-        admin.emit("server_stats", self._stats())
+        # Without the aggregated events: they are the next tick's, for every UI connected.
+        admin.emit("server_stats", self._stats(with_events=False))
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(STATS_INTERVAL, self._tick)
 
@@ -207,7 +208,7 @@ class Instrument:
 
     # -- what the UI shows -------------------------------------------------------------------
 
-    def _stats(self) -> dict[str, Any]:
+    def _stats(self, *, with_events: bool = True) -> dict[str, Any]:
         engine = self.server.engine
         clients = polling = 0
         for engine_socket in tuple(engine.sockets.values()):
@@ -215,12 +216,14 @@ class Instrument:
                 clients += 1
                 if engine_socket.transport == "polling":
                     polling += 1
-        events = [
-            {"timestamp": second * 1000, "type": kind, "count": count}
-            | ({"subType": sub} if sub is not None else {})
-            for (second, kind, sub), count in self._events.items()
-        ]
-        self._events.clear()
+        events = []
+        if with_events:
+            events = [
+                {"timestamp": second * 1000, "type": kind, "count": count}
+                | ({"subType": sub} if sub is not None else {})
+                for (second, kind, sub), count in self._events.items()
+            ]
+            self._events.clear()
         return {
             **self._base_stats,
             "uptime": time.monotonic() - _LOADED,

@@ -114,9 +114,10 @@ const scenarios = {
       (s) => s.namespaces.some((n) => n.name === "/" && n.socketsCount >= 1),
     );
     const userId = user.id;
+    const userGone = withTimeout(new Promise((resolve) => user.once("disconnect", resolve)), "disconnect");
     admin.emit("_disconnect", "/", false, userId);
     const gone = await events.wait("socket_disconnected", (nsp, id) => id === userId);
-    const userDisconnect = user.connected ? "still connected" : "disconnected";
+    const userDisconnect = await userGone;
     user.close();
     admin.close();
     return {
