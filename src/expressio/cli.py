@@ -2,6 +2,7 @@
 
     expressio run module:app [--host 127.0.0.1] [--port 7076] [--workers N] [--reload]
     expressio client install [--dir DIR] [--registry URL] [--force]
+    expressio admin-ui [--port 8080] [--host 127.0.0.1] [--dir PATH]
 
 ``module:app`` names the app as uvicorn does (``package.module:attribute``, looked up from the
 current directory or ``--app-dir``). ``--workers N`` serves it with N processes on one port (see
@@ -11,6 +12,9 @@ single process).
 
 ``client install`` downloads the official browser client (``/socket.io/socket.io.js``) from the
 npm registry, without Node: see :mod:`expressio.io.client_install`.
+
+``admin-ui`` serves the official Socket.IO Admin UI (npm's ``@socket.io/admin-ui``) on a local
+port, for apps that call ``app.io.instrument(...)``: see :mod:`expressio.io.admin_ui`.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from uvicorn.supervisors import ChangeReload
 
 from .http.serving import build_config, serve
 from .http.workers import WorkerConfigError, WorkersFailed, serve_workers
-from .io import client_install
+from .io import admin_ui, client_install
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
     # For tests: another version or tarball than the pinned one, with its integrity.
     install.add_argument("--pin-version", help=argparse.SUPPRESS)
     install.add_argument("--pin-integrity", type=_integrity, help=argparse.SUPPRESS)
+    ui = commands.add_parser(
+        "admin-ui",
+        help="serve the Socket.IO Admin UI locally",
+        description=(
+            "Serve the official Socket.IO Admin UI (npm's @socket.io/admin-ui) on a local port; "
+            "it connects to apps that call app.io.instrument(...)."
+        ),
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    ui.add_argument(
+        "--dir",
+        type=Path,
+        help="the UI's ui/dist folder, or a folder holding node_modules (looked at first)",
+    )
     return parser
 
 
@@ -113,7 +132,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.command == "client":
         return _client_install(parser, options)
+    if options.command == "admin-ui":
+        return _admin_ui(options)
     return _run(parser, options)
+
+
+def _admin_ui(options: argparse.Namespace) -> int:
+    try:
+        directory = admin_ui.find_ui(options.dir, roots=[Path.cwd()])
+    except admin_ui.AdminUINotFound as error:
+        print(f"expressio: error: {error}", file=sys.stderr)
+        return 1
+    try:
+        admin_ui.serve_ui(directory, options.host, options.port)
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(f"expressio: error: cannot listen on {options.host}:{options.port}: {error}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
 
 
 def _client_install(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:

@@ -44,6 +44,8 @@ from ..realtime.recovery import check_recoverable
 from ..realtime.tasks import TaskSet
 from .client_bundle import ClientBundle, is_bundle_path
 from .handshake import HandshakeMiddleware
+from .instrument import DEFAULT_NAMESPACE as ADMIN_NAMESPACE
+from .instrument import Instrument, Mode
 from .loop_bridge import LoopBridge, Pending
 from .namespace import IONamespace
 from .routes import Blocking, RouteTable
@@ -109,6 +111,7 @@ class AppIO:
         self._blocking = Blocking()
         # tasks of events, hooks and forwarded requests; shutdown waits for them
         self._tasks = TaskSet()
+        self._instrument: Instrument | None = None
 
     # -- starting ----------------------------------------------------------------------------
 
@@ -245,11 +248,54 @@ class AppIO:
         self._default("of")
         server = self.server
         assert server is not None
+        instrumented = self._instrument
+        if instrumented is not None and server.of(name) is instrumented.namespace:
+            raise ValueError(
+                f"{instrumented.namespace.name} is the admin UI's namespace (app.io.instrument); "
+                "it has no routes of its own"
+            )
         namespace = server.of(name)
         wrapped = self._namespaces.get(namespace.name)
         if wrapped is None:
             wrapped = self._namespaces[namespace.name] = self._wrap(namespace)
         return wrapped
+
+    def instrument(
+        self,
+        auth: Any = None,
+        mode: Mode | None = None,
+        readonly: bool = False,
+        namespace: str = ADMIN_NAMESPACE,
+        server_id: str | None = None,
+    ) -> Instrument:
+        """Serve the official Socket.IO Admin UI (``@socket.io/admin-ui``) on ``namespace``.
+
+        ``auth={"username": u, "password": p}`` (``p`` may be a bcrypt hash when the ``bcrypt``
+        package is installed) or ``auth=False`` for none; ``mode`` ``"development"`` (every
+        socket, room and event) or ``"production"`` (server stats only; the default when the
+        app's ``env`` is ``"production"``); ``readonly`` hides the UI's commands. See
+        :mod:`expressio.io.instrument`."""
+        self._default("instrument")
+        server = self.server
+        assert server is not None
+        if self._instrument is not None:
+            raise RuntimeError("app.io.instrument() was already called")
+        if mode is None:
+            mode = "production" if self._app.settings.get("env") == "production" else "development"
+        name = namespace if namespace.startswith("/") else "/" + namespace
+        if name in self._namespaces:
+            raise ValueError(
+                f"app.io.of({name!r}) is in use by the app; give instrument() another namespace"
+            )
+        self._instrument = Instrument(
+            server,
+            auth=auth,
+            mode=mode,
+            readonly=readonly,
+            namespace=name,
+            server_id=server_id,
+        )
+        return self._instrument
 
     def _wrap(self, namespace: Namespace) -> IONamespace:
         wrapped = IONamespace(

@@ -17,6 +17,7 @@ from .user_code import call_event_handler, call_user_code, is_awaitable
 
 if TYPE_CHECKING:
     from .connection import Connection
+    from .observer import SocketObserver
     from .server import RealtimeServer
 
 logger = logging.getLogger("expressio.realtime")
@@ -71,6 +72,9 @@ class Namespace:
         self.on_server_side: Callable[[list[Any], Callable[[Any], None] | None], None] | None = (
             None
         )
+        # Told of this namespace's sockets, rooms and events (RealtimeServer.observe); None
+        # unless something (the admin UI's instrument) watches: one check on each path.
+        self.observer: SocketObserver | None = server.observer
         self.adapter = adapter_factory(self)
 
     def __repr__(self) -> str:
@@ -196,6 +200,8 @@ class Namespace:
             connection.send(connection.parser.encode_connect(self.name, socket.id))
         else:
             announce(self, connection, socket)  # with its pid; a recovered one gets its state
+        if self.observer is not None:
+            self.observer.socket_connected(socket)
         if self.on_connect is not None:
             call_user_code(
                 self.on_connect,
@@ -208,6 +214,9 @@ class Namespace:
     def _handle_event(self, socket: Socket, data: list[Any], ack_id: int | None) -> None:
         """An EVENT's payload (``[name, *args]``, validated) and ack id, from the client."""
         event: str = data[0]
+        observer = self.observer
+        if observer is not None:
+            observer.event_received(socket, event, data[1:])
         dispatch = self.dispatch
         if dispatch is not None:
             ack = Ack(socket, ack_id) if ack_id is not None else None
@@ -228,7 +237,13 @@ class Namespace:
 
     def _forget(self, socket: Socket, reason: str) -> None:
         self._sockets.pop(socket.id, None)
-        self.adapter.remove_all(socket.id)
+        observer = self.observer
+        if observer is None:
+            self.adapter.remove_all(socket.id)
+        else:
+            rooms = self.adapter.rooms_of(socket.id)
+            self.adapter.remove_all(socket.id)
+            observer.socket_disconnected(socket, reason, rooms)
         if self.on_disconnect is not None:
             call_user_code(
                 self.on_disconnect,

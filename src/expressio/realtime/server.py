@@ -14,6 +14,7 @@ from ..protocol.socketio import DEFAULT_NAMESPACE, EncodedPacket
 from .adapter import Adapter, InMemoryAdapter
 from .connection import Connection
 from .namespace import Namespace
+from .observer import SocketObserver
 from .recovery import RecoveryOptions, check_recoverable
 
 logger = logging.getLogger("expressio.realtime")
@@ -61,6 +62,7 @@ class RealtimeServer:
         self._admissions: set[asyncio.Future[Any]] = set()
         self._adapter_factory: Callable[[Namespace], Adapter] = adapter_factory or InMemoryAdapter
         self._namespaces: dict[str, Namespace] = {}
+        self.observer: SocketObserver | None = None
         self.namespaces: Mapping[str, Namespace] = MappingProxyType(self._namespaces)
         self.engine = EngineServer(
             on_connect=self._on_engine_connect,
@@ -89,6 +91,12 @@ class RealtimeServer:
             namespace = Namespace(self, name, self._adapter_factory)
             self._namespaces[name] = namespace
         return namespace
+
+    def observe(self, observer: SocketObserver) -> None:
+        """Tell ``observer`` of every namespace's sockets, rooms and events from now on."""
+        self.observer = observer
+        for namespace in self._namespaces.values():
+            namespace.observer = observer
 
     async def shutdown(self) -> None:
         """Disconnect every socket (reason ``"server shutting down"``), then stop the engine."""

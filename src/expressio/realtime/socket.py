@@ -202,8 +202,11 @@ class Socket:
             logger.debug("emit %r to disconnected socket %s dropped", event, self.id)
             return None
         connection = self._connection
+        observer = self.namespace.observer
         if callback is None:
             connection.send(connection.parser.encode_event(self.namespace.name, event, args))
+            if observer is not None:
+                observer.event_sent(self, event, args)
             return None
         ack_id = self._next_ack_id
         # Encoded before the callback is registered: arguments the parser cannot carry raise
@@ -211,6 +214,8 @@ class Socket:
         packet = connection.parser.encode_event(self.namespace.name, event, args, ack_id)
         self._expect_ack(ack_id, callback)
         connection.send(packet)
+        if observer is not None:
+            observer.event_sent(self, event, args)
         return ack_id
 
     def _expect_ack(self, ack_id: int, callback: Callable[..., Any]) -> None:
@@ -265,10 +270,22 @@ class Socket:
 
     def join(self, room: str) -> None:
         if self.connected:
-            self.namespace.adapter.add(self.id, room)
+            adapter = self.namespace.adapter
+            observer = self.namespace.observer
+            if observer is None:
+                adapter.add(self.id, room)
+            elif room not in adapter.rooms_of(self.id):
+                adapter.add(self.id, room)
+                observer.room_joined(self, room)
 
     def leave(self, room: str) -> None:
-        self.namespace.adapter.remove(self.id, room)
+        adapter = self.namespace.adapter
+        observer = self.namespace.observer
+        if observer is None:
+            adapter.remove(self.id, room)
+        elif room in adapter.rooms_of(self.id):
+            adapter.remove(self.id, room)
+            observer.room_left(self, room)
 
     # --- ending ----------------------------------------------------------------------------
 
