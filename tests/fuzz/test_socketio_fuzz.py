@@ -79,7 +79,9 @@ def field_by_field_texts(draw: st.DrawFn) -> str:
     """A text message assembled from fields drawn independently (so often inconsistent)."""
     text = draw(st.sampled_from([*"0123456", "7", "", "a", "٣"]))
     if draw(st.booleans()):
-        count = draw(st.one_of(st.integers(0, 4).map(str), st.sampled_from(["", "x", "²", "1" * 7])))
+        count = draw(
+            st.one_of(st.integers(0, 4).map(str), st.sampled_from(["", "x", "²", "1" * 7]))
+        )
         text += count + draw(st.sampled_from(["-", "-", ""]))
     if draw(st.booleans()):
         text += draw(namespaces) + draw(st.sampled_from([",", ",", ""]))
@@ -165,8 +167,8 @@ def test_a_text_message_decodes_or_raises_decode_error(text: str) -> None:
 @example('2["a"] ')
 @example(f'2{MAX_ACK_ID}["a"]')
 @example(f'2{MAX_ACK_ID + 1}["a"]')
-@example('2' + '0' * 16 + '["a"]')
-@example('2' + '0' * 17 + '["a"]')
+@example("2" + "0" * 16 + '["a"]')
+@example("2" + "0" * 17 + '["a"]')
 @example('2²["a"]')
 @example("2[1]")
 @example("2[]")
@@ -245,12 +247,13 @@ def _holds_bytes(value: Any) -> bool:
     return bool(_attachments(value))
 
 
-@given(namespaces, json_text, st.lists(binary_json, max_size=4), st.none() | ack_ids.filter(
-    lambda ack_id: ack_id <= MAX_ACK_ID
-))
-def test_events_round_trip(
-    namespace: str, name: str, args: list[Any], ack_id: int | None
-) -> None:
+@given(
+    namespaces,
+    json_text,
+    st.lists(binary_json, max_size=4),
+    st.none() | ack_ids.filter(lambda ack_id: ack_id <= MAX_ACK_ID),
+)
+def test_events_round_trip(namespace: str, name: str, args: list[Any], ack_id: int | None) -> None:
     packet = _feed_all(encode_event(namespace, name, args, ack_id).messages)
     binary = _holds_bytes(args)
     kind = PacketType.BINARY_EVENT if binary else PacketType.EVENT
@@ -276,7 +279,9 @@ def test_acks_round_trip(namespace: str, ack_id: int, args: list[Any]) -> None:
 @given(
     namespaces,
     st.one_of(
-        st.tuples(st.just(PacketType.CONNECT), st.none() | st.dictionaries(json_text, json_values())),
+        st.tuples(
+            st.just(PacketType.CONNECT), st.none() | st.dictionaries(json_text, json_values())
+        ),
         st.tuples(st.just(PacketType.DISCONNECT), st.none()),
         st.tuples(
             st.just(PacketType.CONNECT_ERROR),
@@ -288,6 +293,4 @@ def test_other_packets_round_trip(namespace: str, kind_and_data: tuple[PacketTyp
     kind, data = kind_and_data
     if isinstance(data, dict):
         data.pop("_placeholder", None)
-    assert _feed_all(encode_packet(kind, namespace, data).messages) == Packet(
-        kind, namespace, data
-    )
+    assert _feed_all(encode_packet(kind, namespace, data).messages) == Packet(kind, namespace, data)
