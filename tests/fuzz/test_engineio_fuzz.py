@@ -84,7 +84,9 @@ def test_a_polling_payload_decodes_or_raises_decode_error(payload: str | bytes) 
     assert len(decoded) == len(segments)
     for packet, segment in zip(decoded, segments, strict=True):
         if segment.startswith("b"):
-            assert packet == Packet(PacketType.MESSAGE, base64.b64decode(segment[1:]))
+            assert packet == Packet(
+                PacketType.MESSAGE, base64.b64decode(segment[1:], validate=True)
+            )
         else:
             assert encode_polling_packet(packet) == segment
 

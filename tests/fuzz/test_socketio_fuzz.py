@@ -140,6 +140,8 @@ def check_packet(packet: Packet) -> None:
 @given(any_texts)
 @example("5")
 @example("51-")
+@example('5²-["a"]')
+@example("6٣-1[]")
 @example("5999999-[]")
 @example("2" + "[" * 2000)
 @example("2/chat")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -251,8 +252,9 @@ def test_an_unmasked_client_frame_is_a_protocol_error(
     assert events == [ProtocolError(PROTOCOL_ERROR, "client frames must be masked")]
 
 
-@given(st.integers(MAX_FRAGMENTS - 2, MAX_FRAGMENTS + 1), masks)
-def test_a_message_in_too_many_frames_is_refused(count: int, mask: bytes) -> None:
+@pytest.mark.parametrize("count", [MAX_FRAGMENTS - 1, MAX_FRAGMENTS, MAX_FRAGMENTS + 1])
+def test_a_message_in_too_many_frames_is_refused(count: int) -> None:
+    mask = b"\x5a\x01\xff\x00"
     frames = [Frame(TEXT, b"a", final=False, mask=mask)]
     frames += [Frame(CONTINUATION, b"", final=False, mask=mask) for _ in range(count - 2)]
     frames.append(Frame(CONTINUATION, b"b", mask=mask))
