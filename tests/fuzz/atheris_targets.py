@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import atheris
 
-with atheris.instrument_imports():
+with atheris.instrument_imports(include=["expressio"]):
     from expressio.engine.connection import Closed, Connection, MessageReceived
     from expressio.engine.upgrade_request import (
         handshake_problem,
