@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -451,4 +451,6 @@ class ConnectionLifecycle(RuleBasedStateMachine):
             assert self.connection.close_reason is not None
 
 
+# Runs of 35 steps: long enough to open, upgrade and close a session and poll after that.
+ConnectionLifecycle.TestCase.settings = settings(stateful_step_count=35)
 test_connection_lifecycle = ConnectionLifecycle.TestCase

@@ -203,7 +203,7 @@ def test_the_fast_path_steps_aside_while_attachments_are_awaited(text: str) -> N
 messages = st.one_of(any_texts, st.binary(max_size=64))
 
 
-@given(st.lists(messages, max_size=6), st.integers(0, 5), st.integers(0, 200))
+@given(st.lists(messages, max_size=5), st.integers(0, 5), st.integers(0, 200))
 def test_any_message_sequence_decodes_or_raises_decode_error(
     sequence: list[str | bytes], max_attachments: int, max_bytes: int
 ) -> None:
@@ -282,12 +282,13 @@ def test_acks_round_trip(namespace: str, ack_id: int, args: list[Any]) -> None:
     namespaces,
     st.one_of(
         st.tuples(
-            st.just(PacketType.CONNECT), st.none() | st.dictionaries(json_text, json_values())
+            st.just(PacketType.CONNECT),
+            st.none() | st.dictionaries(json_text, json_values(), max_size=3),
         ),
         st.tuples(st.just(PacketType.DISCONNECT), st.none()),
         st.tuples(
             st.just(PacketType.CONNECT_ERROR),
-            json_text | st.dictionaries(json_text, json_values()),
+            json_text | st.dictionaries(json_text, json_values(), max_size=3),
         ),
     ),
 )
