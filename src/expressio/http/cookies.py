@@ -116,6 +116,7 @@ def set_cookie_line(
             'space, control character, ", comma, ; or \\ (res.cookie encodes values itself)'
         )
     parts = [f"{name}={value}"]
+    option = f"expires {expires!r}"
     if max_age is not None:
         if isinstance(max_age, bool) or not isinstance(max_age, int | float):
             raise ValueError(f"invalid cookie max_age {max_age!r}: a number of seconds")
@@ -124,8 +125,13 @@ def set_cookie_line(
         parts.append(f"Max-Age={int(max_age)}")
         if expires is None:
             expires = time.time() + max_age
+            option = f"max_age {max_age!r}"
     if expires is not None:
-        date = _http_date(expires)
+        try:
+            date = _http_date(expires)
+        except (OverflowError, OSError, ValueError) as error:
+            # A moment no date can hold (years 1 to 9999 only), e.g. now + a huge max_age.
+            raise ValueError(f"invalid cookie {option}: {error}") from None
         if not _DATE.fullmatch(date):
             raise ValueError(f"invalid cookie expires {expires!r}: an HTTP date")
         parts.append(f"Expires={date}")

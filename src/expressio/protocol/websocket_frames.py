@@ -154,8 +154,13 @@ def close_frame(code: int = NORMAL_CLOSURE, reason: str = "") -> bytes:
     """A close frame; ``code`` 1005 (no status) sends an empty payload, as the RFC requires."""
     if code == NO_STATUS_RECEIVED:
         return encode_frame(CLOSE, b"")
-    payload = code.to_bytes(2, "big") + reason.encode("utf-8")
-    return encode_frame(CLOSE, payload[:_MAX_CONTROL_PAYLOAD])
+    # A reason too long for a control frame is cut at a character boundary: a reason cut
+    # inside a UTF-8 sequence is invalid, and the peer would answer it with 1007.
+    room = _MAX_CONTROL_PAYLOAD - 2
+    encoded = reason.encode("utf-8")
+    if len(encoded) > room:
+        encoded = encoded[:room].decode("utf-8", "ignore").encode("utf-8")
+    return encode_frame(CLOSE, code.to_bytes(2, "big") + encoded)
 
 
 # -- decoding -------------------------------------------------------------------------------
