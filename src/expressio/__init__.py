@@ -18,6 +18,7 @@ from .io.handshake import HandshakeData
 from .io.loop_bridge import Pending
 from .io.request_io import NoSocketError, RequestIO
 from .io.socket_request import SocketRequest
+from .realtime import RoomLimitError
 from .scaleout import Emitter, RedisAdapter
 from .sessions import (
     MemoryStore,
@@ -47,6 +48,7 @@ __all__ = [
     "RequestIO",
     "Response",
     "ResponseAlreadySent",
+    "RoomLimitError",
     "Router",
     "Session",
     "SessionDataError",

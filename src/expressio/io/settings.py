@@ -17,6 +17,10 @@
 | ``connect timeout`` | seconds a new connection has to join a namespace |
 | ``max send buffer``, ``allow upgrades`` | the engine's slow-client bound; polling → websocket |
 | ``max in flight events`` | events of one client running at once; one more disconnects it |
+| ``max clients`` | Engine.IO connections open at once; one more handshake gets HTTP 503 |
+| ``first contact timeout`` | seconds a polling client has to poll after its handshake |
+| ``allow request`` | ``fn(request)`` before a session opens; false or raising: HTTP 403 |
+| ``max rooms per socket`` | rooms one socket may join (its own not counted); one more raises |
 
 Every name may also be written with underscores (``ping_interval``), as ``app.io(...)`` takes
 them. Engine values apply to connections opened after the change.
@@ -28,6 +32,9 @@ import logging
 import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from ..engine.server import DEFAULT_FIRST_CONTACT_TIMEOUT, DEFAULT_MAX_CLIENTS
+from ..realtime.socket import DEFAULT_MAX_ROOMS_PER_SOCKET
 
 logger = logging.getLogger("expressio.io")
 
@@ -62,6 +69,10 @@ SETTING_NAMES: dict[str, str] = {
     "max in flight events": "max_in_flight_events",
     "max in-flight events": "max_in_flight_events",
     "blocking threshold": "blocking_threshold",
+    "max clients": "max_clients",
+    "first contact timeout": "first_contact_timeout",
+    "allow request": "allow_request",
+    "max rooms per socket": "max_rooms_per_socket",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -86,11 +97,26 @@ DEFAULTS: dict[str, Any] = {
     "max_in_flight_events": 1000,
     # seconds a def route may keep the event loop before it is moved to worker threads
     "blocking_threshold": 0.1,
+    # Engine.IO connections open at once (a handshake beyond gets HTTP 503)
+    "max_clients": DEFAULT_MAX_CLIENTS,
+    # seconds a polling client has, after its handshake, to poll or upgrade
+    "first_contact_timeout": DEFAULT_FIRST_CONTACT_TIMEOUT,
+    "allow_request": None,
+    "max_rooms_per_socket": DEFAULT_MAX_ROOMS_PER_SOCKET,
 }
 
 #: Keys the engine reads when a connection opens (plain attributes of ``EngineServer``).
 ENGINE_KEYS = frozenset(
-    {"ping_interval", "ping_timeout", "max_payload", "max_send_buffer", "max_send_buffer_bytes"}
+    {
+        "ping_interval",
+        "ping_timeout",
+        "max_payload",
+        "max_send_buffer",
+        "max_send_buffer_bytes",
+        "max_clients",
+        "first_contact_timeout",
+        "allow_request",
+    }
 )
 
 
@@ -210,6 +236,10 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "allow_upgrades": _flag,
     "max_in_flight_events": _positive_int,
     "blocking_threshold": _seconds,
+    "max_clients": _positive_int,
+    "first_contact_timeout": _seconds,
+    "allow_request": _callable_or_none,
+    "max_rooms_per_socket": _positive_int,
 }
 
 
@@ -251,4 +281,8 @@ def engine_options(values: dict[str, Any]) -> dict[str, Any]:
         "allow_upgrades": values["allow_upgrades"],
         "origins": values["origins"],
         "connect_timeout": values["connect_timeout"],
+        "max_clients": values["max_clients"],
+        "first_contact_timeout": values["first_contact_timeout"],
+        "allow_request": values["allow_request"],
+        "max_rooms_per_socket": values["max_rooms_per_socket"],
     }

@@ -7,7 +7,7 @@ from .adapter import Adapter, InMemoryAdapter
 from .handshake import Handshake
 from .namespace import Namespace
 from .server import RealtimeServer
-from .socket import RESERVED_EVENTS, Socket, check_event_name
+from .socket import RESERVED_EVENTS, RoomLimitError, Socket, check_event_name
 
 __all__ = [
     "RESERVED_EVENTS",
@@ -19,6 +19,7 @@ __all__ = [
     "InMemoryAdapter",
     "Namespace",
     "RealtimeServer",
+    "RoomLimitError",
     "Socket",
     "check_event_name",
 ]

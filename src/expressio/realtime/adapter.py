@@ -41,6 +41,13 @@ class Adapter(ABC):
     @abstractmethod
     def sockets_in(self, rooms: Iterable[str]) -> set[str]: ...
 
+    def room_count(self, sid: str) -> int:
+        """How many rooms the socket ``sid`` is in, its own included."""
+        return len(self.rooms_of(sid))
+
+    def is_in(self, sid: str, room: str) -> bool:
+        return room in self.rooms_of(sid)
+
     @abstractmethod
     def broadcast(
         self, packet: EncodedPacket, rooms: AbstractSet[str] | None, skip: AbstractSet[str] | None
@@ -89,6 +96,14 @@ class InMemoryAdapter(Adapter):
 
     def rooms_of(self, sid: str) -> set[str]:
         return set(self._rooms.get(sid, ()))
+
+    def room_count(self, sid: str) -> int:
+        rooms = self._rooms.get(sid)
+        return len(rooms) if rooms is not None else 0
+
+    def is_in(self, sid: str, room: str) -> bool:
+        rooms = self._rooms.get(sid)
+        return rooms is not None and room in rooms
 
     def sockets_in(self, rooms: Iterable[str]) -> set[str]:
         found: set[str] = set()

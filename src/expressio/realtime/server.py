@@ -13,6 +13,7 @@ from ..protocol.socketio import DEFAULT_NAMESPACE, EncodedPacket, encode_connect
 from .adapter import Adapter, InMemoryAdapter
 from .connection import Connection
 from .namespace import Namespace
+from .socket import DEFAULT_MAX_ROOMS_PER_SOCKET
 
 logger = logging.getLogger("expressio.realtime")
 
@@ -30,7 +31,8 @@ class RealtimeServer:
         chat.on("say", lambda socket, text: chat.emit("said", text, skip=socket.id))
 
     ``connect_timeout`` (seconds): a client that joins no namespace within it is disconnected.
-    Every other keyword goes to :class:`EngineServer`.
+    ``max_rooms_per_socket``: rooms a socket may join (its own not counted); one more raises
+    ``RoomLimitError`` from ``Socket.join``. Every other keyword goes to :class:`EngineServer`.
     """
 
     def __init__(
@@ -38,9 +40,11 @@ class RealtimeServer:
         *,
         adapter_factory: Callable[[Namespace], Adapter] | None = None,
         connect_timeout: float = 45.0,
+        max_rooms_per_socket: int = DEFAULT_MAX_ROOMS_PER_SOCKET,
         **engine_options: Any,
     ) -> None:
         self.connect_timeout = connect_timeout
+        self.max_rooms_per_socket = max_rooms_per_socket
         # Strong refs to the admission tasks (async middleware) in flight.
         self._admissions: set[asyncio.Future[Any]] = set()
         self._adapter_factory: Callable[[Namespace], Adapter] = adapter_factory or InMemoryAdapter

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..protocol.socketio import EncodedPacket
 from ..realtime.adapter import InMemoryAdapter
+from ..realtime.socket import RoomLimitError
 from ..sessions.redaction import redacted
 from . import wire
 from .link import RedisLink
@@ -160,7 +161,10 @@ class RedisNamespaceAdapter(InMemoryAdapter):
             return  # another process owns it, or nobody does any more
         if message.kind == wire.JOIN:
             assert message.room is not None
-            socket.join(message.room)
+            try:
+                socket.join(message.room)
+            except RoomLimitError as error:
+                logger.warning("a join asked by another process was refused: %s", error)
         elif message.kind == wire.LEAVE:
             assert message.room is not None
             socket.leave(message.room)
