@@ -87,7 +87,8 @@ async def test_a_handshake_flood_stays_bounded_and_real_clients_are_served() -> 
             await asyncio.gather(*flood)
 
             assert most <= MAX_CLIENTS, most
-            assert statuses.get(200, 0) >= MAX_CLIENTS and statuses.get(503, 0) > 0, statuses
+            # The steady client holds one of the MAX_CLIENTS places.
+            assert statuses.get(200, 0) >= MAX_CLIENTS - 1 and statuses.get(503, 0) > 0, statuses
             assert set(statuses) <= {200, 503}, statuses
             assert [orjson.loads(body) for body in bodies] == [
                 {"code": 3, "message": "Too many clients"}
