@@ -100,7 +100,9 @@ class Client:
 
 
 @asynccontextmanager
-async def clients(base_url: str) -> AsyncIterator[Connect]:
+async def clients(base_url: str, *, serializer: str = "default") -> AsyncIterator[Connect]:
+    """Opens python-socketio clients (``serializer="msgpack"`` for ``app.io(parser="msgpack")``)
+    and disconnects them at the end."""
     opened: list[socketio.AsyncClient] = []
 
     async def open_client(
@@ -112,7 +114,7 @@ async def clients(base_url: str) -> AsyncIterator[Connect]:
         transports: tuple[str, ...] = ("websocket",),
         answers: dict[str, Any] | None = None,
     ) -> Client:
-        sio = socketio.AsyncClient(reconnection=False)
+        sio = socketio.AsyncClient(reconnection=False, serializer=serializer)
         inbox = Inbox()
 
         async def catch_all(event: str, *args: Any) -> Any:

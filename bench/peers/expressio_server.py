@@ -26,8 +26,8 @@ from expressio.realtime import RealtimeServer, Socket
 ROOM = "bench"
 
 
-def build_server() -> RealtimeServer:
-    server = RealtimeServer(transports=["websocket"])
+def build_server(parser: str = "json") -> RealtimeServer:
+    server = RealtimeServer(transports=["websocket"], parser=parser)
     namespace = server.of("/")
 
     def ack(socket: Socket, *args: Any) -> tuple[Any, ...]:

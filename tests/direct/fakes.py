@@ -26,6 +26,12 @@ def client_text(text: str) -> bytes:
     return bytes((0x81, 0x80 | len(payload))) + MASK + masked(payload)
 
 
+def client_binary(payload: bytes) -> bytes:
+    """A client's one-frame binary message (masked, under 126 bytes)."""
+    assert len(payload) < 126
+    return bytes((0x82, 0x80 | len(payload))) + MASK + masked(payload)
+
+
 def client_ping(payload: bytes) -> bytes:
     return bytes((0x89, 0x80 | len(payload))) + MASK + masked(payload)
 
@@ -71,13 +77,16 @@ UPGRADE_REQUEST = (
 )
 
 
-def connect_client(app: Any) -> tuple[DirectWebSocketProtocol, RecordingTransport]:
+def connect_client(
+    app: Any, connect_frame: bytes | None = None
+) -> tuple[DirectWebSocketProtocol, RecordingTransport]:
     """A direct-websocket connection to ``app`` on a recording transport, upgraded and joined
-    to the default namespace (run the loop a few turns for the answers)."""
+    to the default namespace with ``connect_frame`` (the JSON parser's ``40`` by default; run
+    the loop a few turns for the answers)."""
     config = build_config(app, host="127.0.0.1", port=1, log_level="warning")
     protocol = DirectWebSocketProtocol(config, ServerState(), {})
     transport = RecordingTransport()
     protocol.connection_made(transport)
     protocol.data_received(UPGRADE_REQUEST)
-    protocol.data_received(client_text("40"))
+    protocol.data_received(connect_frame or client_text("40"))
     return protocol, transport

@@ -132,19 +132,56 @@ async def test_client_events_with_reserved_names_reach_no_route(connect: Connect
     assert len(RECORDS["connect"]) == connects_before
     assert sid not in dict(RECORDS["disconnect"])
     assert client.sio.connected
-    # a client waiting for an ack is told, rather than left waiting for its own timeout
-    assert await client.call("message", "hi") == {"error": "Unknown route: message"}
+    # as socket.io does, an ack the client waits for is not answered: its own timeout applies
+    assert await _ack_or_silence(client, "message", "hi") is SILENCE
 
 
-async def test_an_event_with_no_route_answers_a_waiting_ack_with_an_error(
-    connect: Connect,
-) -> None:
+SILENCE = object()
+
+
+async def _ack_or_silence(client: Any, event: str, *args: Any, within: float = 0.3) -> Any:
+    """The ack's arguments, or SILENCE when none came within ``within`` seconds."""
+    answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def callback(*values: Any) -> None:
+        if not answer.done():
+            answer.set_result(list(values))
+
+    await client.sio.emit(event, args, callback=callback)
+    try:
+        return await asyncio.wait_for(answer, within)
+    except TimeoutError:
+        return SILENCE
+
+
+async def test_an_event_with_no_route_is_ignored_as_socket_io_does(connect: Connect) -> None:
     client = await connect()
-    assert await client.call("nobody-routes-this", 1) == {
-        "error": "Unknown route: nobody-routes-this"
-    }
-    await client.sio.emit("nobody-routes-this", 2)  # without an ack: ignored
+    assert await _ack_or_silence(client, "nobody-routes-this", 1) is SILENCE
+    await client.sio.emit("nobody-routes-this", 2)  # without an ack: ignored too
     assert await client.call("echo", "still here") == "still here"
+
+
+async def test_unknown_event_ack_setting_answers_with_an_error() -> None:
+    app = expressio.express().http().io()
+    app.io.set("unknown event ack", True)
+    assert app.io.enabled("unknown_event_ack")
+    app.io.route("echo", lambda req: req.io.respond(req.data))
+    admin = app.io.of("/admin")  # namespaces made before or after the change both follow it
+    with served(app) as base_url:
+        async with clients(base_url) as connect:
+            client = await connect()
+            assert await client.call("nobody-routes-this", 1) == {
+                "error": "Unknown route: nobody-routes-this"
+            }
+            # a reserved name is no route either
+            assert await client.call("message", "hi") == {"error": "Unknown route: message"}
+            app.io.disable("unknown event ack")
+            assert await _ack_or_silence(client, "nobody-routes-this", 1) is SILENCE
+            app.io.enable("unknown event ack")
+            other = await connect(namespace="/admin")
+            assert await other.call("nope") == {"error": "Unknown route: nope"}
+            assert admin.name == "/admin"
+            assert await client.call("echo", "still here") == "still here"
 
 
 # -- handshake middleware --------------------------------------------------------------------

@@ -56,6 +56,18 @@ async def test_serves_the_official_bundle(http: httpx.AsyncClient) -> None:
     ).read_bytes()
 
 
+async def test_serves_the_msgpack_bundle(http: httpx.AsyncClient) -> None:
+    """The build of the client with socket.io-msgpack-parser in it, for app.io(parser="msgpack"),
+    ships in the same dist folder."""
+    answer = await http.get("/socket.io/socket.io.msgpack.min.js")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/javascript")
+    assert answer.content == (DIST / "socket.io.msgpack.min.js").read_bytes()
+    source_map = await http.get("/socket.io/socket.io.msgpack.min.js.map")
+    assert source_map.status_code == 200
+    assert source_map.headers["content-type"].startswith("application/json")
+
+
 async def test_minification_serves_the_minified_file(
     app: expressio.Application, http: httpx.AsyncClient
 ) -> None:

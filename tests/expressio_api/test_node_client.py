@@ -87,6 +87,16 @@ def test_forwarding_chain(results: Callable[[str], Results], mode: str) -> None:
 
 
 @modes
+def test_an_event_with_no_route_lets_the_clients_ack_timeout_fire(
+    results: Callable[[str], Results], mode: str
+) -> None:
+    record = step(results(mode), "unknown_event_times_out")
+    assert record.get("timedOut") is True, record
+    assert "timed out" in record["message"]
+    assert record["after"] == ["alive"]
+
+
+@modes
 def test_handler_exceptions(results: Callable[[str], Results], mode: str) -> None:
     record = step(results(mode), "handler_exceptions")
     assert record["sync"] == record["async"] == [{"error": "Internal Server Error"}]

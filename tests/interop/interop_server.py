@@ -1,6 +1,6 @@
 """The server the interop clients talk to, built on expressio's realtime layer.
 
-    python tests/interop/interop_server.py --port N
+    python tests/interop/interop_server.py --port N [--parser json|msgpack]
 
 Served by uvicorn on 127.0.0.1:N at /socket.io/ (tests/interop/node/reference_server.js is the
 same server on Node's socket.io, to validate the clients):
@@ -28,8 +28,8 @@ from expressio.realtime import RealtimeServer, Socket
 ACK_TIMEOUT = 5.0
 
 
-def build_server() -> RealtimeServer:
-    server = RealtimeServer()
+def build_server(parser: str = "json") -> RealtimeServer:
+    server = RealtimeServer(parser=parser)
     root = server.of("/")
 
     def echo(socket: Socket, *args: Any) -> tuple[Any, ...]:
@@ -123,9 +123,11 @@ def build_app(server: RealtimeServer) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, required=True)
-    port: int = parser.parse_args().port
+    parser.add_argument("--parser", default="json", choices=("json", "msgpack"))
+    arguments = parser.parse_args()
+    port: int = arguments.port
     uvicorn.run(
-        build_app(build_server()),
+        build_app(build_server(arguments.parser)),
         host="127.0.0.1",
         port=port,
         lifespan="off",

@@ -25,9 +25,9 @@ MODES = {
 Results = dict[str, dict[str, Any]]
 
 
-def run_client(url: str, transports: str) -> Results:
+def run_client(url: str, transports: str, *args: str) -> Results:
     completed = subprocess.run(
-        ["node", str(CLIENT_SCRIPT), "--url", url, "--transports", transports],
+        ["node", str(CLIENT_SCRIPT), "--url", url, "--transports", transports, *args],
         capture_output=True,
         text=True,
         timeout=SCRIPT_TIMEOUT,

@@ -1,6 +1,7 @@
 """A realtime server process of a test cluster, on the realtime layer with the Redis adapter.
 
     python tests/scaleout/cluster_server.py --port N --redis URL [--channel C] [--lazy]
+        [--parser json|msgpack]
 
 Served by uvicorn on 127.0.0.1:N at /socket.io/. Namespaces "/" and "/chat" both answer:
 
@@ -93,9 +94,9 @@ def setup_namespace(namespace: Namespace) -> None:
         namespace.on(event, handler)
 
 
-def build_app(redis_url: str, channel: str, lazy: bool) -> Any:
+def build_app(redis_url: str, channel: str, lazy: bool, parser: str = "json") -> Any:
     adapter = RedisAdapter(redis_url, channel=channel)
-    server = RealtimeServer(adapter_factory=adapter)
+    server = RealtimeServer(adapter_factory=adapter, parser=parser)
     setup_namespace(server.of("/"))
     setup_namespace(server.of("/chat"))
 
@@ -129,10 +130,11 @@ def main() -> None:
     parser.add_argument("--redis", required=True)
     parser.add_argument("--channel", default="expressio")
     parser.add_argument("--lazy", action="store_true")
+    parser.add_argument("--parser", default="json", choices=("json", "msgpack"))
     options = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     uvicorn.run(
-        build_app(options.redis, options.channel, options.lazy),
+        build_app(options.redis, options.channel, options.lazy, options.parser),
         host="127.0.0.1",
         port=options.port,
         lifespan="on",

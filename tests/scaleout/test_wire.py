@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import msgpack
 import pytest
 
+from expressio.protocol.msgpack_parser import MSGPACK_PARSER
 from expressio.protocol.socketio import EncodedPacket, encode_event
 from expressio.scaleout import wire
 
@@ -60,5 +62,42 @@ def test_channel_names_separate_apps_and_namespaces() -> None:
     ],
 )
 def test_malformed_messages_are_refused(data: bytes) -> None:
+    with pytest.raises(wire.MalformedMessage):
+        wire.decode(data, "/")
+
+
+# -- packets of the msgpack parser -------------------------------------------------------------
+
+
+def test_a_msgpack_broadcast_round_trips_as_one_binary_packet() -> None:
+    packet = MSGPACK_PARSER.encode_event("/chat", "news", [{"blob": b"\x00\n\xff"}, "a\nb"])
+    data = wire.encode_broadcast("node-1", packet, {"r1"}, None)
+    assert b'"p":"msgpack"' in data.split(b"\n", 1)[0]
+    assert wire.decode(data, "/chat") == wire.Broadcast("node-1", packet, {"r1"}, None)
+    # a JSON packet carries no parser name: the format of messages from before it existed
+    json_data = wire.encode_broadcast("n", encode_event("/", "tick", [1]), None, None)
+    assert b'"p"' not in json_data
+
+
+def msgpack_broadcast(packed: bytes, parser: str = "msgpack", lengths: str = "") -> bytes:
+    header = (
+        f'{{"n":"x","k":"b","r":null,"x":null,"l":[{lengths or len(packed)}],"p":"{parser}"}}'
+    )
+    return b"XIO1" + header.encode() + b"\n" + packed
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        msgpack_broadcast(MSGPACK_PARSER.encode_event("/", "e", [1]).text, parser="cbor"),
+        msgpack_broadcast(b"\x83\xc1", lengths="1,1"),  # attachments
+        msgpack_broadcast(MSGPACK_PARSER.encode_event("/other", "e", [1]).text),
+        msgpack_broadcast(MSGPACK_PARSER.encode_event("/", "e", [1], ack_id=3).text),
+        msgpack_broadcast(MSGPACK_PARSER.encode_connect("/", "sid").text),
+        msgpack_broadcast(msgpack.packb({"type": 2, "nsp": "/", "data": "e"})),  # not an array
+        msgpack_broadcast(b"\xc1\xc1"),
+    ],
+)
+def test_malformed_msgpack_broadcasts_are_refused(data: bytes) -> None:
     with pytest.raises(wire.MalformedMessage):
         wire.decode(data, "/")

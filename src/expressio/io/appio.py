@@ -116,10 +116,10 @@ class AppIO:
 
         ``options`` (a dict) and keywords take setting names: ``adapter``, ``ping_interval``,
         ``ping_timeout``, ``max_payload``, ``transports``, ``origins``, ``connect_timeout``,
-        ``allow_request`` (socket.io's ``allowRequest``: ``fn(request)``, ``def`` or
-        ``async def``, sees each handshake's ``expressio.engine.HandshakeRequest`` before a
-        connection opens; a false answer or an exception refuses it with HTTP 403), and every
-        name ``app.io.set`` knows."""
+        ``parser`` (``"json"``, the default, or ``"msgpack"``), ``allow_request`` (socket.io's
+        ``allowRequest``: ``fn(request)``, ``def`` or ``async def``, sees each handshake's
+        ``expressio.engine.HandshakeRequest`` before a connection opens; a false answer or an
+        exception refuses it with HTTP 403), and every name ``app.io.set`` knows."""
         if self.server is not None:
             raise RuntimeError(
                 "app.io() was already called; change settings with app.io.set(name, value)"
@@ -206,6 +206,7 @@ class AppIO:
         )
         if self.settings is not None:
             wrapped.max_in_flight_events = self.settings["max_in_flight_events"]
+            wrapped.unknown_event_ack = self.settings["unknown_event_ack"]
         return wrapped
 
     def _session_manager(self) -> SessionManager | None:
@@ -280,6 +281,12 @@ class AppIO:
             engine.origin_policy = OriginPolicy(value)
         elif key == "connect_timeout":
             server.connect_timeout = value
+        elif key == "parser":
+            if value is not server.parser and value != server.parser.name:
+                raise RuntimeError(
+                    "the parser is chosen once, by app.io(parser=...): clients and the "
+                    "server must agree on it"
+                )
         elif key == "max_rooms_per_socket":
             server.max_rooms_per_socket = value
         elif key == "blocking_threshold":
@@ -287,6 +294,9 @@ class AppIO:
         elif key == "max_in_flight_events":
             for wrapped in self._namespaces.values():
                 wrapped.max_in_flight_events = value
+        elif key == "unknown_event_ack":
+            for wrapped in self._namespaces.values():
+                wrapped.unknown_event_ack = value
         elif key == "adapter":
             connected = [ns.name for ns in server.namespaces.values() if ns.sockets]
             if connected:

@@ -6,7 +6,9 @@ own route table, middleware, ``connect``/``disconnect`` hooks, rooms and broadca
 
 A client event (:meth:`IONamespace.dispatch`, called by the realtime layer on the loop):
 
-1. an event with a reserved name, or with no route, goes nowhere; a client that already has
+1. an event with a reserved name goes nowhere; one with no route of its own goes to the
+   catch-all route ``"*"`` if there is one, else nowhere (as in socket.io, a waiting ack is
+   not answered unless the ``unknown event ack`` setting is on); a client that already has
    ``max in flight events`` events running is disconnected (logged as a warning);
 2. the common case — an ``async def`` route, or a ``def`` route trusted to run on the loop (see
    :mod:`expressio.io.routes`), the client's ``connect`` hook done,
@@ -50,6 +52,9 @@ DEFAULT_MAX_IN_FLIGHT_EVENTS = 1000
 #: The reserved names a route may take: they run on each connection's lifecycle.
 LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
 
+#: The route name that takes every client event no route of its own takes (socket.io's onAny).
+CATCH_ALL = "*"
+
 
 class IONamespace:
     """The express.io API of one namespace (``app.io`` itself, or ``app.io.of(name)``)."""
@@ -79,6 +84,8 @@ class IONamespace:
         self._admitted: dict[str, HandshakeData] = {}
         #: events of one client running at once; one more disconnects it (see dispatch)
         self.max_in_flight_events = DEFAULT_MAX_IN_FLIGHT_EVENTS
+        #: answer the ack of an event no route takes with an error, rather than ignore it
+        self.unknown_event_ack = False
         namespace.dispatch = self.dispatch
         namespace.on_connect = self._on_connect
         namespace.on_disconnect = self._on_disconnect
@@ -205,7 +212,7 @@ class IONamespace:
         """A client event (see the module docstring); plain sync, on the loop."""
         if event in RESERVED_EVENTS:
             logger.debug("client event with reserved name %r ignored", event)
-            _answer_unrouted(event, ack)
+            self._unrouted(event, ack)
             return
         client = self._clients.get(socket.id)
         if client is None:
@@ -213,9 +220,11 @@ class IONamespace:
         route = self.routes.get(event)
         listeners = client.listeners
         if route is None and event not in listeners:
-            logger.debug("no route for %r on %s", event, self.name)
-            _answer_unrouted(event, ack)
-            return
+            route = self.routes.get(CATCH_ALL)
+            if route is None:
+                logger.debug("no route for %r on %s", event, self.name)
+                self._unrouted(event, ack)
+                return
         if client.running >= self.max_in_flight_events:
             self._disconnect_flooding(client)
             return
@@ -239,7 +248,7 @@ class IONamespace:
         client.running += 1
         if route.is_async:
             # One task, straight into the route: nothing to wait for or load first.
-            task = self.tasks.spawn(self._finish_event(req, reply, None, route), client.finished)
+            task = self.tasks.spawn(self._run_async_route(req, reply, route), client.finished)
             client.track(task)
             return
         try:
@@ -255,14 +264,27 @@ class IONamespace:
             return
         client.track(self.tasks.spawn(self._finish_event(req, reply, result), client.finished))
 
-    async def _finish_event(
-        self, req: SocketRequest, reply: SocketReply, result: Any, route: Route | None = None
-    ) -> None:
-        """Finish an event begun on the spot: await what its route returned (or run the
-        ``async def`` route itself), its forwards, then save the session it loaded."""
+    async def _run_async_route(self, req: SocketRequest, reply: SocketReply, route: Route) -> None:
+        """An ``async def`` route's event run on the spot: the route, its forwards, then the
+        session it loaded. The task of every such event runs this, so it is kept lean."""
         try:
-            if route is not None:
-                result = route.handler(req)  # here, not before: a cancelled task awaits nothing
+            try:
+                await route.handler(req)  # called here: a task cancelled first runs nothing
+            except Exception as error:
+                _route_failed(reply, str(req.event), error)
+            chain = req.io._chain
+            if chain is not None:
+                await chain.wait()
+        except asyncio.CancelledError:
+            _cancel_forwards(req)
+            raise
+        if _session_to_save(req) is not None:  # most events: no session, no coroutine
+            await self._save_session(req, reply)
+
+    async def _finish_event(self, req: SocketRequest, reply: SocketReply, result: Any) -> None:
+        """Finish a ``def`` route's event begun on the spot: await what the route returned,
+        its forwards, then save the session it loaded."""
+        try:
             if is_awaitable(result):
                 try:
                     await result
@@ -272,9 +294,7 @@ class IONamespace:
             if chain is not None:
                 await chain.wait()
         except asyncio.CancelledError:
-            chain = req.io._chain  # made by a forward while the route ran, if any
-            if chain is not None:
-                chain.cancel()
+            _cancel_forwards(req)
             raise
         await self._save_session(req, reply)
 
@@ -351,6 +371,12 @@ class IONamespace:
             return None
         return client.session_now(manager, route, self.bridge)
 
+    def _unrouted(self, event: str, ack: Ack | None) -> None:
+        # Ignored by default, as socket.io does: the official clients' own ack timeouts rely
+        # on it (``timeout(t).emitWithAck`` against a server without that event must time out).
+        if ack is not None and self.unknown_event_ack:
+            ack({"error": UNKNOWN_ROUTE + event})
+
     def _disconnect_flooding(self, client: Client) -> None:
         """The slow-client policy for events: a client that keeps more than
         ``max in flight events`` events running (it sends faster than its routes finish) is
@@ -372,15 +398,15 @@ def _session_to_save(req: SocketRequest) -> Any:
     return session
 
 
+def _cancel_forwards(req: SocketRequest) -> None:
+    chain = req.io._chain  # made by a forward while the route ran, if any
+    if chain is not None:
+        chain.cancel()
+
+
 def _route_failed(reply: SocketReply, event: str, error: BaseException) -> None:
     logger.error("error in realtime route %r", event, exc_info=error)
     try:
         reply.route_failed(event, error)
     except Exception:
         logger.exception("error reporting the failure of route %r", event)
-
-
-def _answer_unrouted(event: str, ack: Ack | None) -> None:
-    # A client waiting for an ack would otherwise wait for nothing until its own timeout.
-    if ack is not None:
-        ack({"error": UNKNOWN_ROUTE + event})

@@ -117,7 +117,7 @@ class RequestIO:
         if bridge.on_loop_thread():
             socket.emit(event, *args, callback=callback)
             return
-        check_encodable(bridge, event, args)
+        check_encodable(bridge, socket.namespace.server.parser, event, args)
         bridge.call(_emit_to, socket, event, args, callback)
 
     def emit_with_ack(

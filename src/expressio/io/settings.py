@@ -17,6 +17,10 @@
 | ``connect timeout`` | seconds a new connection has to join a namespace |
 | ``max send buffer``, ``allow upgrades`` | the engine's slow-client bound; polling → websocket |
 | ``max in flight events`` | events of one client running at once; one more disconnects it |
+| ``unknown event ack`` | answer the ack of an event no route takes with an error (default off: |
+| | ignored, as socket.io does, so the client's own ack timeout applies) |
+| ``parser`` | the Socket.IO packet format: ``"json"`` (default) or ``"msgpack"``; set by |
+| | ``app.io(parser=...)`` only (clients must use the same one) |
 | ``max clients`` | Engine.IO connections open at once; one more handshake gets HTTP 503 |
 | ``first contact timeout`` | seconds a polling client has to poll after its handshake |
 | ``allow request`` | ``fn(request)`` before a session opens; false or raising: HTTP 403 |
@@ -34,6 +38,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..engine.server import DEFAULT_FIRST_CONTACT_TIMEOUT, DEFAULT_MAX_CLIENTS
+from ..protocol.parsers import get_parser
 from ..realtime.socket import DEFAULT_MAX_ROOMS_PER_SOCKET
 
 logger = logging.getLogger("expressio.io")
@@ -69,6 +74,8 @@ SETTING_NAMES: dict[str, str] = {
     "max in flight events": "max_in_flight_events",
     "max in-flight events": "max_in_flight_events",
     "blocking threshold": "blocking_threshold",
+    "unknown event ack": "unknown_event_ack",
+    "parser": "parser",
     "max clients": "max_clients",
     "first contact timeout": "first_contact_timeout",
     "allow request": "allow_request",
@@ -97,6 +104,8 @@ DEFAULTS: dict[str, Any] = {
     "max_in_flight_events": 1000,
     # seconds a def route may keep the event loop before it is moved to worker threads
     "blocking_threshold": 0.1,
+    "unknown_event_ack": False,
+    "parser": "json",
     # Engine.IO connections open at once (a handshake beyond gets HTTP 503)
     "max_clients": DEFAULT_MAX_CLIENTS,
     # seconds a polling client has, after its handshake, to poll or upgrade
@@ -212,6 +221,11 @@ def _callable_or_none(key: str, value: Any) -> Any:
     return value
 
 
+def _parser(key: str, value: Any) -> Any:
+    get_parser(value)  # ValueError for an unknown name, ImportError without msgpack
+    return value
+
+
 def _path(key: str, value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -236,6 +250,8 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "allow_upgrades": _flag,
     "max_in_flight_events": _positive_int,
     "blocking_threshold": _seconds,
+    "unknown_event_ack": _flag,
+    "parser": _parser,
     "max_clients": _positive_int,
     "first_contact_timeout": _seconds,
     "allow_request": _callable_or_none,
@@ -281,6 +297,7 @@ def engine_options(values: dict[str, Any]) -> dict[str, Any]:
         "allow_upgrades": values["allow_upgrades"],
         "origins": values["origins"],
         "connect_timeout": values["connect_timeout"],
+        "parser": values["parser"],
         "max_clients": values["max_clients"],
         "first_contact_timeout": values["first_contact_timeout"],
         "allow_request": values["allow_request"],

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from ..protocol.socketio import encode_event
 from ..realtime import check_event_name
 
 if TYPE_CHECKING:
+    from ..protocol.parsers import Parser
     from ..protocol.socketio import EncodedPacket
     from ..realtime import Namespace
     from .loop_bridge import LoopBridge
@@ -28,12 +28,14 @@ def payload(data: Any) -> tuple[Any, ...]:
     return () if data is MISSING else (data,)
 
 
-def check_encodable(bridge: LoopBridge, event: str, args: tuple[Any, ...]) -> None:
-    """Off the loop's thread, encode the event once here, so that data JSON cannot carry
-    raises in the caller (a ``def`` route), as it does on the loop: once handed over, an
-    error could only be logged. On the loop the call itself raises."""
+def check_encodable(
+    bridge: LoopBridge, parser: Parser, event: str, args: tuple[Any, ...]
+) -> None:
+    """Off the loop's thread, encode the event once here, so that data ``parser`` cannot
+    carry raises in the caller (a ``def`` route), as it does on the loop: once handed over,
+    an error could only be logged. On the loop the call itself raises."""
     if not bridge.on_loop_thread():
-        encode_event("/", event, args)
+        parser.encode_event("/", event, args)
 
 
 class Target:
@@ -58,7 +60,7 @@ class Target:
         check_event_name(event)
         namespace = self._namespace
         # Encoded here, in the calling thread: data JSON cannot carry raises in the caller.
-        packet = encode_event(namespace.name, event, payload(data))
+        packet = namespace.server.parser.encode_event(namespace.name, event, payload(data))
         self._bridge.call(_deliver, namespace, packet, self.rooms, self.skip)
 
     def __repr__(self) -> str:

@@ -37,6 +37,7 @@ __all__ = [
     "encode_disconnect",
     "encode_event",
     "encode_packet",
+    "validate_packet",
 ]
 
 DEFAULT_NAMESPACE: Final = "/"
@@ -85,13 +86,16 @@ class Packet:
 
 
 class EncodedPacket(NamedTuple):
-    """A packet ready for the wire: the text message and the binary messages that follow it.
+    """A packet ready for the wire: its first Engine.IO message and the binary messages that
+    follow it. This module's packets start with their text; a parser that puts the whole
+    packet in one binary message (:mod:`expressio.protocol.msgpack_parser`) puts it in
+    ``text`` and has no attachments.
 
     Encoding happens once per packet; a broadcast hands the same object to every recipient.
     (A named tuple: it is built on every emit and ack, and tuples are the cheapest to build.)
     """
 
-    text: str
+    text: str | bytes
     attachments: tuple[bytes, ...] = ()
 
     @property
@@ -265,8 +269,8 @@ def _parse_text(text: str, max_attachments: int) -> tuple[Packet, int]:
     return Packet(packet_type, namespace, data, ack_id), attachments
 
 
-def _validate(packet: Packet) -> None:
-    """The payload rules of Socket.IO v5, per packet type."""
+def validate_packet(packet: Packet) -> None:
+    """The payload rules of Socket.IO v5, per packet type (:class:`DecodeError` if broken)."""
     data = packet.data
     kind = packet.type
     if kind is _EVENT or kind is _BINARY_EVENT:
@@ -391,7 +395,7 @@ class Decoder:
             self._reset()
             raise DecodeError("text message while binary attachments were expected")
         packet, attachments = _parse_text(text, self.max_attachments)
-        _validate(packet)
+        validate_packet(packet)
         kind = packet.type
         if kind is not _BINARY_EVENT and kind is not _BINARY_ACK:
             return packet
@@ -407,9 +411,7 @@ class Decoder:
         buffered = self._buffered + len(data)
         if buffered > self.max_attachment_bytes:
             self._reset()
-            raise DecodeError(
-                f"attachments of one packet exceed {self.max_attachment_bytes} bytes"
-            )
+            raise DecodeError(f"attachments of one packet exceed {self.max_attachment_bytes} bytes")
         self._buffered = buffered
         self._buffers.append(bytes(data))
         if len(self._buffers) < self._expected:

@@ -6,8 +6,6 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..protocol.socketio import ack_text
-
 if TYPE_CHECKING:
     from .socket import Socket
 
@@ -41,11 +39,13 @@ class Ack:
         # Marked only once sent: if ``args`` cannot be encoded, an error answer can still go.
         socket = self._socket
         if socket.connected:
-            # Socket._send_ack, inlined for a text ACK of the default namespace.
+            # Socket._send_ack, inlined for an ACK that is one message (the JSON parser's
+            # text ACK of the default namespace; every msgpack ACK).
             namespace = socket.namespace.name
-            text = ack_text(namespace, self.id, args)
-            if text is not None:
-                socket.engine_socket.send(text)
+            ack_message = socket._ack_message  # a slot read, then a plain call
+            message = ack_message(namespace, self.id, args)
+            if message is not None:
+                socket.engine_socket.send(message)
             else:
                 socket._send_ack(self.id, args)
         self._answered = True

@@ -15,7 +15,6 @@ from ..engine.reasons import DisconnectReason
 from ..protocol.socketio import (
     DEFAULT_NAMESPACE,
     DecodeError,
-    Decoder,
     EncodedPacket,
     Packet,
     PacketType,
@@ -24,6 +23,7 @@ from .socket import Socket
 
 if TYPE_CHECKING:
     from ..engine import EngineSocket
+    from ..protocol.parsers import PacketDecoder, Parser
     from .server import RealtimeServer
 
 logger = logging.getLogger("expressio.realtime")
@@ -38,7 +38,7 @@ _BINARY_ACK = PacketType.BINARY_ACK
 
 
 class Connection:
-    """Per engine connection: decoder, sockets by namespace name, connect timeout."""
+    """Per engine connection: parser and decoder, sockets by namespace name, connect timeout."""
 
     __slots__ = (
         "_admitting",
@@ -46,6 +46,7 @@ class Connection:
         "_seen_connect",
         "decoder",
         "engine_socket",
+        "parser",
         "server",
         "sockets",
     )
@@ -53,8 +54,9 @@ class Connection:
     def __init__(self, server: RealtimeServer, engine_socket: EngineSocket) -> None:
         self.server = server
         self.engine_socket = engine_socket
+        self.parser: Parser = server.parser
         # One packet's attachments may together hold no more than one message could.
-        self.decoder = Decoder(max_attachment_bytes=server.engine.max_payload)
+        self.decoder: PacketDecoder = self.parser.decoder(server.engine.max_payload)
         self.sockets: dict[str, Socket] = {}
         self._seen_connect = False
         # Namespace name -> its admission task while async middleware runs. At most one per
@@ -70,7 +72,7 @@ class Connection:
         return bool(self.engine_socket.closed)
 
     def send(self, packet: EncodedPacket) -> None:
-        """Queue one Socket.IO packet: its text, then each binary attachment."""
+        """Queue one Socket.IO packet: its first message, then each binary attachment."""
         engine_socket = self.engine_socket
         engine_socket.send(packet.text)
         if packet.attachments:
@@ -82,6 +84,7 @@ class Connection:
     def handle_message(self, message: str | bytes) -> None:
         if type(message) is str and self._seen_connect:
             # The common packet, an EVENT of the default namespace, decoded without a Packet.
+            # (A binary parser has no text packets: its decoder answers None, feed refuses.)
             event = self.decoder.default_event(message)
             if event is not None:
                 socket = self.sockets.get(DEFAULT_NAMESPACE)

@@ -9,11 +9,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from ..engine.reasons import DisconnectReason
-from ..protocol.socketio import (
-    encode_connect,
-    encode_connect_error,
-    encode_event,
-)
 from .acks import Ack
 from .adapter import Adapter
 from .socket import Socket, check_event_name
@@ -102,7 +97,7 @@ class Namespace:
         """Send to every socket of the namespace, or to those in the rooms ``to``, minus the
         socket ids in ``skip``. The packet is encoded once whatever the number of recipients."""
         check_event_name(event)
-        packet = encode_event(self.name, event, args)
+        packet = self.server.parser.encode_event(self.name, event, args)
         self.adapter.broadcast(packet, _as_set(to), _as_set(skip))
 
     # --- admission ---------------------------------------------------------------------------
@@ -160,10 +155,11 @@ class Namespace:
             message = INTERNAL_ERROR
         if connection.closed:
             return
+        encode_connect_error = connection.parser.encode_connect_error
         try:
             packet = encode_connect_error(self.name, message, data)
         except TypeError:
-            logger.exception("connection refusal data of %s is not JSON", self.name)
+            logger.exception("connection refusal data of %s cannot be encoded", self.name)
             packet = encode_connect_error(self.name, message)
         connection.send(packet)
 
@@ -178,7 +174,7 @@ class Namespace:
         self._sockets[socket.id] = socket
         connection._adopt(socket)
         self.adapter.add(socket.id, socket.id)
-        connection.send(encode_connect(self.name, socket.id))
+        connection.send(connection.parser.encode_connect(self.name, socket.id))
         if self.on_connect is not None:
             call_user_code(
                 self.on_connect,

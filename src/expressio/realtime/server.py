@@ -9,7 +9,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ..engine import DisconnectReason, EngineServer, EngineSocket
-from ..protocol.socketio import DEFAULT_NAMESPACE, EncodedPacket, encode_connect_error
+from ..protocol.parsers import Parser, get_parser
+from ..protocol.socketio import DEFAULT_NAMESPACE, EncodedPacket
 from .adapter import Adapter, InMemoryAdapter
 from .connection import Connection
 from .namespace import Namespace
@@ -31,8 +32,11 @@ class RealtimeServer:
         chat.on("say", lambda socket, text: chat.emit("said", text, skip=socket.id))
 
     ``connect_timeout`` (seconds): a client that joins no namespace within it is disconnected.
-    ``max_rooms_per_socket``: rooms a socket may join (its own not counted); one more raises
-    ``RoomLimitError`` from ``Socket.join``. Every other keyword goes to :class:`EngineServer`.
+    ``parser``: the Socket.IO packet format clients must use, ``"json"`` (socket.io's default)
+    or ``"msgpack"`` (``socket.io-msgpack-parser``; needs the ``msgpack`` package); see
+    :mod:`expressio.protocol.parsers`. ``max_rooms_per_socket``: rooms a socket may join (its
+    own not counted); one more raises ``RoomLimitError`` from ``Socket.join``. Every other
+    keyword goes to :class:`EngineServer`.
     """
 
     def __init__(
@@ -40,11 +44,15 @@ class RealtimeServer:
         *,
         adapter_factory: Callable[[Namespace], Adapter] | None = None,
         connect_timeout: float = 45.0,
+        parser: str | Parser = "json",
         max_rooms_per_socket: int = DEFAULT_MAX_ROOMS_PER_SOCKET,
         **engine_options: Any,
     ) -> None:
         self.connect_timeout = connect_timeout
         self.max_rooms_per_socket = max_rooms_per_socket
+        # Fixed for the server's life: every connection decodes, and every broadcast is
+        # encoded, with this one.
+        self._parser = get_parser(parser)
         # Strong refs to the admission tasks (async middleware) in flight.
         self._admissions: set[asyncio.Future[Any]] = set()
         self._adapter_factory: Callable[[Namespace], Adapter] = adapter_factory or InMemoryAdapter
@@ -57,6 +65,11 @@ class RealtimeServer:
             **engine_options,
         )
         self.of(DEFAULT_NAMESPACE)
+
+    @property
+    def parser(self) -> Parser:
+        """The Socket.IO parser of every connection and broadcast of this server."""
+        return self._parser
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.engine(scope, receive, send)
@@ -82,7 +95,7 @@ class RealtimeServer:
         await self.engine.shutdown(DisconnectReason.SERVER_SHUTTING_DOWN)
 
     def _invalid_namespace(self, name: str) -> EncodedPacket:
-        return encode_connect_error(name, INVALID_NAMESPACE)
+        return self._parser.encode_connect_error(name, INVALID_NAMESPACE)
 
     # --- engine callbacks: plain functions on the loop thread, never awaited ------------------
 

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..engine.reasons import DisconnectReason
-from ..protocol.socketio import ack_text, encode_ack, encode_disconnect, encode_event
 from .acks import ack_value
 from .handshake import Handshake
 from .user_code import call_user_code
@@ -83,6 +82,7 @@ class Socket:
     """
 
     __slots__ = (
+        "_ack_message",
         "_acks",
         "_auth",
         "_connection",
@@ -100,6 +100,8 @@ class Socket:
         self.engine_socket: EngineSocket = connection.engine_socket
         self.connected = False
         self._connection = connection
+        # The parser's ack fast path, read once here: Ack calls it for every answer.
+        self._ack_message = connection.parser.ack_message
         self._auth = auth
         self._handshake: Handshake | None = None
         # Created on the first emit with a callback: most sockets never need it.
@@ -165,12 +167,14 @@ class Socket:
         if not self.connected:
             logger.debug("emit %r to disconnected socket %s dropped", event, self.id)
             return None
+        connection = self._connection
         if callback is None:
-            self._connection.send(encode_event(self.namespace.name, event, args))
+            connection.send(connection.parser.encode_event(self.namespace.name, event, args))
             return None
         ack_id = self._next_ack_id
-        # Encoded before the callback is registered: arguments JSON cannot carry raise here.
-        packet = encode_event(self.namespace.name, event, args, ack_id)
+        # Encoded before the callback is registered: arguments the parser cannot carry raise
+        # here.
+        packet = connection.parser.encode_event(self.namespace.name, event, args, ack_id)
         self._next_ack_id = ack_id + 1
         acks = self._acks
         if acks is None:
@@ -187,7 +191,7 @@ class Socket:
                 oldest,
             )
         acks[ack_id] = callback
-        self._connection.send(packet)
+        connection.send(packet)
         return ack_id
 
     def _send_prepared(self, messages: Sequence[Any]) -> None:
@@ -197,11 +201,13 @@ class Socket:
 
     def _send_ack(self, ack_id: int, args: Sequence[Any]) -> None:
         if self.connected:
-            text = ack_text(self.namespace.name, ack_id, args)
-            if text is not None:
-                self.engine_socket.send(text)
+            ack_message = self._ack_message  # a slot read, then a plain call: no method lookup
+            message = ack_message(self.namespace.name, ack_id, args)
+            if message is not None:
+                self.engine_socket.send(message)
             else:
-                self._connection.send(encode_ack(self.namespace.name, ack_id, args))
+                connection = self._connection
+                connection.send(connection.parser.encode_ack(self.namespace.name, ack_id, args))
 
     def _on_ack(self, ack_id: int, args: list[Any]) -> bool:
         """Run the callback waiting for ``ack_id``; False when no such id was ever sent."""
@@ -243,7 +249,7 @@ class Socket:
         if close:
             self._connection.close(DisconnectReason.SERVER_NAMESPACE_DISCONNECT, notify=True)
         elif self.connected:
-            self._connection.send(encode_disconnect(self.namespace.name))
+            self._connection.send(self._connection.parser.encode_disconnect(self.namespace.name))
             self._close(DisconnectReason.SERVER_NAMESPACE_DISCONNECT)
 
     def _close(self, reason: str) -> None:

@@ -29,7 +29,12 @@ class TaskSet:
     ) -> asyncio.Future[T]:
         """Run ``awaitable`` in a task held here until it ends; ``when_done(task)`` then runs
         in the same done-callback (one loop callback per task, not two)."""
-        task = asyncio.ensure_future(awaitable)
+        if isinstance(awaitable, Coroutine):
+            # What ensure_future does for a coroutine, without its checks (about 1 µs a task,
+            # paid by every event of an ``async def`` route).
+            task: asyncio.Future[T] = asyncio.get_running_loop().create_task(awaitable)
+        else:
+            task = asyncio.ensure_future(awaitable)
         self._tasks.add(task)
         if when_done is None:
             task.add_done_callback(self._tasks.discard)

@@ -9,7 +9,9 @@ published its message when it returns::
         emitter.of("/admin").room("ops").broadcast("alert", "disk full")
 
 The packet is encoded here, once, with the servers' own Socket.IO codec, in the same message
-format as the Redis adapter's: server processes hand it to their clients as it is.
+format as the Redis adapter's: server processes hand it to their clients as it is. Give the
+parser of the servers (``parser="msgpack"`` for ``app.io(parser="msgpack")``); a server with
+another parser re-encodes what it receives, once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any
 
 import redis
 
-from ..protocol.socketio import DEFAULT_NAMESPACE, encode_event
+from ..protocol.parsers import Parser, get_parser
+from ..protocol.socketio import DEFAULT_NAMESPACE
 from ..realtime import check_event_name
 from . import wire
 from .redis_adapter import DEFAULT_CHANNEL
@@ -35,11 +38,14 @@ class Emitter:
     errors (``redis.exceptions.ConnectionError``...) reach the caller: the message was not sent.
     """
 
-    def __init__(self, url: str, channel: str = DEFAULT_CHANNEL) -> None:
+    def __init__(
+        self, url: str, channel: str = DEFAULT_CHANNEL, *, parser: str | Parser = "json"
+    ) -> None:
         if "#" in channel:
             raise ValueError(f"a channel name cannot contain '#': {channel!r}")
         self.url = url
         self.channel = channel
+        self.parser = get_parser(parser)
         self.namespace = DEFAULT_NAMESPACE
         self.rooms: frozenset[str] = frozenset()
         self._client: redis.Redis = redis.Redis.from_url(url)
@@ -50,6 +56,7 @@ class Emitter:
         derived = object.__new__(Emitter)
         derived.url = self.url
         derived.channel = self.channel
+        derived.parser = self.parser
         derived.namespace = namespace
         derived.rooms = rooms
         derived._client = self._client
@@ -71,7 +78,7 @@ class Emitter:
         """Send ``event`` with ``data`` to the chosen clients of every server process; returns how
         many server processes subscribed to this namespace received it."""
         check_event_name(event)  # the same reserved names app.io.broadcast refuses
-        packet = encode_event(self.namespace, event, data)
+        packet = self.parser.encode_event(self.namespace, event, data)
         message = wire.encode_broadcast(self._node, packet, self.rooms or None, None)
         receivers: int = self._client.publish(
             wire.channel_name(self.channel, self.namespace), message

@@ -10,7 +10,8 @@ connection per process)::
 Each process keeps its own room index (who is in which room *here*). A broadcast is delivered
 to the local sockets at once and published once, already encoded; every other process delivers
 it to its own matching sockets through the same local path, so each client gets it at most once
-and no process encodes it again. Acks never leave the socket's process.
+and no process encodes it again (unless its server uses another Socket.IO parser: it then
+re-encodes the packet once, for all its clients). Acks never leave the socket's process.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import logging
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
-from ..protocol.socketio import EncodedPacket
+from ..protocol.parsers import transcode_event
+from ..protocol.socketio import DecodeError, EncodedPacket
 from ..realtime.adapter import InMemoryAdapter
 from ..realtime.socket import RoomLimitError
 from ..sessions.redaction import redacted
@@ -154,7 +156,17 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         if message.node == self._link.node_id:
             return  # our own broadcast, already delivered here
         if isinstance(message, wire.Broadcast):
-            self.deliver(message.packet, message.rooms, message.skip)
+            try:
+                packet = transcode_event(message.packet, self.namespace.server.parser)
+            except (DecodeError, TypeError, ImportError) as error:
+                logger.warning(
+                    "ignored a broadcast on Redis channel %r that this server's parser "
+                    "cannot carry (%s)",
+                    self._channel.decode(errors="replace"),
+                    error,
+                )
+                return
+            self.deliver(packet, message.rooms, message.skip)
             return
         socket = self.namespace.sockets.get(message.sid)
         if socket is None:

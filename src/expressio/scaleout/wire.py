@@ -12,8 +12,10 @@ carries::
   ``d`` disconnect that socket;
 - broadcast: ``r`` the rooms (``null``: everyone), ``x`` the socket ids to skip (``null``: none),
   ``l`` the byte lengths of the Socket.IO packet text and of each binary attachment, which follow
-  the header back to back. The packet is the one the sender encoded: receivers hand it to their
-  clients as it is, with no JSON or Socket.IO re-encoding;
+  the header back to back; ``p``: ``"msgpack"`` when the packet is one msgpack message (the
+  msgpack parser's), absent for the JSON parser's. The packet is the one the sender encoded:
+  receivers whose server uses the same parser hand it to their clients as it is, with no
+  re-encoding;
 - join / leave / disconnect: ``s`` the socket id, ``r`` the room (join and leave).
 
 orjson escapes control characters inside JSON strings, so the first newline ends the header.
@@ -29,6 +31,7 @@ import orjson
 from ..protocol.socketio import DEFAULT_NAMESPACE, EncodedPacket
 
 MAGIC: Final = b"XIO1"
+MSGPACK: Final = "msgpack"
 BROADCAST: Final = "b"
 JOIN: Final = "j"
 LEAVE: Final = "v"
@@ -64,15 +67,18 @@ def channel_name(app_channel: str, namespace: str) -> bytes:
 def encode_broadcast(
     node: str, packet: EncodedPacket, rooms: Iterable[str] | None, skip: Iterable[str] | None
 ) -> bytes:
-    text = packet.text.encode()
+    first = packet.text
+    text = first.encode() if isinstance(first, str) else first
     attachments = packet.attachments
-    header = {
+    header: dict[str, Any] = {
         "n": node,
         "k": BROADCAST,
         "r": None if rooms is None else list(rooms),
         "x": list(skip) if skip else None,
         "l": [len(text), *(len(attachment) for attachment in attachments)],
     }
+    if type(first) is bytes:
+        header["p"] = MSGPACK
     return b"".join((MAGIC, orjson.dumps(header), b"\n", text, *attachments))
 
 
@@ -138,6 +144,13 @@ def _decode_broadcast(
     rooms = _string_set(header.get("r"), "rooms")
     skip = _string_set(header.get("x"), "skip")
     text_end = start + lengths[0]
+    parser = header.get("p")
+    if parser is not None:
+        if parser != MSGPACK or len(lengths) != 1:
+            raise MalformedMessage("not a packet of a known parser")
+        packed = data[start:text_end]
+        _check_msgpack_event(packed, namespace)
+        return Broadcast(node, EncodedPacket(packed), rooms, skip)
     try:
         text = data[start:text_end].decode()
     except UnicodeDecodeError:
@@ -149,6 +162,21 @@ def _decode_broadcast(
         position += length
     _check_event_packet(text, len(attachments), namespace)
     return Broadcast(node, EncodedPacket(text, tuple(attachments)), rooms, skip)
+
+
+def _check_msgpack_event(packed: bytes, namespace: str) -> None:
+    """The msgpack form of the check below: the first bytes of an event without an ack id."""
+    try:
+        from ..protocol.msgpack_parser import event_prefix
+    except ImportError:
+        raise MalformedMessage("a msgpack packet, and msgpack is not installed here") from None
+    prefix = event_prefix(namespace)
+    # then its payload: an array (fixarray, array 16 or array 32)
+    if not packed.startswith(prefix) or packed[len(prefix) : len(prefix) + 1] not in _ARRAYS:
+        raise MalformedMessage("not a msgpack event of this namespace")
+
+
+_ARRAYS: Final = frozenset({bytes([marker]) for marker in (*range(0x90, 0xA0), 0xDC, 0xDD)})
 
 
 def _check_event_packet(text: str, attachments: int, namespace: str) -> None:

@@ -128,6 +128,21 @@ const scenarios = {
     return { answer, steps, unknown };
   },
 
+  async unknown_event_times_out() {
+    // socket.io ignores an event nobody listens to: the client's own ack timeout applies
+    const socket = open();
+    await connected(socket);
+    let outcome;
+    try {
+      outcome = { answered: await socket.timeout(300).emitWithAck("nobody-routes-this", 1) };
+    } catch (error) {
+      outcome = { timedOut: true, message: error.message };
+    }
+    const after = await call(socket, "echo", "alive");
+    socket.disconnect();
+    return { ...outcome, after };
+  },
+
   async handler_exceptions() {
     const socket = open();
     await connected(socket);

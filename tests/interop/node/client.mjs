@@ -1,6 +1,7 @@
 // Drives the official socket.io-client 4.x against an interop server and reports what it saw.
 //
 //   node tests/interop/node/client.mjs --url http://127.0.0.1:N --transports polling,websocket
+//     [--parser json|msgpack]
 //
 // Each scenario prints one JSON line {"step": name, ...observations} or {"step": name,
 // "error": message}; the last line is {"step": "done", "failed": [...]}. The exit status is
@@ -17,6 +18,7 @@ function option(name, fallback) {
 
 const url = option("--url");
 const transports = option("--transports", "polling,websocket").split(",");
+const parserName = option("--parser", "json");
 if (!url) {
   console.error("usage: node client.mjs --url http://127.0.0.1:N [--transports a,b]");
   process.exit(2);
@@ -29,6 +31,12 @@ const baseOptions = {
   reconnectionDelayMax: 200,
   timeout: STEP_TIMEOUT_MS,
 };
+if (parserName === "msgpack") {
+  baseOptions.parser = (await import("socket.io-msgpack-parser")).default;
+} else if (parserName !== "json") {
+  console.error(`unknown parser ${parserName}`);
+  process.exit(2);
+}
 
 function describe(value) {
   if (Buffer.isBuffer(value)) {

@@ -1,6 +1,6 @@
 // The interop server of tests/interop/interop_server.py, on the official Node `socket.io`.
 //
-//   node tests/interop/node/reference_server.js --port N
+//   node tests/interop/node/reference_server.js --port N [--parser json|msgpack]
 //
 // It exists to validate the interop clients (Node and Python) against the implementation that
 // defines the protocol; the interop tests choose it with EXPRESSIO_INTEROP_TARGET=node.
@@ -19,8 +19,18 @@ if (!Number.isInteger(port) || port <= 0) {
   process.exit(2);
 }
 
+const parserIndex = process.argv.indexOf("--parser");
+const parserName = parserIndex >= 0 ? process.argv[parserIndex + 1] : "json";
+const options = { serveClient: false, maxHttpBufferSize: 1e6 };
+if (parserName === "msgpack") {
+  options.parser = require(path.join(nodeModules, "socket.io-msgpack-parser"));
+} else if (parserName !== "json") {
+  console.error(`unknown parser ${parserName}`);
+  process.exit(2);
+}
+
 const httpServer = http.createServer();
-const io = new Server(httpServer, { serveClient: false, maxHttpBufferSize: 1e6 });
+const io = new Server(httpServer, options);
 
 io.of("/").on("connection", (socket) => {
   // Client -> server ack: the ack carries back exactly the event's arguments.
