@@ -19,6 +19,7 @@ from .io.loop_bridge import Pending
 from .io.request_io import NoSocketError, RequestIO
 from .io.socket_request import SocketRequest
 from .io.targets import FetchSocketsLimitError
+from .realtime import RoomLimitError
 from .scaleout import Emitter, RedisAdapter
 from .sessions import (
     MemoryStore,
@@ -49,6 +50,7 @@ __all__ = [
     "RequestIO",
     "Response",
     "ResponseAlreadySent",
+    "RoomLimitError",
     "Router",
     "Session",
     "SessionDataError",

@@ -1,6 +1,7 @@
 """The ``expressio`` command.
 
     expressio run module:app [--host 127.0.0.1] [--port 7076] [--workers N] [--reload]
+                             [--header-timeout 10] [--max-connections 10000]
     expressio client install [--dir DIR] [--registry URL] [--force]
     expressio admin-ui [--port 8080] [--host 127.0.0.1] [--dir PATH]
 
@@ -8,7 +9,9 @@
 current directory or ``--app-dir``). ``--workers N`` serves it with N processes on one port (see
 :mod:`expressio.http.workers`; refused, with the reason, when the app keeps rooms or sessions in one
 process's memory); ``--reload`` restarts the server when a source file changes (development; a
-single process).
+single process). ``--header-timeout`` and ``--max-connections`` are ``app.listen()``'s
+``header_timeout`` and ``max_connections`` (see :mod:`expressio.http.connection_guard`; 0 turns
+one off).
 
 ``client install`` downloads the official browser client (``/socket.io/socket.io.js``) from the
 npm registry, without Node: see :mod:`expressio.io.client_install`.
@@ -32,6 +35,7 @@ import uvicorn
 from uvicorn.importer import ImportFromStringError, import_from_string
 from uvicorn.supervisors import ChangeReload
 
+from .http.connection_guard import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS
 from .http.serving import build_config, serve
 from .http.workers import WorkerConfigError, WorkersFailed, serve_workers
 from .io import admin_ui, client_install
@@ -60,6 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--app-dir", default=".", help="directory added to the import path (default: current)"
+    )
+    run.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        help="seconds a client has to send a request head, else 408 (default %(default)s; 0: off)",
+    )
+    run.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="connections open at once per process; one more gets a 503 (default %(default)s;"
+        " 0: no limit)",
     )
     client = commands.add_parser(
         "client",
@@ -196,7 +213,13 @@ def _run(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
     except ImportFromStringError as error:
         parser.error(str(error))
     tls = getattr(app, "tls", None)
-    settings: dict[str, Any] = {"log_level": options.log_level}
+    if options.header_timeout < 0 or options.max_connections < 0:
+        parser.error("--header-timeout and --max-connections cannot be negative")
+    settings: dict[str, Any] = {
+        "log_level": options.log_level,
+        "header_timeout": options.header_timeout or None,
+        "max_connections": options.max_connections or None,
+    }
     try:
         if options.reload:
             # The reloader's child imports the app itself, again at every change.

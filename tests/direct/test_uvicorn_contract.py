@@ -100,3 +100,27 @@ def test_message_logger_wraps_the_app_in_app() -> None:
         MessageLoggerMiddleware(app).app is app,  # type: ignore[arg-type]
         "MessageLoggerMiddleware no longer keeps the wrapped app in .app",
     )
+
+
+@pytest.mark.parametrize("http_protocol", [HttpToolsProtocol, H11Protocol])
+def test_http_protocols_have_what_the_connection_guard_extends(http_protocol: type) -> None:
+    """``expressio.http.connection_guard`` subclasses both HTTP protocols."""
+    source = inspect.getsource(http_protocol)
+    for member in ("self.loop", "self.cycle", "self.server_state", "self.transport"):
+        _require(member in source, f"{http_protocol.__name__} has no {member}")
+    _require(
+        "self.connections.add(self)" in source and "self.connections.discard(self)" in source,
+        f"{http_protocol.__name__} no longer counts itself in server_state.connections",
+    )
+    if http_protocol is HttpToolsProtocol:
+        hooks = ("def on_message_begin", "def on_headers_complete")
+        _require(
+            all(hook in source for hook in hooks),
+            "HttpToolsProtocol lost the parser callbacks at a request head's start and end",
+        )
+    else:
+        _require("self.conn.their_state" in source, "H11Protocol no longer keeps its h11 conn")
+    _require(
+        "config.http_protocol_class(" in inspect.getsource(Server.startup),
+        "Server.startup no longer calls Config(http=...) as the protocol factory",
+    )

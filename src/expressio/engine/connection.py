@@ -13,6 +13,11 @@ the session still owes the client. The rules, top to bottom:
 * Heartbeat: a ping is due ``ping_interval`` after the handshake and after every pong; once
   a ping is out, no pong within ``ping_timeout`` closes the session with ``"ping timeout"``.
   :attr:`Connection.deadline` says when :meth:`Connection.tick` must next run.
+* First contact: a long-polling session whose client has sent neither a GET nor an upgrade
+  probe within ``first_contact_timeout`` of its handshake is closed as a ping timeout would
+  close it (the client opened it and went away), long before the heartbeat would notice: a
+  flood of handshakes that never poll cannot hold sessions for a ping interval and timeout.
+  A websocket session is in contact from its start.
 * Long-polling, one request of each kind at a time (the Engine.IO spec): a second GET while
   one is pending, or a second POST while one is being read, is a protocol error that closes
   the session with ``"transport error"`` (the newcomer is refused; a pending GET is answered
@@ -198,8 +203,10 @@ class Connection:
 
     __slots__ = (
         "_awaiting_pong",
+        "_contact_due",
         "_delivery_awaits_upgrade",
         "_final_payload",
+        "_heartbeat_due",
         "close_reason",
         "deadline",
         "max_payload",
@@ -226,6 +233,7 @@ class Connection:
         max_payload: int,
         max_send_buffer: int,
         max_send_buffer_bytes: int = DEFAULT_MAX_SEND_BUFFER_BYTES,
+        first_contact_timeout: float | None = None,
     ) -> None:
         self.transport = transport
         self.state = ConnectionState.OPEN
@@ -240,7 +248,11 @@ class Connection:
         self.max_send_buffer_bytes = max_send_buffer_bytes
         self.outbox_bytes = 0
         self.close_reason: str | None = None
-        self.deadline = now + ping_interval
+        # When the first GET or probe must have come by (None: it came, or is not awaited).
+        self._contact_due: float | None = None
+        if first_contact_timeout is not None and transport == "polling":
+            self._contact_due = now + first_contact_timeout
+        self._set_heartbeat_due(now + ping_interval)
         self._awaiting_pong = False
         self.poll_pending = False
         self.post_pending = False
@@ -321,7 +333,7 @@ class Connection:
         if packet_type is _PONG:
             if self._awaiting_pong:
                 self._awaiting_pong = False
-                self.deadline = now + self.ping_interval
+                self._set_heartbeat_due(now + self.ping_interval)
             return None
         if packet_type is PacketType.CLOSE:
             return self._close(DisconnectReason.TRANSPORT_CLOSE)
@@ -335,14 +347,35 @@ class Connection:
 
     # -- heartbeat -------------------------------------------------------------------------
 
+    @property
+    def awaits_first_contact(self) -> bool:
+        """A polling session whose client has not polled nor probed yet."""
+        return self._contact_due is not None
+
+    def _set_heartbeat_due(self, due: float) -> None:
+        self._heartbeat_due = due
+        contact_due = self._contact_due
+        self.deadline = due if contact_due is None or due < contact_due else contact_due
+
+    def _contacted(self) -> None:
+        if self._contact_due is not None:
+            self._contact_due = None
+            self.deadline = self._heartbeat_due
+
     def tick(self, now: float) -> Closed | None:
-        """Advance the heartbeat to ``now``: queue a due ping, or close on a missed pong."""
+        """Advance the heartbeat to ``now``: queue a due ping, or close on a missed pong (or
+        on a first contact that never came)."""
         if not self.is_open or now < self.deadline:
+            return None
+        contact_due = self._contact_due
+        if contact_due is not None and now >= contact_due:
+            return self._close(DisconnectReason.PING_TIMEOUT)
+        if now < self._heartbeat_due:
             return None
         if self._awaiting_pong:
             return self._close(DisconnectReason.PING_TIMEOUT)
         self._awaiting_pong = True
-        self.deadline = now + self.ping_timeout
+        self._set_heartbeat_due(now + self.ping_timeout)
         # The ping jumps no queue but is never refused by the send buffer bound either:
         # a session too slow to take it will time out instead.
         self.outbox.append(PING)
@@ -356,6 +389,7 @@ class Connection:
         One GET at a time: a second one while the first is pending closes the session; the
         first is then answered with the close packet.
         """
+        self._contacted()
         if self.poll_pending:
             closed = self._close(DisconnectReason.TRANSPORT_ERROR)
             self._final_payload = CLOSE_PAYLOAD
@@ -453,6 +487,7 @@ class Connection:
         """A websocket asks to take over this polling session; False refuses it."""
         if self.state is not _OPEN or self.transport != "polling" or self.probing:
             return False
+        self._contacted()
         self.probing = True
         return True
 

@@ -13,8 +13,10 @@ uvicorn costs several times the server CPU and memory of a plain asyncio protoco
 
 How a session runs:
 
-* The admission rules (origin, ``EIO``, ``transport``, ``sid``) are ``admission.py``'s, the
-  same as over ASGI; a refusal is an HTTP answer before the handshake.
+* The admission rules (origin, ``EIO``, ``transport``, ``sid``, ``max_clients``,
+  ``allow_request``) are ``admission.py``'s, the same as over ASGI; a refusal is an HTTP
+  answer before the handshake. While an ``async def`` allow_request decides, the connection
+  waits in a phase of its own; no task runs for it otherwise.
 * The parser's events are dispatched by type; messages go to the session as they arrive
   (``EngineSocket.receive_frame``, whose state machine decides what they mean). What the
   application queues while a read is processed (an ack, say) is written in one
@@ -43,7 +45,12 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Any, ClassVar, Final
 
-from expressio.engine.admission import admit_websocket, open_websocket_session
+from expressio.engine.admission import (
+    admit_new_session,
+    admit_websocket,
+    open_websocket_session,
+)
+from expressio.engine.handshake import REQUEST_REFUSED, EngineError, HandshakeRequest
 from expressio.engine.reasons import DisconnectReason
 from expressio.engine.server import EngineServer
 from expressio.engine.socket import EngineSocket
@@ -92,6 +99,7 @@ def _default_fallback() -> Callable[..., asyncio.Protocol] | None:
 
 class _Phase(Enum):
     REQUEST = "request"  # reading the upgrade request
+    ADMITTING = "admitting"  # an async allow_request decides whether to open a session
     HANDING_OVER = "handing over"  # not ours: uvicorn's protocol takes over next
     PROBING = "probing"  # upgrading a polling session: 2probe / 5 not done yet
     OPEN = "open"  # carries an engine session
@@ -101,6 +109,7 @@ class _Phase(Enum):
 # Module constants: an Enum member lookup costs ~0.2 µs, and the hot path checks the phase
 # several times per message.
 _REQUEST: Final = _Phase.REQUEST
+_ADMITTING: Final = _Phase.ADMITTING
 _HANDING_OVER: Final = _Phase.HANDING_OVER
 _PROBING: Final = _Phase.PROBING
 _OPEN: Final = _Phase.OPEN
@@ -234,12 +243,16 @@ class DirectWebSocketProtocol(asyncio.Protocol):
                     self._batch.add(self)
         elif phase is _PROBING:
             self._receive_frames(data)
-        elif phase is _REQUEST or phase is _HANDING_OVER:
+        elif phase is _REQUEST or phase is _HANDING_OVER or phase is _ADMITTING:
             request = self._request
             assert request is not None
             request += data
             if phase is _REQUEST:
                 self._read_request(request)
+            elif phase is _ADMITTING and len(request) > _MAX_REQUEST_SIZE:
+                # Frames sent before the handshake's answer: a few at most, never this many.
+                self._phase = _CLOSED
+                self._transport.close()
 
     def pause_writing(self) -> None:
         self._paused = True
@@ -351,31 +364,29 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         response = switching_protocols(key, self._server_state.default_headers)
         admission = admit_websocket(engine, scope)
         if admission.error is not None:
-            error = admission.error
-            self._respond(
-                http_response(
-                    HTTPStatus(error.status),
-                    [(b"content-type", error.content_type)],
-                    error.body(),
-                )
-            )
+            self._refuse(admission.error)
             return
         transport = self._transport
-        self._parser = FrameParser(engine.max_payload)
         if admission.query is not None:
-            socket, open_packet = open_websocket_session(engine, scope, admission.query)
-            response.append(text_frame(open_packet))
-            transport.write(b"".join(response))
-            self._socket = socket
-            socket.write_blocked = self._paused
-            self._phase = _OPEN
-            self._receiving = True
-            try:
-                engine.connected(socket)
-            finally:
-                self._receiving = False
-            self._flush()
-        elif admission.probing is not None:
+            request = HandshakeRequest.from_scope(scope, admission.query)
+            verdict = admit_new_session(engine, request)
+            if verdict is None:
+                self._open_session(engine, request, response, early_data)
+            elif isinstance(verdict, EngineError):
+                self._refuse(verdict)
+            else:
+                # Bytes that come meanwhile are kept for the session (reads go on, so that a
+                # client going away is noticed).
+                self._phase = _ADMITTING
+                self._request = early_data
+                decided = asyncio.ensure_future(verdict)
+                engine.track(decided)
+                decided.add_done_callback(
+                    lambda done: self._admitted(done, engine, request, response)
+                )
+            return
+        self._parser = FrameParser(engine.max_payload)
+        if admission.probing is not None:
             transport.write(b"".join(response))
             self._socket = admission.probing
             self._phase = _PROBING
@@ -389,6 +400,57 @@ class DirectWebSocketProtocol(asyncio.Protocol):
             return
         if early_data and self._phase is not _CLOSED:
             self._receive_frames(bytes(early_data))
+
+    def _admitted(
+        self,
+        decided: asyncio.Future[EngineError | None],
+        engine: EngineServer,
+        request: HandshakeRequest,
+        response: list[bytes],
+    ) -> None:
+        """An async allow_request has answered (the admission catches its errors)."""
+        if self._phase is not _ADMITTING:
+            return  # the client went away, or the server is shutting down
+        early_data = self._request
+        assert early_data is not None
+        self._request = None
+        error = None if decided.cancelled() else decided.result()
+        if decided.cancelled() or error is not None:
+            self._refuse(error or REQUEST_REFUSED)
+            return
+        self._open_session(engine, request, response, early_data)
+
+    def _open_session(
+        self,
+        engine: EngineServer,
+        request: HandshakeRequest,
+        response: list[bytes],
+        early_data: bytearray,
+    ) -> None:
+        """Switch protocols with the open packet in the same write, then carry the session."""
+        self._parser = FrameParser(engine.max_payload)
+        socket, open_packet = open_websocket_session(engine, request)
+        response.append(text_frame(open_packet))
+        self._transport.write(b"".join(response))
+        self._socket = socket
+        socket.write_blocked = self._paused
+        self._phase = _OPEN
+        self._receiving = True
+        try:
+            engine.connected(socket)
+        finally:
+            self._receiving = False
+        self._flush()
+        if early_data and self._phase is _OPEN:
+            self._receive_frames(bytes(early_data))
+
+    def _refuse(self, error: EngineError) -> None:
+        """Refuse the websocket with the engine's HTTP answer."""
+        self._respond(
+            http_response(
+                HTTPStatus(error.status), [(b"content-type", error.content_type)], error.body()
+            )
+        )
 
     def _respond(self, answer: bytes) -> None:
         """Answer with plain HTTP (a refusal) and end the connection."""

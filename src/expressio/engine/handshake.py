@@ -20,6 +20,8 @@ __all__ = [
     "BAD_HANDSHAKE_METHOD",
     "BAD_REQUEST",
     "FORBIDDEN",
+    "REQUEST_REFUSED",
+    "TOO_MANY_CLIENTS",
     "TRANSPORT_UNKNOWN",
     "UNKNOWN_SID",
     "UNSUPPORTED_PROTOCOL_VERSION",
@@ -67,6 +69,10 @@ FORBIDDEN: Final = EngineError(
     403, 4, "Forbidden: this origin may not connect (see the 'origins' setting)", plain=True
 )
 UNSUPPORTED_PROTOCOL_VERSION: Final = EngineError(400, 5, "Unsupported protocol version")
+# ``allow_request`` said no (or raised): Node's engine.io answers this to a refused allowRequest.
+REQUEST_REFUSED: Final = EngineError(403, 4, "Forbidden")
+# The server holds ``max_clients`` sessions already; the client may retry later.
+TOO_MANY_CLIENTS: Final = EngineError(503, 3, "Too many clients")
 
 
 def parse_query(scope: Mapping[str, Any]) -> dict[str, str]:
@@ -81,7 +87,8 @@ def parse_query(scope: Mapping[str, Any]) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class HandshakeRequest:
-    """The request that opened a session, as the layers above want to see it."""
+    """The request that opened a session, as the layers above want to see it (and as
+    ``allow_request`` sees it before the session exists). Read-only."""
 
     headers: Headers  # case-insensitive
     query: dict[str, str]  # name -> first value
@@ -89,6 +96,7 @@ class HandshakeRequest:
     secure: bool  # https / wss
     url: str  # path and query string of the request
     time: float  # when the session opened, seconds since the epoch
+    method: str = "GET"  # the HTTP method (a handshake is a GET)
 
     @classmethod
     def from_scope(cls, scope: MutableMapping[str, Any], query: dict[str, str]) -> HandshakeRequest:
@@ -104,6 +112,7 @@ class HandshakeRequest:
             secure=scope.get("scheme") in ("https", "wss"),
             url=url,
             time=time.time(),
+            method=scope.get("method", "GET"),
         )
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from starlette.datastructures import Headers
 
+from expressio.engine.admission import admit_new_session
 from expressio.engine.connection import DuplicatePoll
 from expressio.engine.handshake import (
     ALLOWED_METHODS,
@@ -90,7 +91,14 @@ async def _handshake(
     send: Send,
     cors: list[tuple[bytes, bytes]],
 ) -> None:
-    socket = server.open_session("polling", HandshakeRequest.from_scope(scope, query))
+    request = HandshakeRequest.from_scope(scope, query)
+    verdict = admit_new_session(server, request)
+    if verdict is not None and not isinstance(verdict, EngineError):
+        verdict = await verdict
+    if verdict is not None:
+        await _respond_error(send, verdict, cors)
+        return
+    socket = server.open_session("polling", request)
     body = server.open_packet(socket)
     server.connected(socket)
     await _respond(send, 200, body.encode(), [_TEXT_PLAIN, *cors])

@@ -19,6 +19,14 @@ Slow clients: at most ``max_send_buffer`` packets, and ``max_send_buffer_bytes``
 ``"transport error"`` and logs a warning, so a client that stops reading costs bounded memory.
 Broadcast messages are shared, not copied, per recipient, but count in full against each
 recipient's byte bound (a slow reader pins them all the same).
+
+Admission of new sessions (``admission.py``): at most ``max_clients`` sessions are open at
+once; one more handshake is answered HTTP 503 ``{"code":3,"message":"Too many clients"}``
+(polling and websocket alike). ``allow_request(request)``, when set, sees each handshake's
+:class:`HandshakeRequest` before a session is opened (socket.io's ``allowRequest``): a false
+answer, or an exception (logged), refuses it with HTTP 403 ``{"code":4,"message":"Forbidden"}``.
+A polling session whose client neither polls nor probes within ``first_contact_timeout``
+seconds of its handshake is closed (see ``connection.py``).
 """
 
 from __future__ import annotations
@@ -26,8 +34,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, TypeAlias
 
 import orjson
 
@@ -46,7 +54,15 @@ from expressio.engine.reasons import DisconnectReason
 from expressio.engine.socket import EngineSocket
 from expressio.protocol.engineio import PreparedMessage
 
-__all__ = ["EngineServer"]
+__all__ = ["DEFAULT_FIRST_CONTACT_TIMEOUT", "DEFAULT_MAX_CLIENTS", "AllowRequest", "EngineServer"]
+
+#: ``allow_request``: ``def`` or ``async def``, a true answer lets the handshake open a session.
+AllowRequest: TypeAlias = Callable[[HandshakeRequest], "bool | Awaitable[bool]"]
+
+#: Engine.IO sessions open at once before handshakes are refused.
+DEFAULT_MAX_CLIENTS = 20_000
+#: Seconds a polling session's client has, after the handshake, to poll or probe.
+DEFAULT_FIRST_CONTACT_TIMEOUT = 10.0
 
 logger = logging.getLogger("expressio.engine")
 
@@ -83,6 +99,9 @@ class EngineServer:
         origins: Sequence[str] | Literal["*"] | None = None,
         max_send_buffer: int = 10_000,
         max_send_buffer_bytes: int = DEFAULT_MAX_SEND_BUFFER_BYTES,
+        max_clients: int = DEFAULT_MAX_CLIENTS,
+        first_contact_timeout: float = DEFAULT_FIRST_CONTACT_TIMEOUT,
+        allow_request: AllowRequest | None = None,
     ) -> None:
         unknown = [name for name in transports if name not in KNOWN_TRANSPORTS]
         if unknown or not transports:
@@ -93,6 +112,8 @@ class EngineServer:
             raise ValueError(
                 "max_payload, max_send_buffer and max_send_buffer_bytes must be positive"
             )
+        if max_clients <= 0 or first_contact_timeout <= 0:
+            raise ValueError("max_clients and first_contact_timeout must be positive")
         self.on_connect = on_connect
         self.on_message = on_message
         self.on_disconnect = on_disconnect
@@ -103,6 +124,9 @@ class EngineServer:
         self.allow_upgrades = allow_upgrades
         self.max_send_buffer = max_send_buffer
         self.max_send_buffer_bytes = max_send_buffer_bytes
+        self.max_clients = max_clients
+        self.first_contact_timeout = first_contact_timeout
+        self.allow_request = allow_request
         self.origin_policy = OriginPolicy(origins)
         self._sockets: dict[str, EngineSocket] = {}
         # Closed polling sessions that still owe the client a last payload.
@@ -179,7 +203,8 @@ class EngineServer:
         return socket
 
     def open_session(self, transport: str, request: HandshakeRequest) -> EngineSocket:
-        """Create and register a session; the caller sends :meth:`open_packet` first."""
+        """Create and register a session; the caller sends :meth:`open_packet` first.
+        Transports ask ``admission.admit_new_session`` before."""
         connection = Connection(
             transport,
             now=self.loop.time(),
@@ -188,6 +213,7 @@ class EngineServer:
             max_payload=self.max_payload,
             max_send_buffer=self.max_send_buffer,
             max_send_buffer_bytes=self.max_send_buffer_bytes,
+            first_contact_timeout=self.first_contact_timeout,
         )
         sid = secrets.token_urlsafe(15)
         while sid in self._sockets:

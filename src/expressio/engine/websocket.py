@@ -16,8 +16,12 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any, Final
 
-from expressio.engine.admission import admit_websocket, open_websocket_session
-from expressio.engine.handshake import EngineError, Receive, Scope, Send
+from expressio.engine.admission import (
+    admit_new_session,
+    admit_websocket,
+    open_websocket_session,
+)
+from expressio.engine.handshake import EngineError, HandshakeRequest, Receive, Scope, Send
 from expressio.engine.reasons import DisconnectReason
 from expressio.engine.socket import EngineSocket
 from expressio.protocol.engineio import PreparedMessage
@@ -38,8 +42,16 @@ async def handle_websocket(
     if message["type"] != "websocket.connect":
         return
     admission = admit_websocket(server, scope)
-    if admission.error is not None:
-        await _deny(scope, send, admission.error)
+    error = admission.error
+    request: HandshakeRequest | None = None
+    if admission.query is not None:
+        request = HandshakeRequest.from_scope(scope, admission.query)
+        verdict = admit_new_session(server, request)
+        if verdict is not None and not isinstance(verdict, EngineError):
+            verdict = await verdict
+        error = verdict
+    if error is not None:
+        await _deny(scope, send, error)
         return
     try:
         await send({"type": "websocket.accept"})
@@ -47,8 +59,8 @@ async def handle_websocket(
         if admission.probing is not None:
             admission.probing.abandon_probe()
         raise
-    if admission.query is not None:
-        socket, open_packet = open_websocket_session(server, scope, admission.query)
+    if request is not None:
+        socket, open_packet = open_websocket_session(server, request)
         await send({"type": "websocket.send", "text": open_packet})
         server.connected(socket)
         await _carry_session(server, socket, receive, send)

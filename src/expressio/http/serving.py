@@ -15,6 +15,12 @@ from starlette.types import ASGIApp
 from uvicorn.logging import DefaultFormatter
 
 from ..engine.direct import DirectWebSocketProtocol
+from .connection_guard import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    ConnectionLimits,
+    guarded,
+)
 
 # Keyword options of app.listen() that are ours rather than uvicorn's.
 _TLS_KEYS = {
@@ -35,17 +41,25 @@ def build_config(
     host: str = "127.0.0.1",
     port: int = 7076,
     tls: dict[str, Any] | None = None,
+    header_timeout: float | None = DEFAULT_HEADER_TIMEOUT,
+    max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
     **options: Any,
 ) -> uvicorn.Config:
     """A uvicorn configuration for ``app``; ``tls`` is ``app.https()``'s options.
 
+    ``header_timeout`` (seconds a client has to send a whole request head, else 408 and
+    closed) and ``max_connections`` (open at once in this process, websockets included; one
+    more gets a 503) are :mod:`expressio.http.connection_guard`'s; ``None`` turns one off.
     Other keyword options go to ``uvicorn.Config`` as they are (``log_level``,
-    ``access_log``, ``ws``...). uvloop and httptools are used when installed, and websockets
-    of the app's engines take the direct path (``expressio.engine.direct``).
+    ``access_log``, ``ws``...; an ``http`` protocol given there replaces the guarded one).
+    uvloop and httptools are used when installed, and websockets of the app's engines take
+    the direct path (``expressio.engine.direct``).
     """
+    limits = ConnectionLimits(header_timeout=header_timeout, max_connections=max_connections)
     settings: dict[str, Any] = {
         "loop": "uvloop" if _available("uvloop") else "asyncio",
-        "http": "httptools" if _available("httptools") else "h11",
+        # uvicorn's HTTP protocol with a deadline for request heads and a connection cap.
+        "http": guarded("httptools" if _available("httptools") else "h11", limits),
         "access_log": False,
         "log_level": "info",
         "lifespan": "on",

@@ -120,8 +120,10 @@ class AppIO:
 
         ``options`` (a dict) and keywords take setting names: ``adapter``, ``ping_interval``,
         ``ping_timeout``, ``max_payload``, ``transports``, ``origins``, ``connect_timeout``,
-        ``parser`` (``"json"``, the default, or ``"msgpack"``), and every name ``app.io.set``
-        knows."""
+        ``parser`` (``"json"``, the default, or ``"msgpack"``), ``allow_request`` (socket.io's
+        ``allowRequest``: ``fn(request)``, ``def`` or ``async def``, sees each handshake's
+        ``expressio.engine.HandshakeRequest`` before a connection opens; a false answer or an
+        exception refuses it with HTTP 403), and every name ``app.io.set`` knows."""
         if self.server is not None:
             raise RuntimeError(
                 "app.io() was already called; change settings with app.io.set(name, value)"
@@ -391,6 +393,8 @@ class AppIO:
                     "the parser is chosen once, by app.io(parser=...): clients and the "
                     "server must agree on it"
                 )
+        elif key == "max_rooms_per_socket":
+            server.max_rooms_per_socket = value
         elif key == "blocking_threshold":
             self._blocking.threshold = value
         elif key == "max_in_flight_events":

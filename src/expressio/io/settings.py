@@ -24,6 +24,10 @@
 | ``fetch sockets limit`` | clients ``fetch_sockets()`` may return; more raise an error |
 | ``recovery`` | connection state recovery: ``True``, or a dict (``max_disconnection``, |
 | | ``skip_middlewares``, ``max_packets``, ``max_bytes``); off by default |
+| ``max clients`` | Engine.IO connections open at once; one more handshake gets HTTP 503 |
+| ``first contact timeout`` | seconds a polling client has to poll after its handshake |
+| ``allow request`` | ``fn(request)`` before a session opens; false or raising: HTTP 403 |
+| ``max rooms per socket`` | rooms one socket may join (its own not counted); one more raises |
 
 Every name may also be written with underscores (``ping_interval``), as ``app.io(...)`` takes
 them. Engine values apply to connections opened after the change.
@@ -36,8 +40,10 @@ import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..engine.server import DEFAULT_FIRST_CONTACT_TIMEOUT, DEFAULT_MAX_CLIENTS
 from ..protocol.parsers import get_parser
 from ..realtime.recovery import RecoveryOptions
+from ..realtime.socket import DEFAULT_MAX_ROOMS_PER_SOCKET
 
 logger = logging.getLogger("expressio.io")
 
@@ -77,6 +83,10 @@ SETTING_NAMES: dict[str, str] = {
     "fetch sockets limit": "fetch_sockets_limit",
     "recovery": "recovery",
     "connection state recovery": "recovery",
+    "max clients": "max_clients",
+    "first contact timeout": "first_contact_timeout",
+    "allow request": "allow_request",
+    "max rooms per socket": "max_rooms_per_socket",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -107,11 +117,26 @@ DEFAULTS: dict[str, Any] = {
     "fetch_sockets_limit": 10_000,
     # connection state recovery (RecoveryOptions), off
     "recovery": None,
+    # Engine.IO connections open at once (a handshake beyond gets HTTP 503)
+    "max_clients": DEFAULT_MAX_CLIENTS,
+    # seconds a polling client has, after its handshake, to poll or upgrade
+    "first_contact_timeout": DEFAULT_FIRST_CONTACT_TIMEOUT,
+    "allow_request": None,
+    "max_rooms_per_socket": DEFAULT_MAX_ROOMS_PER_SOCKET,
 }
 
 #: Keys the engine reads when a connection opens (plain attributes of ``EngineServer``).
 ENGINE_KEYS = frozenset(
-    {"ping_interval", "ping_timeout", "max_payload", "max_send_buffer", "max_send_buffer_bytes"}
+    {
+        "ping_interval",
+        "ping_timeout",
+        "max_payload",
+        "max_send_buffer",
+        "max_send_buffer_bytes",
+        "max_clients",
+        "first_contact_timeout",
+        "allow_request",
+    }
 )
 
 
@@ -242,6 +267,10 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "parser": _parser,
     "fetch_sockets_limit": _positive_int,
     "recovery": _recovery,
+    "max_clients": _positive_int,
+    "first_contact_timeout": _seconds,
+    "allow_request": _callable_or_none,
+    "max_rooms_per_socket": _positive_int,
 }
 
 
@@ -285,4 +314,8 @@ def engine_options(values: dict[str, Any]) -> dict[str, Any]:
         "connect_timeout": values["connect_timeout"],
         "parser": values["parser"],
         "recovery": values["recovery"],
+        "max_clients": values["max_clients"],
+        "first_contact_timeout": values["first_contact_timeout"],
+        "allow_request": values["allow_request"],
+        "max_rooms_per_socket": values["max_rooms_per_socket"],
     }

@@ -8,7 +8,7 @@ from .handshake import Handshake
 from .namespace import Namespace
 from .recovery import RecoveryOptions
 from .server import RealtimeServer
-from .socket import RESERVED_EVENTS, Socket, check_event_name
+from .socket import RESERVED_EVENTS, RoomLimitError, Socket, check_event_name
 
 __all__ = [
     "RESERVED_EVENTS",
@@ -23,6 +23,7 @@ __all__ = [
     "Namespace",
     "RealtimeServer",
     "RecoveryOptions",
+    "RoomLimitError",
     "Socket",
     "check_event_name",
 ]

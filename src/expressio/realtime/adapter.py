@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..protocol.socketio import EncodedPacket
 from .recovery import RecoveryStore
+from .socket import RoomLimitError
 
 if TYPE_CHECKING:
     from .namespace import Namespace
@@ -98,6 +99,13 @@ class Adapter(ABC):
 
     @abstractmethod
     def sockets_in(self, rooms: Iterable[str]) -> set[str]: ...
+
+    def room_count(self, sid: str) -> int:
+        """How many rooms the socket ``sid`` is in, its own included."""
+        return len(self.rooms_of(sid))
+
+    def is_in(self, sid: str, room: str) -> bool:
+        return room in self.rooms_of(sid)
 
     # --- targeted operations --------------------------------------------------------------------
 
@@ -206,6 +214,14 @@ class InMemoryAdapter(Adapter):
 
     def rooms_of(self, sid: str) -> set[str]:
         return set(self._rooms.get(sid, ()))
+
+    def room_count(self, sid: str) -> int:
+        rooms = self._rooms.get(sid)
+        return len(rooms) if rooms is not None else 0
+
+    def is_in(self, sid: str, room: str) -> bool:
+        rooms = self._rooms.get(sid)
+        return rooms is not None and room in rooms
 
     def sockets_in(self, rooms: Iterable[str]) -> set[str]:
         found: set[str] = set()
@@ -328,8 +344,12 @@ class InMemoryAdapter(Adapter):
     def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         rooms = tuple(rooms)
         for socket in self.targets(opts):
-            for room in rooms:
-                socket.join(room)
+            try:
+                for room in rooms:
+                    socket.join(room)
+            except RoomLimitError as error:
+                # one socket at its limit must not keep the others out of the rooms
+                logger.warning("%s", error)
 
     def del_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         rooms = tuple(rooms)

@@ -16,6 +16,7 @@ from .connection import Connection
 from .namespace import Namespace
 from .observer import SocketObserver
 from .recovery import RecoveryOptions, check_recoverable
+from .socket import DEFAULT_MAX_ROOMS_PER_SOCKET
 
 logger = logging.getLogger("expressio.realtime")
 
@@ -38,7 +39,8 @@ class RealtimeServer:
     :mod:`expressio.protocol.parsers`.
     ``recovery``: connection state recovery (a :class:`RecoveryOptions`, ``True`` for its
     defaults, or a dict of its fields; off by default), see :mod:`expressio.realtime.recovery`.
-    Every other keyword goes to :class:`EngineServer`.
+    ``max_rooms_per_socket``: rooms a socket may join (its own not counted); one more raises
+    ``RoomLimitError`` from ``Socket.join``. Every other keyword goes to :class:`EngineServer`.
     """
 
     def __init__(
@@ -48,9 +50,11 @@ class RealtimeServer:
         connect_timeout: float = 45.0,
         parser: str | Parser = "json",
         recovery: RecoveryOptions | dict[str, Any] | bool | None = None,
+        max_rooms_per_socket: int = DEFAULT_MAX_ROOMS_PER_SOCKET,
         **engine_options: Any,
     ) -> None:
         self.connect_timeout = connect_timeout
+        self.max_rooms_per_socket = max_rooms_per_socket
         # Fixed for the server's life: every connection decodes, and every broadcast is
         # encoded, with this one.
         self._parser = get_parser(parser)

@@ -61,6 +61,15 @@ def new_socket_id() -> str:
     return secrets.token_urlsafe(15)
 
 
+class RoomLimitError(RuntimeError):
+    """A socket asked to join a room beyond ``max_rooms_per_socket``. Raised by the join; the
+    socket stays connected, in the rooms it had."""
+
+
+#: Rooms a socket may be in besides its own (its id): a bound no sane app reaches, so that a
+#: route joining rooms named by clients cannot grow the room index without end.
+DEFAULT_MAX_ROOMS_PER_SOCKET = 1000
+
 #: Emits with a callback still waiting for a client's ack, per socket; past this the oldest
 #: wait is given up. Dicts keep insertion order, so the oldest is the first key.
 MAX_PENDING_ACKS = 1000
@@ -269,14 +278,25 @@ class Socket:
     # --- rooms -----------------------------------------------------------------------------
 
     def join(self, room: str) -> None:
-        if self.connected:
-            adapter = self.namespace.adapter
-            observer = self.namespace.observer
-            if observer is None:
-                adapter.add(self.id, room)
-            elif room not in adapter.rooms_of(self.id):
-                adapter.add(self.id, room)
-                observer.room_joined(self, room)
+        """Join ``room``; :class:`RoomLimitError` if the socket is in ``max_rooms_per_socket``
+        rooms (its own not counted) already and ``room`` is not one of them."""
+        if not self.connected:
+            return
+        adapter = self.namespace.adapter
+        limit = self.namespace.server.max_rooms_per_socket
+        observer = self.namespace.observer
+        if (observer is not None or adapter.room_count(self.id) > limit) and adapter.is_in(
+            self.id, room
+        ):
+            return  # already there: nothing to count or report
+        if adapter.room_count(self.id) > limit:
+            raise RoomLimitError(
+                f"socket {self.id} is in {limit} rooms already (max_rooms_per_socket); "
+                f"it cannot join {room!r}"
+            )
+        adapter.add(self.id, room)
+        if observer is not None:
+            observer.room_joined(self, room)
 
     def leave(self, room: str) -> None:
         adapter = self.namespace.adapter

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from ..protocol.parsers import transcode_event
 from ..protocol.socketio import DecodeError, EncodedPacket
 from ..realtime.adapter import NO_ROOMS, BroadcastOptions, InMemoryAdapter
+from ..realtime.socket import RoomLimitError
 from ..sessions.redaction import redacted
 from . import wire
 from .link import RedisLink
@@ -188,7 +189,10 @@ class RedisNamespaceAdapter(InMemoryAdapter):
             return  # another process owns it, or nobody does any more
         if message.kind == wire.JOIN:
             assert message.room is not None
-            socket.join(message.room)
+            try:
+                socket.join(message.room)
+            except RoomLimitError as error:
+                logger.warning("a join asked by another process was refused: %s", error)
         elif message.kind == wire.LEAVE:
             assert message.room is not None
             socket.leave(message.room)
