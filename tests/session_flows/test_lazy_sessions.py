@@ -3,6 +3,7 @@ no store round trip (counted on a store that records its calls)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -39,7 +40,15 @@ async def test_requests_and_events_that_never_read_the_session_cost_no_store_cal
         async with httpx.AsyncClient(base_url=url) as browser, socket_clients(url) as connect:
             await browser.post("/login", json={"nick": "ada"})
             client = await connect(headers=cookie_header(cookie_of(browser)))
+            store.calls.clear()
             assert (await client.call("me"))["data"] == {"nick": "ada"}
+            # the event that read the session refreshes it after its ack has gone out: wait
+            # for that, so that it is not counted against the events below
+            for _ in range(200):
+                if "touch" in store.calls or "save" in store.calls:
+                    break
+                await asyncio.sleep(0.01)
+            assert "load" in store.calls and ("touch" in store.calls or "save" in store.calls)
             store.calls.clear()
             for _ in range(20):
                 assert (await browser.get("/health")).json() == {"ok": True}
