@@ -19,6 +19,7 @@ from tests.conformance.wire import (
     open_websocket,
     poll,
     push,
+    raw_http,
     receive,
     receive_text,
     websocket_session,
@@ -133,3 +134,24 @@ async def test_second_websocket_after_upgrade_is_closed(any_endpoint: Endpoint) 
                 await assert_engine_echo(ws, "hello")
             else:
                 assert await receive(ws, answer_pings=False) == "2"
+
+
+async def test_poll_right_behind_the_upgrade_packet_is_refused(any_endpoint: Endpoint) -> None:
+    """The official suite's "ignores HTTP requests with same sid after upgrade": the client
+    sends ``5`` and, without waiting for anything, polls over another connection. Both reach
+    the server at once and race inside it; the poll must be refused whichever is read first.
+    The poll is written by hand on a connection opened beforehand, so that it follows the
+    ``5`` within microseconds, as a fast client's would."""
+    async with http_client() as client:
+        sid = await open_polling_session(client, any_endpoint)
+    async with (
+        open_websocket(any_endpoint.websocket_url(sid)) as ws,
+        raw_http(any_endpoint) as http,
+    ):
+        await ws.send("2probe")
+        assert await receive(ws) == "3probe"
+        await ws.send("5")
+        status, body = await http.request("GET", any_endpoint.polling_url(sid))
+        assert status == 400, body
+        if any_endpoint.path == "/engine.io/":
+            await assert_engine_echo(ws, "hello")
