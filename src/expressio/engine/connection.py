@@ -20,16 +20,17 @@ the session still owes the client. The rules, top to bottom:
   with the close packet). A POST body is no larger than ``max_payload``.
 * Upgrade: ``2probe`` on the new transport is answered ``3probe`` (the session is
   UPGRADING); ``5`` switches the session to the websocket. The outbox is one queue whichever
-  transport drains it, so no packet is lost or sent twice across the switch. While upgrading,
-  a GET with nothing to deliver is held rather than answered: the GET the client left pending
-  when it probed, as engine.io does, so that a packet queued meanwhile goes out on it instead
-  of a noop, and a GET that arrives later, because the client's ``5`` may be right behind it
-  (a client sends ``5`` and may poll at once, on another connection that the server happens to
-  read first; a websocket compressing its frames sends that ``5`` after the poll). A held GET
-  takes whatever is queued, or a noop :data:`UPGRADE_NOOP_DELAY` after the probe or after its
-  own arrival, whichever is later (engine.io answers it on a 100 ms check); it is refused
-  (:class:`PollAfterUpgrade`, HTTP 400, as any poll once the session is on the websocket) if
-  the upgrade completes first, and is an ordinary GET again if the probe is abandoned.
+  transport drains it, so no packet is lost or sent twice across the switch.
+* A GET while upgrading takes what is queued at once; with nothing queued it is held. A held
+  GET takes what is queued as soon as something is (engine.io's way with the GET the client
+  left pending when it probed: what comes goes out on it rather than a noop), or a noop
+  :data:`UPGRADE_NOOP_DELAY` after the probe or after its own arrival, whichever is later
+  (engine.io answers on a 100 ms check). If the client's ``5`` completes the upgrade first,
+  it is refused (:class:`PollAfterUpgrade`: HTTP 400, as any GET once the session is on the
+  websocket): a client may send ``5`` and poll at once, and the poll may reach the server
+  first (two connections are read in any order, and a websocket that compresses its frames,
+  as Node's ``ws`` does, even sends the ``5`` after it). If the probe is abandoned, it waits
+  as any GET does.
 * Closing (:data:`CLOSE_RULES`): a client ``1`` packet closes with ``"transport close"`` (a
   pending GET gets a noop); the engine's own error reasons (transport close or error, ping
   timeout, parse error) discard the outbox and answer a pending GET with ``1``; any other
@@ -38,7 +39,7 @@ the session still owes the client. The rules, top to bottom:
   disconnect, whose DISCONNECT packets must reach the client.) Such a close during an upgrade
   (probe answered: the client has paused polling and polls no more) keeps the outbox until the
   client decides: ``5`` completes the upgrade and the websocket delivers it, an abandoned
-  probe (or a GET that still comes) has polling deliver it with the close packet.
+  probe (or a GET held then, or still to come) has polling deliver it with the close packet.
 * Send buffer: at most ``max_send_buffer`` packets, and at most ``max_send_buffer_bytes`` of
   them (:attr:`Connection.outbox_bytes`: the length of each packet's websocket form, in
   characters for text, bytes for binary), wait in the outbox. A send beyond either closes the
