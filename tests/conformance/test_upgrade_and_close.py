@@ -1,5 +1,6 @@
 """Engine.IO v4 on both mount points: client-initiated close, and the upgrade from long-polling
-to WebSocket (probe, noop, and what the old transport gets after)."""
+to WebSocket (probe, noop, what a poll gets during the upgrade, and what the old transport gets
+after)."""
 
 from __future__ import annotations
 
