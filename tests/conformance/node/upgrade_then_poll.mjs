@@ -5,8 +5,8 @@
 //
 //   node tests/conformance/node/upgrade_then_poll.mjs --url http://127.0.0.1:N [--runs 10]
 //
-// Prints one JSON line per run, {"step": "run N", "status": S, "echo": "..."}, then
-// {"step": "done"}.
+// Prints one JSON line per run, {"step": "run N", "status": S, "echo": "..."} (with "body"
+// when S is not 400), then {"step": "done"}. Pings on the websocket are answered and skipped.
 import WebSocket from "ws";
 
 const STEP_TIMEOUT_MS = 5000;
@@ -34,6 +34,16 @@ function waitFor(socket, event) {
   });
 }
 
+async function nextMessage(socket) {
+  for (;;) {
+    const message = await waitFor(socket, "message");
+    if (message !== "2") {
+      return message;
+    }
+    socket.send("3");
+  }
+}
+
 async function upgradeThenPoll() {
   const handshake = await fetch(`${url}/engine.io/?EIO=4&transport=polling`);
   const sid = JSON.parse((await handshake.text()).slice(1)).sid;
@@ -43,11 +53,11 @@ async function upgradeThenPoll() {
   await waitFor(socket, "message"); // "3probe"
   socket.send("5");
   const poll = await fetch(`${url}/engine.io/?EIO=4&transport=polling&sid=${sid}`);
-  await poll.arrayBuffer();
+  const body = await poll.text();
   socket.send("4hello");
-  const echo = await waitFor(socket, "message");
+  const echo = await nextMessage(socket);
   socket.close();
-  return { status: poll.status, echo };
+  return poll.status === 400 ? { status: poll.status, echo } : { status: poll.status, body, echo };
 }
 
 for (let run = 0; run < runs; run++) {
