@@ -1,6 +1,12 @@
 """The protocol conformance target: Socket.IO v5 at /socket.io/ and raw Engine.IO v4 at /engine.io/.
 
     python examples/protocol_server.py --port 3000
+    python examples/protocol_server.py --port 3000 --asgi
+
+By default it is served the way ``app.listen()`` serves (``expressio.http.serving.build_config``):
+engine websockets take expressio's direct transport. ``--asgi`` serves the same app through
+plain ASGI instead, websockets included, on uvicorn's own websocket implementation
+(``ws="auto"``): what any other ASGI server would see.
 
 - ``/socket.io/``: namespaces ``/`` and ``/custom``. On connect, each emits ``auth`` with the
   client's auth payload (``{}`` when none). On ``/``, ``message`` is answered by
@@ -105,10 +111,19 @@ def main() -> None:
         default=1.0,
         help="seconds a client has to join a namespace (the test suites' reference uses 1 s)",
     )
+    parser.add_argument(
+        "--asgi",
+        action="store_true",
+        help="serve websockets through plain ASGI (uvicorn's own implementation), not directly",
+    )
     options = parser.parse_args()
     app = ProtocolApp(options.connect_timeout)
-    # build_config: what app.listen() uses, websockets on the direct transport included.
-    config = build_config(app, host=options.host, port=options.port, log_level="warning")
+    # build_config: what app.listen() uses, websockets on the direct transport included,
+    # unless --asgi hands them to uvicorn's own websocket protocol, as plain ASGI.
+    plain_asgi = {"ws": "auto"} if options.asgi else {}
+    config = build_config(
+        app, host=options.host, port=options.port, log_level="warning", **plain_asgi
+    )
     uvicorn.Server(config).run()
 
 

@@ -3,6 +3,8 @@
 The target is expressio's `examples/protocol_server.py` unless
 EXPRESSIO_CONFORMANCE_TARGET=node selects the reference server built on the official Node
 packages (`tests/reference/protocol_server.js`), which validates the tests themselves.
+expressio's server runs twice per module, once per serving mode (`target.SERVING_MODES`):
+`direct` as `app.listen()` serves it, `asgi` through plain ASGI.
 """
 
 from __future__ import annotations
@@ -11,15 +13,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conformance.target import TARGET, protocol_server
+from tests.conformance.target import SERVING_MODES, TARGET, protocol_server
 from tests.conformance.wire import Endpoint
 from tests.support import free_port
 
 
-@pytest.fixture(scope="module")
-def server_port() -> Iterator[int]:
+@pytest.fixture(scope="module", params=SERVING_MODES)
+def server_port(request: pytest.FixtureRequest) -> Iterator[int]:
     port = free_port()
-    with protocol_server(port):
+    with protocol_server(port, request.param):
         yield port
 
 

@@ -1,4 +1,4 @@
-"""Which protocol server the conformance tests run against."""
+"""Which protocol server the conformance tests run against, and how it is served."""
 
 from __future__ import annotations
 
@@ -18,13 +18,19 @@ if TARGET not in ("expressio", "node"):
 EXPRESSIO_SERVER = ROOT / "examples" / "protocol_server.py"
 NODE_REFERENCE_SERVER = ROOT / "tests" / "reference" / "protocol_server.js"
 
+#: expressio is served two ways, and each must conform: as ``app.listen()`` serves (engine
+#: websockets on the direct transport), and through plain ASGI (uvicorn's own websockets).
+#: The Node reference has one way.
+SERVING_MODES: tuple[str, ...] = ("node",) if TARGET == "node" else ("direct", "asgi")
 
-def protocol_server(port: int) -> AbstractContextManager[subprocess.Popen[bytes]]:
-    if TARGET == "node":
+
+def protocol_server(port: int, mode: str) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    if mode == "node":
         return server_process(["node", str(NODE_REFERENCE_SERVER), "--port", str(port)], port)
     if not EXPRESSIO_SERVER.exists():
         pytest.fail(f"{EXPRESSIO_SERVER.relative_to(ROOT)} is missing: nothing to test against")
-    return python_server(EXPRESSIO_SERVER, port)
+    extra = ("--asgi",) if mode == "asgi" else ()
+    return python_server(EXPRESSIO_SERVER, port, *extra)
 
 
 def beyond_node_reference(reason: str) -> pytest.MarkDecorator:

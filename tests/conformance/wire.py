@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -106,6 +107,42 @@ async def poll_until(
             else:
                 packets.append(packet)
     return packets
+
+
+class RawHttpConnection:
+    """One HTTP/1.1 connection written by hand: a request goes on the wire in the same step
+    as the call, with no client machinery before it (for tests about what arrives when)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    async def request(self, method: str, url: str) -> tuple[int, str]:
+        """Send a body-less request at once; the response's status and body."""
+        parts = urlsplit(url)
+        target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+        self._writer.write(
+            f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode("ascii")
+        )
+        head = await asyncio.wait_for(self._reader.readuntil(b"\r\n\r\n"), RECEIVE_TIMEOUT)
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        length = 0
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        body = await asyncio.wait_for(self._reader.readexactly(length), RECEIVE_TIMEOUT)
+        return int(status_line.split()[1]), body.decode()
+
+
+@asynccontextmanager
+async def raw_http(endpoint: Endpoint) -> AsyncIterator[RawHttpConnection]:
+    """An open connection to the server under test, for :class:`RawHttpConnection`."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", endpoint.port)
+    try:
+        yield RawHttpConnection(reader, writer)
+    finally:
+        writer.close()
 
 
 def open_websocket(url: str, origin: str | None = None) -> Any:

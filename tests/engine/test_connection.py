@@ -8,18 +8,21 @@ from expressio.engine.connection import (
     CLOSE_RULES,
     DRAIN_FIRST,
     TRANSITIONS,
+    UPGRADE_NOOP_DELAY,
     Closed,
     Connection,
     ConnectionState,
     DuplicatePoll,
     DuplicatePost,
     MessageReceived,
+    PollAfterUpgrade,
     ProbeResult,
     Transition,
 )
 from expressio.engine.reasons import DisconnectReason
 from expressio.protocol.engineio import PreparedMessage
 
+NOW = 100.0  # the clock at the handshake
 INTERVAL = 25.0
 TIMEOUT = 20.0
 
@@ -34,7 +37,7 @@ def make(transport: str = "polling", **options: float) -> Connection:
     }
     return Connection(
         transport,
-        now=100.0,
+        now=NOW,
         ping_interval=settings["ping_interval"],
         ping_timeout=settings["ping_timeout"],
         max_payload=int(settings["max_payload"]),
@@ -200,7 +203,7 @@ def test_draining_makes_room_again() -> None:
 
 def test_poll_waits_when_nothing_is_queued_then_gets_the_messages() -> None:
     connection = make()
-    assert connection.start_poll() is None
+    assert connection.start_poll(NOW) is None
     assert connection.poll_pending
     assert connection.finish_poll() is None  # a spurious wake keeps waiting
     connection.send(PreparedMessage("one"))
@@ -212,21 +215,21 @@ def test_poll_waits_when_nothing_is_queued_then_gets_the_messages() -> None:
 def test_poll_is_answered_at_once_when_messages_are_queued() -> None:
     connection = make()
     connection.send(PreparedMessage("ready"))
-    assert connection.start_poll() == "4ready"
+    assert connection.start_poll(NOW) == "4ready"
     assert not connection.poll_pending
 
 
 def test_ping_reaches_a_pending_poll() -> None:
     connection = make()
-    connection.start_poll()
+    connection.start_poll(NOW)
     connection.tick(125.0)
     assert connection.finish_poll() == "2"
 
 
 def test_duplicate_poll_closes_the_session_and_the_first_gets_close() -> None:
     connection = make()
-    assert connection.start_poll() is None
-    duplicate = connection.start_poll()
+    assert connection.start_poll(NOW) is None
+    duplicate = connection.start_poll(NOW)
     assert duplicate == DuplicatePoll(Closed("transport error"))
     assert connection.finish_poll() == "1"
     assert connection.state is ConnectionState.CLOSED
@@ -234,7 +237,7 @@ def test_duplicate_poll_closes_the_session_and_the_first_gets_close() -> None:
 
 def test_abandoned_poll_closes_with_transport_close() -> None:
     connection = make()
-    connection.start_poll()
+    connection.start_poll(NOW)
     assert connection.abandon_poll() == Closed("transport close")
     assert connection.state is ConnectionState.CLOSED
 
@@ -259,7 +262,7 @@ def test_a_post_may_follow_a_finished_one() -> None:
 
 def test_duplicate_post_answers_the_pending_poll_with_close() -> None:
     connection = make()
-    assert connection.start_poll() is None
+    assert connection.start_poll(NOW) is None
     connection.send(PreparedMessage("dropped"))
     connection.start_post()
     assert connection.start_post() == DuplicatePost(Closed("transport error"))
@@ -273,12 +276,12 @@ def test_post_on_a_closing_session_is_refused_without_a_second_close() -> None:
     assert connection.close() == Closed("forced close")
     assert connection.start_post() is False
     assert connection.close_reason == "forced close"
-    assert connection.start_poll() == "4bye\x1e1"
+    assert connection.start_poll(NOW) == "4bye\x1e1"
 
 
 def test_a_get_and_a_post_may_be_in_flight_together() -> None:
     connection = make()
-    assert connection.start_poll() is None
+    assert connection.start_poll(NOW) is None
     assert connection.start_post() is True
     assert connection.receive_payload(b"4hi", 101.0) == [MessageReceived("hi")]
     connection.finish_post()
@@ -304,7 +307,7 @@ def test_post_with_pong_keeps_the_session_alive() -> None:
 
 def test_post_close_packet_answers_the_pending_poll_with_noop() -> None:
     connection = make()
-    connection.start_poll()
+    connection.start_poll(NOW)
     assert connection.receive_payload(b"1", 101.0) == [Closed("transport close")]
     assert connection.finish_poll() == "6"
     assert connection.state is ConnectionState.CLOSED
@@ -318,7 +321,7 @@ def test_post_messages_before_a_close_packet_are_delivered() -> None:
 
 def test_undecodable_post_delivers_nothing_and_closes_with_parse_error() -> None:
     connection = make()
-    connection.start_poll()
+    connection.start_poll(NOW)
     assert connection.receive_payload(b"4fine\x1eabc", 101.0) == [Closed("parse error")]
     assert connection.finish_poll() == "1"
 
@@ -340,58 +343,133 @@ def test_post_on_closed_session_is_ignored() -> None:
 def test_upgrade_probe_then_upgrade_packet() -> None:
     connection = make()
     assert connection.start_probe()
-    assert connection.receive_probe_frame("2probe") == ProbeResult(reply="3probe")
+    assert connection.receive_probe_frame("2probe", NOW) == ProbeResult(reply="3probe")
     assert connection.state is ConnectionState.UPGRADING
     assert connection.transport == "polling"
-    assert connection.receive_probe_frame("5") == ProbeResult(upgraded=True)
+    assert connection.receive_probe_frame("5", NOW) == ProbeResult(upgraded=True)
     assert connection.transport == "websocket"
     assert state(connection) is ConnectionState.OPEN
 
 
-def test_pending_poll_is_released_with_noop_once_probed() -> None:
+def probing() -> Connection:
+    """A polling session whose probe was answered at ``NOW``."""
     connection = make()
-    assert connection.start_poll() is None
     assert connection.start_probe()
-    connection.receive_probe_frame("2probe")
+    assert connection.receive_probe_frame("2probe", NOW) == ProbeResult(reply="3probe")
+    return connection
+
+
+def test_poll_pending_at_the_probe_is_held_then_released_with_noop() -> None:
+    connection = make()
+    assert connection.start_poll(NOW) is None
+    assert connection.start_probe()
+    connection.receive_probe_frame("2probe", NOW)
+    # Not at once: a packet queued meanwhile would take the noop's place (engine.io's way).
+    assert connection.finish_poll() is None
+    noop_at = NOW + UPGRADE_NOOP_DELAY
+    assert connection.deadline == noop_at
+    assert connection.tick(noop_at - 0.001) is None
+    assert connection.finish_poll() is None
+    assert connection.tick(noop_at) is None
     assert connection.finish_poll() == "6"
-    # A new GET during the upgrade is answered at once too.
-    assert connection.start_poll() == "6"
+    assert connection.outbox == []  # the noop timer is no heartbeat: no ping
+    assert connection.deadline == NOW + INTERVAL
+
+
+def test_poll_arriving_during_the_upgrade_is_held_from_its_arrival() -> None:
+    connection = probing()
+    arrival = NOW + 0.05
+    assert connection.start_poll(arrival) is None
+    assert connection.deadline == arrival + UPGRADE_NOOP_DELAY
+    connection.tick(NOW + UPGRADE_NOOP_DELAY)
+    assert connection.finish_poll() is None
+    connection.tick(arrival + UPGRADE_NOOP_DELAY)
+    assert connection.finish_poll() == "6"
+    # The next GET is held afresh.
+    assert connection.start_poll(arrival + 1) is None
+
+
+def test_packet_queued_during_the_upgrade_goes_out_on_the_held_poll_instead_of_noop() -> None:
+    connection = make()
+    assert connection.start_poll(NOW) is None
+    assert connection.start_probe()
+    connection.receive_probe_frame("2probe", NOW)
+    connection.send(PreparedMessage("40"))
+    assert connection.finish_poll() == "440"
+    assert connection.deadline == NOW + INTERVAL
+
+
+def test_ping_due_during_the_upgrade_goes_out_on_the_held_poll() -> None:
+    connection = make(ping_interval=0.05)
+    assert connection.start_poll(NOW) is None
+    assert connection.start_probe()
+    connection.receive_probe_frame("2probe", NOW)
+    assert connection.deadline == NOW + 0.05
+    connection.tick(NOW + 0.05)
+    assert connection.finish_poll() == "2"
+
+
+def test_poll_held_when_the_upgrade_completes_is_refused() -> None:
+    connection = probing()
+    assert connection.start_poll(NOW + 0.001) is None
+    assert connection.receive_probe_frame("5", NOW + 0.002) == ProbeResult(upgraded=True)
+    assert connection.finish_poll() == PollAfterUpgrade()
+    assert not connection.poll_pending
+    assert connection.deadline == NOW + INTERVAL
+
+
+def test_poll_held_when_the_probe_is_abandoned_waits_as_any_poll() -> None:
+    connection = probing()
+    assert connection.start_poll(NOW) is None
+    connection.abandon_probe()
+    assert connection.tick(NOW + UPGRADE_NOOP_DELAY) is None
+    assert connection.finish_poll() is None
+    connection.send(PreparedMessage("m"))
+    assert connection.finish_poll() == "4m"
+
+
+def test_poll_gone_while_held_leaves_no_noop_owed_to_the_next_one() -> None:
+    connection = probing()
+    assert connection.start_poll(NOW) is None
+    # The client went away: an abandoned GET closes the session, as on any polling session.
+    assert connection.abandon_poll() == Closed("transport close")
+    assert connection.deadline == NOW + INTERVAL
 
 
 def test_no_message_lost_or_duplicated_across_the_upgrade() -> None:
     connection = make()
     connection.send(PreparedMessage("m1"))
-    assert connection.start_poll() == "4m1"
+    assert connection.start_poll(NOW) == "4m1"
     assert connection.start_probe()
-    connection.receive_probe_frame("2probe")
+    connection.receive_probe_frame("2probe", NOW)
     connection.send(PreparedMessage("m2"))
     # The client's in-flight poll may still take what is queued during the probe...
-    assert connection.start_poll() == "4m2"
+    assert connection.start_poll(NOW) == "4m2"
     connection.send(PreparedMessage("m3"))
-    connection.receive_probe_frame("5")
+    connection.receive_probe_frame("5", NOW)
     connection.send(PreparedMessage("m4"))
     # ...and everything after it goes out on the websocket, once.
     assert frames(connection) == ["4m3", "4m4"]
-    # A leftover GET after the upgrade never takes websocket traffic.
+    # A GET after the upgrade never takes websocket traffic: it is refused.
     connection.send(PreparedMessage("m5"))
-    assert connection.start_poll() == "6"
+    assert connection.start_poll(NOW) == PollAfterUpgrade()
     assert frames(connection) == ["4m5"]
 
 
 def test_messages_queued_during_the_probe_wait_for_the_websocket() -> None:
     connection = make()
     connection.start_probe()
-    connection.receive_probe_frame("2probe")
+    connection.receive_probe_frame("2probe", NOW)
     connection.send(PreparedMessage("during"))
     connection.tick(125.0)
-    connection.receive_probe_frame("5")
+    connection.receive_probe_frame("5", NOW)
     assert frames(connection) == ["4during", "2"]
 
 
 def test_upgrade_packet_before_probe_fails_the_probe() -> None:
     connection = make()
     connection.start_probe()
-    assert connection.receive_probe_frame("5") == ProbeResult(failed=True)
+    assert connection.receive_probe_frame("5", NOW) == ProbeResult(failed=True)
     connection.abandon_probe()
     assert connection.transport == "polling"
     assert connection.start_probe()
@@ -401,17 +479,17 @@ def test_upgrade_packet_before_probe_fails_the_probe() -> None:
 def test_unexpected_frame_on_the_probe_fails_it(frame: str | bytes) -> None:
     connection = make()
     connection.start_probe()
-    assert connection.receive_probe_frame(frame).failed
+    assert connection.receive_probe_frame(frame, NOW).failed
 
 
 def test_abandoned_probe_returns_to_polling() -> None:
     connection = make()
     connection.start_probe()
-    connection.receive_probe_frame("2probe")
+    connection.receive_probe_frame("2probe", NOW)
     connection.abandon_probe()
     assert connection.state is ConnectionState.OPEN
     assert connection.transport == "polling"
-    assert connection.start_poll() is None
+    assert connection.start_poll(NOW) is None
 
 
 def test_only_one_probe_at_a_time_and_none_on_websocket() -> None:
@@ -425,16 +503,17 @@ def test_probe_on_a_closed_session_fails() -> None:
     connection = make()
     connection.start_probe()
     connection.close()
-    assert connection.receive_probe_frame("2probe").failed
+    assert connection.receive_probe_frame("2probe", NOW).failed
 
 
 def upgrading_with_queue(message: str) -> Connection:
     """A polling session whose probe was answered (the client paused polling), then the
     server queued ``message`` and closed gracefully."""
     connection = make()
-    assert connection.start_poll() is None
+    assert connection.start_poll(NOW) is None
     assert connection.start_probe()
-    connection.receive_probe_frame("2probe")
+    connection.receive_probe_frame("2probe", NOW)
+    connection.tick(NOW + UPGRADE_NOOP_DELAY)
     assert connection.finish_poll() == "6"
     connection.send(PreparedMessage(message))
     assert connection.close("server namespace disconnect") == Closed(
@@ -447,7 +526,7 @@ def test_graceful_close_during_the_upgrade_waits_for_it_then_uses_the_websocket(
     connection = upgrading_with_queue("41")
     assert not connection.is_open
     assert connection.send(PreparedMessage("too late")) is None
-    assert connection.receive_probe_frame("5") == ProbeResult(upgraded=True)
+    assert connection.receive_probe_frame("5", NOW) == ProbeResult(upgraded=True)
     assert connection.transport == "websocket"
     assert frames(connection) == ["441"]
     assert state(connection) is ConnectionState.CLOSING
@@ -459,25 +538,37 @@ def test_graceful_close_during_an_abandoned_upgrade_goes_out_by_polling() -> Non
     connection = upgrading_with_queue("41")
     connection.abandon_probe()
     assert connection.transport == "polling"
-    assert connection.start_poll() == "441\x1e1"
+    assert connection.start_poll(NOW) == "441\x1e1"
     assert state(connection) is ConnectionState.CLOSED
 
 
 def test_graceful_close_during_the_upgrade_goes_to_a_poll_that_still_comes() -> None:
     connection = upgrading_with_queue("41")
-    assert connection.start_poll() == "441\x1e1"
+    assert connection.start_poll(NOW) == "441\x1e1"
     # The probe then has no session to take over.
-    assert connection.receive_probe_frame("5").failed
+    assert connection.receive_probe_frame("5", NOW).failed
+
+
+def test_graceful_close_while_a_poll_is_held_delivers_on_that_poll() -> None:
+    connection = make()
+    assert connection.start_poll(NOW) is None
+    assert connection.start_probe()
+    connection.receive_probe_frame("2probe", NOW)
+    connection.send(PreparedMessage("41"))
+    connection.close("server namespace disconnect")
+    # Woken by the close before it took the queue: both go out on it, then the probe fails.
+    assert connection.finish_poll() == "441\x1e1"
+    assert connection.receive_probe_frame("5", NOW).failed
 
 
 def test_error_close_during_the_upgrade_is_immediate() -> None:
     connection = make()
     connection.start_probe()
-    connection.receive_probe_frame("2probe")
+    connection.receive_probe_frame("2probe", NOW)
     connection.send(PreparedMessage("dropped"))
     assert connection.close("transport error") == Closed("transport error")
     assert connection.outbox == []
-    assert connection.receive_probe_frame("5").failed
+    assert connection.receive_probe_frame("5", NOW).failed
 
 
 # -- server-side close -----------------------------------------------------------------
@@ -499,13 +590,13 @@ def test_forced_close_on_polling_delivers_queue_then_close_packet() -> None:
     connection = make()
     connection.send(PreparedMessage("bye"))
     assert connection.close("server shutting down") == Closed("server shutting down")
-    assert connection.start_poll() == "4bye\x1e1"
+    assert connection.start_poll(NOW) == "4bye\x1e1"
     assert connection.state is ConnectionState.CLOSED
 
 
 def test_forced_close_with_a_pending_poll_answers_it() -> None:
     connection = make()
-    connection.start_poll()
+    connection.start_poll(NOW)
     connection.close()
     assert connection.finish_poll() == "1"
 
@@ -518,7 +609,7 @@ def test_close_with_a_reason_of_the_layer_above_delivers_the_queue_first() -> No
     polling = make()
     polling.send(PreparedMessage("41"))
     polling.close("server namespace disconnect")
-    assert polling.start_poll() == "441\x1e1"
+    assert polling.start_poll(NOW) == "441\x1e1"
 
 
 def test_error_close_discards_the_queue() -> None:
@@ -550,7 +641,7 @@ def test_which_closes_drain_the_queue(reason: str, drains: bool, last: str) -> N
     assert (rule.drains_queue, rule.last_polling_answer) == (drains, last)
     # The table is what the machine does, on polling with a GET pending...
     polling = make()
-    assert polling.start_poll() is None
+    assert polling.start_poll(NOW) is None
     polling.send(PreparedMessage("queued"))
     polling.close(reason)
     assert polling.finish_poll() == ("4queued\x1e" + last if drains else last)
@@ -565,10 +656,10 @@ def test_a_closed_polling_session_awaits_the_last_poll_only_when_it_owes_one() -
     draining = make()
     draining.close()
     assert draining.awaits_last_poll
-    assert draining.start_poll() == "1"
+    assert draining.start_poll(NOW) == "1"
     assert not draining.awaits_last_poll
     with_poll = make()
-    with_poll.start_poll()
+    with_poll.start_poll(NOW)
     with_poll.close()
     assert not with_poll.awaits_last_poll  # the pending GET takes the last payload
     discarded = make()

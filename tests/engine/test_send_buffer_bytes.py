@@ -50,7 +50,7 @@ def test_polling_answer_resets_the_count() -> None:
     connection = make("polling", max_bytes=1000)
     connection.send(PreparedMessage("x" * 199))
     assert connection.outbox_bytes == 200
-    assert connection.start_poll() == "4" + "x" * 199
+    assert connection.start_poll(100.0) == "4" + "x" * 199
     assert connection.outbox_bytes == 0
 
 

@@ -6,8 +6,10 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from expressio.engine import connection
 from tests.engine.conftest import EngineUnderTest
 from tests.engine.helpers import receive, receive_skipping_pings, wait_closed
 
@@ -51,6 +53,43 @@ async def test_poll_during_the_probe_is_answered_with_noop(
         await websocket.send("5")
         await websocket.send("4after")
         assert await receive_skipping_pings(websocket) == "4after"
+
+
+async def test_message_queued_during_the_probe_goes_out_on_the_pending_poll(
+    make_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # However slow this machine: the pending poll gets no noop before the echo is queued.
+    monkeypatch.setattr(connection, "UPGRADE_NOOP_DELAY", 5.0)
+    # Long heartbeats: no ping may take the pending poll first.
+    with make_server(ping_interval=5, ping_timeout=5) as server:
+        async with httpx.AsyncClient() as client:
+            sid = (await server.handshake(client))["sid"]
+            pending = asyncio.ensure_future(client.get(server.polling_url(sid)))
+            await asyncio.sleep(0.05)
+            websocket = await probe(server, sid)
+            async with websocket:
+                await client.post(server.polling_url(sid), content="4during")
+                # The echo, not a noop: the client pausing polling gets it on the way.
+                assert (await pending).text == "4during"
+                await websocket.send("5")
+                await websocket.send("4after")
+                assert await receive(websocket) == "4after"
+
+
+async def test_poll_sent_with_the_upgrade_packet_is_refused(
+    server: EngineUnderTest, client: httpx.AsyncClient
+) -> None:
+    sid = (await server.handshake(client))["sid"]
+    websocket = await probe(server, sid)
+    async with websocket:
+        # Sent together, the poll often first: held, it must still lose to the upgrade.
+        polled = asyncio.ensure_future(client.get(server.polling_url(sid)))
+        await websocket.send("5")
+        refused = await polled
+        assert refused.status_code == 400
+        assert refused.json() == {"code": 3, "message": "Bad request"}
+        await websocket.send("4hello")
+        assert await receive_skipping_pings(websocket) == "4hello"
 
 
 async def test_messages_queued_during_the_upgrade_arrive_once_on_the_websocket(

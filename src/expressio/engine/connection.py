@@ -12,7 +12,9 @@ the session still owes the client. The rules, top to bottom:
 
 * Heartbeat: a ping is due ``ping_interval`` after the handshake and after every pong; once
   a ping is out, no pong within ``ping_timeout`` closes the session with ``"ping timeout"``.
-  :attr:`Connection.deadline` says when :meth:`Connection.tick` must next run.
+  :attr:`Connection.deadline` says when :meth:`Connection.tick` must next run (the
+  heartbeat's time, or sooner the first contact's or the noop of a GET held during an
+  upgrade).
 * First contact: a long-polling session whose client has sent neither a GET nor an upgrade
   probe within ``first_contact_timeout`` of its handshake is closed as a ping timeout would
   close it (the client opened it and went away), long before the heartbeat would notice: a
@@ -22,9 +24,19 @@ the session still owes the client. The rules, top to bottom:
   one is pending, or a second POST while one is being read, is a protocol error that closes
   the session with ``"transport error"`` (the newcomer is refused; a pending GET is answered
   with the close packet). A POST body is no larger than ``max_payload``.
-* Upgrade: ``2probe`` on the new transport is answered ``3probe`` and the pending GET with a
-  noop; ``5`` switches the session to the websocket. The outbox is one queue whichever
+* Upgrade: ``2probe`` on the new transport is answered ``3probe`` (the session is
+  UPGRADING); ``5`` switches the session to the websocket. The outbox is one queue whichever
   transport drains it, so no packet is lost or sent twice across the switch.
+* A GET while upgrading takes what is queued at once; with nothing queued it is held. A held
+  GET takes what is queued as soon as something is (engine.io's way with the GET the client
+  left pending when it probed: what comes goes out on it rather than a noop), or a noop
+  :data:`UPGRADE_NOOP_DELAY` after the probe or after its own arrival, whichever is later
+  (engine.io answers on a 100 ms check). If the client's ``5`` completes the upgrade first,
+  it is refused (:class:`PollAfterUpgrade`: HTTP 400, as any GET once the session is on the
+  websocket): a client may send ``5`` and poll at once, and the poll may reach the server
+  first (two connections are read in any order, and a websocket that compresses its frames,
+  as Node's ``ws`` does, even sends the ``5`` after it). If the probe is abandoned, it waits
+  as any GET does.
 * Closing (:data:`CLOSE_RULES`): a client ``1`` packet closes with ``"transport close"`` (a
   pending GET gets a noop); the engine's own error reasons (transport close or error, ping
   timeout, parse error) discard the outbox and answer a pending GET with ``1``; any other
@@ -33,7 +45,7 @@ the session still owes the client. The rules, top to bottom:
   disconnect, whose DISCONNECT packets must reach the client.) Such a close during an upgrade
   (probe answered: the client has paused polling and polls no more) keeps the outbox until the
   client decides: ``5`` completes the upgrade and the websocket delivers it, an abandoned
-  probe (or a GET that still comes) has polling deliver it with the close packet.
+  probe (or a GET held then, or still to come) has polling deliver it with the close packet.
 * Send buffer: at most ``max_send_buffer`` packets, and at most ``max_send_buffer_bytes`` of
   them (:attr:`Connection.outbox_bytes`: the length of each packet's websocket form, in
   characters for text, bytes for binary), wait in the outbox. A send beyond either closes the
@@ -70,6 +82,7 @@ __all__ = [
     "DuplicatePoll",
     "DuplicatePost",
     "MessageReceived",
+    "PollAfterUpgrade",
     "ProbeResult",
     "Transition",
 ]
@@ -79,6 +92,9 @@ PING: Final = PreparedMessage.control(PacketType.PING)
 DEFAULT_MAX_SEND_BUFFER_BYTES: Final = 16 * 1024 * 1024
 PONG_PROBE: Final = "3probe"
 NOOP_PAYLOAD: Final = "6"
+#: How long a GET with nothing to deliver is held while upgrading before a noop ends it:
+#: engine.io's interval, and ample for a ``5`` already sent to be read.
+UPGRADE_NOOP_DELAY: Final = 0.1
 CLOSE_PAYLOAD: Final = "1"
 
 
@@ -179,6 +195,14 @@ class DuplicatePost(NamedTuple):
     closed: Closed
 
 
+class PollAfterUpgrade(NamedTuple):
+    """The GET waited while the upgrade completed: refuse it (HTTP 400), as any GET that
+    comes once the session is on the websocket."""
+
+
+_POLL_AFTER_UPGRADE: Final = PollAfterUpgrade()
+
+
 class ProbeResult(NamedTuple):
     """What a frame on the probing websocket means.
 
@@ -206,7 +230,9 @@ class Connection:
         "_contact_due",
         "_delivery_awaits_upgrade",
         "_final_payload",
-        "_heartbeat_due",
+        "_heartbeat_at",
+        "_held_poll_noop_at",
+        "_held_poll_noop_due",
         "close_reason",
         "deadline",
         "max_payload",
@@ -252,7 +278,8 @@ class Connection:
         self._contact_due: float | None = None
         if first_contact_timeout is not None and transport == "polling":
             self._contact_due = now + first_contact_timeout
-        self._set_heartbeat_due(now + ping_interval)
+        self._heartbeat_at = now + ping_interval
+        self._set_deadline()
         self._awaiting_pong = False
         self.poll_pending = False
         self.post_pending = False
@@ -260,6 +287,10 @@ class Connection:
         self._final_payload: str | None = None
         # A graceful close happened mid-upgrade: which transport delivers is not known yet.
         self._delivery_awaits_upgrade = False
+        # While upgrading: when the GET held with nothing to deliver gets its noop, and
+        # whether that time has come (see the module docstring).
+        self._held_poll_noop_at: float | None = None
+        self._held_poll_noop_due = False
 
     # -- state -----------------------------------------------------------------------------
 
@@ -333,7 +364,8 @@ class Connection:
         if packet_type is _PONG:
             if self._awaiting_pong:
                 self._awaiting_pong = False
-                self._set_heartbeat_due(now + self.ping_interval)
+                self._heartbeat_at = now + self.ping_interval
+                self._set_deadline()
             return None
         if packet_type is PacketType.CLOSE:
             return self._close(DisconnectReason.TRANSPORT_CLOSE)
@@ -352,38 +384,48 @@ class Connection:
         """A polling session whose client has not polled nor probed yet."""
         return self._contact_due is not None
 
-    def _set_heartbeat_due(self, due: float) -> None:
-        self._heartbeat_due = due
-        contact_due = self._contact_due
-        self.deadline = due if contact_due is None or due < contact_due else contact_due
-
     def _contacted(self) -> None:
         if self._contact_due is not None:
             self._contact_due = None
-            self.deadline = self._heartbeat_due
+            self._set_deadline()
 
     def tick(self, now: float) -> Closed | None:
-        """Advance the heartbeat to ``now``: queue a due ping, or close on a missed pong (or
-        on a first contact that never came)."""
+        """Advance the timers to ``now``: queue a due ping, or close on a missed pong (or on a
+        first contact that never came); let a GET held during an upgrade have its noop when
+        due."""
         if not self.is_open or now < self.deadline:
             return None
         contact_due = self._contact_due
         if contact_due is not None and now >= contact_due:
             return self._close(DisconnectReason.PING_TIMEOUT)
-        if now < self._heartbeat_due:
-            return None
-        if self._awaiting_pong:
-            return self._close(DisconnectReason.PING_TIMEOUT)
-        self._awaiting_pong = True
-        self._set_heartbeat_due(now + self.ping_timeout)
-        # The ping jumps no queue but is never refused by the send buffer bound either:
-        # a session too slow to take it will time out instead.
-        self.outbox.append(PING)
+        noop_at = self._held_poll_noop_at
+        if noop_at is not None and now >= noop_at:
+            self._held_poll_noop_at = None
+            self._held_poll_noop_due = True
+        if now >= self._heartbeat_at:
+            if self._awaiting_pong:
+                return self._close(DisconnectReason.PING_TIMEOUT)
+            self._awaiting_pong = True
+            self._heartbeat_at = now + self.ping_timeout
+            # The ping jumps no queue but is never refused by the send buffer bound either:
+            # a session too slow to take it will time out instead.
+            self.outbox.append(PING)
+        self._set_deadline()
         return None
+
+    def _set_deadline(self) -> None:
+        deadline = self._heartbeat_at
+        noop_at = self._held_poll_noop_at
+        if noop_at is not None and noop_at < deadline:
+            deadline = noop_at
+        contact_due = self._contact_due
+        if contact_due is not None and contact_due < deadline:
+            deadline = contact_due
+        self.deadline = deadline
 
     # -- long-polling: GET -----------------------------------------------------------------
 
-    def start_poll(self) -> str | DuplicatePoll | None:
+    def start_poll(self, now: float) -> str | PollAfterUpgrade | DuplicatePoll | None:
         """A GET arrived: the payload to answer now, or None to wait (:meth:`finish_poll`).
 
         One GET at a time: a second one while the first is pending closes the session; the
@@ -398,10 +440,12 @@ class Connection:
         answer = self._poll_answer()
         if answer is None:
             self.poll_pending = True
+            if self.state is _UPGRADING:
+                self._hold_poll(now)
         return answer
 
-    def finish_poll(self) -> str | None:
-        """The pending GET was woken: its payload, or None if it should keep waiting."""
+    def finish_poll(self) -> str | PollAfterUpgrade | None:
+        """The pending GET was woken: its answer, or None if it should keep waiting."""
         answer = self._poll_answer()
         if answer is not None:
             self.poll_pending = False
@@ -410,12 +454,19 @@ class Connection:
     def abandon_poll(self) -> Closed | None:
         """The client went away while its GET was pending."""
         self.poll_pending = False
+        self._release_held_poll()
         if self.state is _CLOSING:
             self._move(Transition.DELIVERED)  # given up on: nobody is left to take it
             return None
         return self._close(DisconnectReason.TRANSPORT_CLOSE)
 
-    def _poll_answer(self) -> str | None:
+    def _poll_answer(self) -> str | PollAfterUpgrade | None:
+        answer = self._poll_answer_or_wait()
+        if answer is not None:
+            self._release_held_poll()
+        return answer
+
+    def _poll_answer_or_wait(self) -> str | PollAfterUpgrade | None:
         if self._delivery_awaits_upgrade:
             # The client polled after all: the last delivery goes out on this GET.
             self._seal_polling_delivery(DRAIN_FIRST.last_polling_answer)
@@ -426,17 +477,29 @@ class Connection:
             self._move(Transition.DELIVERED)
             return final if final is not None else CLOSE_PAYLOAD
         if self.transport != "polling":
-            # A GET left over from before the upgrade: the websocket owns the outbox now.
-            return NOOP_PAYLOAD
+            # Held while the upgrade completed: the websocket owns the outbox now.
+            return _POLL_AFTER_UPGRADE
         outbox = self.outbox
         if outbox:
             self.outbox = []
             self.outbox_bytes = 0
             return PAYLOAD_SEPARATOR.join(message.polling for message in outbox)
-        if state is _UPGRADING:
+        if state is _UPGRADING and self._held_poll_noop_due:
             # Ends the GET cleanly so the client can finish pausing polling.
             return NOOP_PAYLOAD
         return None
+
+    def _hold_poll(self, now: float) -> None:
+        """Upgrading, and a GET waits with nothing to deliver: its noop comes later."""
+        self._held_poll_noop_at = now + UPGRADE_NOOP_DELAY
+        self._held_poll_noop_due = False
+        self._set_deadline()
+
+    def _release_held_poll(self) -> None:
+        """No GET is held for a noop any more (answered, gone, or the upgrade is over)."""
+        self._held_poll_noop_at = None
+        self._held_poll_noop_due = False
+        self._set_deadline()
 
     # -- long-polling: POST ----------------------------------------------------------------
 
@@ -491,7 +554,7 @@ class Connection:
         self.probing = True
         return True
 
-    def receive_probe_frame(self, frame: str | bytes) -> ProbeResult:
+    def receive_probe_frame(self, frame: str | bytes, now: float) -> ProbeResult:
         """A frame on the probing websocket, before it carries the session."""
         if self._delivery_awaits_upgrade:
             return self._finish_upgrade_of_closing_session(frame)
@@ -499,11 +562,14 @@ class Connection:
             return _PROBE_FAILED
         if frame == "2probe" and self.state is _OPEN:
             self._move(Transition.PROBE_ANSWERED)
+            if self.poll_pending:
+                self._hold_poll(now)
             return _PROBE_ACCEPTED
         if frame == "5" and self.state is _UPGRADING:
             self._move(Transition.UPGRADED)
             self.transport = "websocket"
             self.probing = False
+            self._release_held_poll()
             return _UPGRADED
         if frame == "6":
             return _PROBE_IGNORED
@@ -526,6 +592,7 @@ class Connection:
             self.probing = False
             if self.state is _UPGRADING:
                 self._move(Transition.PROBE_ABANDONED)
+                self._release_held_poll()  # it waits as any GET does
             elif self._delivery_awaits_upgrade:
                 self._seal_polling_delivery(DRAIN_FIRST.last_polling_answer)
 

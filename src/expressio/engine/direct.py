@@ -526,7 +526,6 @@ class DirectWebSocketProtocol(asyncio.Protocol):
         result = socket.receive_probe_frame(frame)
         if result.reply is not None:
             self._transport.write(text_frame(result.reply))
-            socket.probe_answered()
         elif result.upgraded:
             self._cancel_timers()
             socket.write_blocked = self._paused

@@ -5,9 +5,10 @@ Also the request checks every polling request goes through (origin, ``EIO``, ``t
 
 A GET with nothing to deliver waits until the session has something (a message, a ping, the
 noop of an upgrade, the close packet) or the client goes away, which closes the session as
-Engine.IO prescribes. What a request may do (one GET and one POST in flight per session, what
-a closed session still answers) is the session's state machine's decision: this module only
-reads requests and writes answers.
+Engine.IO prescribes; one that waited while the session moved to a websocket is refused.
+What a request may do (one GET and one POST in flight per session, what a closed session still
+answers) is the session's state machine's decision: this module only reads requests and writes
+answers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Final
 from starlette.datastructures import Headers
 
 from expressio.engine.admission import admit_new_session
-from expressio.engine.connection import DuplicatePoll
+from expressio.engine.connection import DuplicatePoll, PollAfterUpgrade
 from expressio.engine.handshake import (
     ALLOWED_METHODS,
     BAD_HANDSHAKE_METHOD,
@@ -116,11 +117,16 @@ async def _poll(
         answer = await _wait_for_payload(socket, receive)
         if answer is None:
             return  # the client went away; nobody to answer
+    if type(answer) is PollAfterUpgrade:
+        await _respond_error(send, BAD_REQUEST, cors)
+        return
     assert isinstance(answer, str)
     await _respond(send, 200, answer.encode(), [_TEXT_PLAIN, *cors])
 
 
-async def _wait_for_payload(socket: EngineSocket, receive: Receive) -> str | None:
+async def _wait_for_payload(
+    socket: EngineSocket, receive: Receive
+) -> str | PollAfterUpgrade | None:
     loop = asyncio.get_running_loop()
     went_away = asyncio.ensure_future(_wait_for_disconnect(receive))
     try:

@@ -19,8 +19,7 @@ websocket                  ``take_outbox()``, ``receive_frame(frame, now)``, ``w
                            high-water mark, or a send is in progress)
 long-polling GET           ``start_poll()``, ``finish_poll()`` (once woken), ``abandon_poll()``
 long-polling POST          ``start_post()``, ``finish_post()``, ``receive_payload(body, now)``
-upgrade (probe websocket)  ``start_probe()``, ``receive_probe_frame(frame)``, ``probe_answered()``,
-                           ``abandon_probe()``
+upgrade (probe websocket)  ``start_probe()``, ``receive_probe_frame(frame)``, ``abandon_probe()``
 =========================  ====================================================================
 
 Whether a request or frame is allowed, and what it does, is the connection's decision; these
@@ -41,6 +40,7 @@ from expressio.engine.connection import (
     DuplicatePoll,
     DuplicatePost,
     MessageReceived,
+    PollAfterUpgrade,
     ProbeResult,
 )
 from expressio.engine.handshake import HandshakeRequest
@@ -236,19 +236,24 @@ class EngineSocket:
 
     # -- long-polling ----------------------------------------------------------------------
 
-    def start_poll(self) -> str | DuplicatePoll | None:
+    def start_poll(self) -> str | PollAfterUpgrade | DuplicatePoll | None:
         """A GET arrived: the payload to answer now; None to park a waiter and wait
         (:meth:`finish_poll` once woken); :class:`DuplicatePoll` to refuse it (a GET was
         pending: the session is closed, and the pending one gets the close packet)."""
-        answer = self._connection.start_poll()
-        if type(answer) is DuplicatePoll:
+        connection = self._connection
+        answer = connection.start_poll(self._server.loop.time())
+        if answer is None:
+            if connection.state is _UPGRADING:
+                self._arm_heartbeat()  # held: the timer brings its noop
+        elif type(answer) is DuplicatePoll:
             self._report_close(answer.closed.reason)
-        elif answer is not None:
+        else:
             self._answered_poll()
         return answer
 
-    def finish_poll(self) -> str | None:
-        """The waiting GET was woken: its payload, or None to keep waiting."""
+    def finish_poll(self) -> str | PollAfterUpgrade | None:
+        """The waiting GET was woken: its payload, or None to keep waiting;
+        :class:`PollAfterUpgrade` to refuse it (the session moved to the websocket)."""
         answer = self._connection.finish_poll()
         if answer is not None:
             self._answered_poll()
@@ -304,21 +309,19 @@ class EngineSocket:
         return self._connection.start_probe()
 
     def receive_probe_frame(self, frame: str | bytes) -> ProbeResult:
-        """A frame on the probing websocket. Send ``reply`` if any, then call
-        :meth:`probe_answered`; ``upgraded``: the websocket carries the session from now on;
-        ``failed``: close the probing websocket and call :meth:`abandon_probe`."""
-        result = self._connection.receive_probe_frame(frame)
-        if result.upgraded:
-            # Any GET still pending ends with a noop; the outbox is the websocket's now.
+        """A frame on the probing websocket. Send ``reply`` if any; ``upgraded``: the
+        websocket carries the session from now on; ``failed``: close the probing websocket
+        and call :meth:`abandon_probe`."""
+        connection = self._connection
+        result = connection.receive_probe_frame(frame, self._server.loop.time())
+        if result.reply is not None:
+            self._arm_heartbeat()  # a GET left pending is held: the timer brings its noop
+        elif result.upgraded:
+            # A GET still pending is refused; the outbox is the websocket's now.
             self._wake()
             # A close that waited for the upgrade is the websocket's to deliver, not a GET's.
             self._forget_if_last_poll_done()
         return result
-
-    def probe_answered(self) -> None:
-        """The probe's reply is out: a pending GET now answers a noop, so the client can
-        pause polling."""
-        self._wake()
 
     def abandon_probe(self) -> None:
         """The probing websocket failed or went away: the session stays on polling."""
@@ -412,6 +415,8 @@ class EngineSocket:
         if closed is not None:
             self._report_close(closed.reason)
             return
-        if self._connection.outbox:
+        connection = self._connection
+        if connection.outbox or connection.poll_pending:
+            # A ping to send, or a GET held during an upgrade whose noop may be due.
             self._wake()
         self._arm_heartbeat()

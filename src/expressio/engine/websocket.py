@@ -87,7 +87,6 @@ async def _probe(server: EngineServer, socket: EngineSocket, receive: Receive, s
                 result = socket.receive_probe_frame(frame)
                 if result.reply is not None:
                     await send({"type": "websocket.send", "text": result.reply})
-                    socket.probe_answered()
                 elif result.upgraded:
                     return True
                 elif result.failed:
