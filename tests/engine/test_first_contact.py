@@ -47,7 +47,7 @@ def test_a_post_is_no_contact_only_a_poll_or_a_probe_is() -> None:
     assert posted.tick(100.0 + CONTACT) == Closed(DisconnectReason.PING_TIMEOUT)
 
     polled = make()
-    assert polled.start_poll() is None  # waits for data: the client is there
+    assert polled.start_poll(101.0) is None  # waits for data: the client is there
     assert not polled.awaits_first_contact
     assert polled.deadline == 100.0 + INTERVAL
     assert polled.tick(100.0 + CONTACT) is None
@@ -61,7 +61,7 @@ def test_a_post_is_no_contact_only_a_poll_or_a_probe_is() -> None:
 
 def test_after_contact_the_heartbeat_runs_as_before() -> None:
     connection = make()
-    connection.start_poll()
+    connection.start_poll(101.0)
     assert connection.tick(100.0 + INTERVAL) is None  # the ping is queued
     assert connection.finish_poll() == "2"
     assert connection.deadline == 100.0 + INTERVAL + TIMEOUT

@@ -31,6 +31,7 @@ from expressio.engine.connection import (
     DuplicatePoll,
     DuplicatePost,
     MessageReceived,
+    PollAfterUpgrade,
 )
 from expressio.engine.reasons import DisconnectReason
 from expressio.protocol.engineio import (
@@ -124,7 +125,7 @@ def test_a_post_body_is_applied_whole_or_refused_with_one_close(body: bytes) -> 
     for message in connection.outbox:  # the pongs to the body's pings
         assert message.websocket[:1] == "3"
     # Nothing else is disturbed.
-    assert bystander.is_open and bystander.start_poll() == "4queued"
+    assert bystander.is_open and bystander.start_poll(1.0) == "4queued"
 
 
 # -- the whole lifecycle, driven as the transports drive it ------------------------------------
@@ -264,7 +265,7 @@ class ConnectionLifecycle(RuleBasedStateMachine):
         if self.get_parked and not duplicate:
             return  # a client polls once at a time; rarely, it breaks that rule
         was_open = self.connection.is_open
-        answer = self.connection.start_poll()
+        answer = self.connection.start_poll(self.now)
         if type(answer) is DuplicatePoll:
             assert self.get_parked
             self.duplicate_get = True
@@ -289,12 +290,19 @@ class ConnectionLifecycle(RuleBasedStateMachine):
             not connection.is_open
             or connection.transport != "polling"
             or bool(connection.outbox)
-            or connection.state is ConnectionState.UPGRADING
+            # during an upgrade an empty GET is held until its noop is due (as engine.io does)
+            or (connection.state is ConnectionState.UPGRADING and connection._held_poll_noop_due)
         )
         answer = connection.finish_poll()
         if owed:
             assert answer is not None, "a GET left waiting with something to answer"
+        if type(answer) is PollAfterUpgrade:
+            # held while the upgrade completed: refused (HTTP 400), the websocket delivers
+            assert connection.transport == "websocket"
+            self.get_parked = False
+            return
         if answer is not None:
+            assert isinstance(answer, str)
             self.get_parked = False
             self.take(answer)
             if connection.state is ConnectionState.CLOSED:
@@ -376,7 +384,7 @@ class ConnectionLifecycle(RuleBasedStateMachine):
         self.probe_receives("2probe" if self.connection.state is ConnectionState.OPEN else "5")
 
     def probe_receives(self, frame: str | bytes) -> None:
-        result = self.connection.receive_probe_frame(frame)
+        result = self.connection.receive_probe_frame(frame, self.now)
         assert sum((result.reply is not None, result.upgraded, result.failed)) <= 1
         if result.upgraded:
             self.probing = False

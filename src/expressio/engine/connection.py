@@ -279,7 +279,6 @@ class Connection:
         if first_contact_timeout is not None and transport == "polling":
             self._contact_due = now + first_contact_timeout
         self._heartbeat_at = now + ping_interval
-        self._set_deadline()
         self._awaiting_pong = False
         self.poll_pending = False
         self.post_pending = False
@@ -291,6 +290,7 @@ class Connection:
         # whether that time has come (see the module docstring).
         self._held_poll_noop_at: float | None = None
         self._held_poll_noop_due = False
+        self._set_deadline()
 
     # -- state -----------------------------------------------------------------------------
 
