@@ -85,7 +85,9 @@ def build_app(
     return app
 
 
-def add_soak_handlers(app: expressio.Application, store: expressio.MemoryStore, middleware: str) -> None:
+def add_soak_handlers(
+    app: expressio.Application, store: expressio.MemoryStore, middleware: str
+) -> None:
     payloads: dict[int, str] = {}
 
     def server_stats() -> dict[str, int]:

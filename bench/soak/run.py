@@ -27,6 +27,7 @@ as one table per scenario and written as JSON under bench/results/.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -62,7 +63,7 @@ def _load_realtime_runner() -> Any:
 
 realtime = _load_realtime_runner()
 sys.path.insert(0, str(SOAK))
-from tables import TABLES, check_targets, render_table  # noqa: E402
+from tables import check_targets, render_table  # noqa: E402
 
 Peer = realtime.Peer
 SOAKGEN = SOAK / "soakgen.js"
@@ -82,48 +83,20 @@ class SoakPeer:
 
 
 PYTHON = sys.executable
+# Every realtime peer takes both transports (the polling flood needs them) and runs handshake
+# middleware or its nearest equivalent, as apps do.
+EXPRESSIO_ARGV = (PYTHON, str(PEERS_DIR / "expressio_app_server.py"), "--routes", "def")
+EXPRESSIO_ARGV += ("--transports", "websocket,polling", "--middleware", "def")
+PSIO_ARGV = (PYTHON, str(PEERS_DIR / "psio_server.py"), "--connect-handler")
+PSIO_ARGV += ("--transports", "websocket,polling")
+NODE_ARGV = ("node", str(PEERS_DIR / "node_server.js"), "--middleware")
+NODE_ARGV += ("--transports", "websocket,polling")
+STARLETTE_ARGV = (PYTHON, str(PEERS_DIR / "http_hello_starlette.py"), "--sessions")
 PEER_LIST = (
-    SoakPeer(
-        Peer(
-            "expressio",
-            "expressio app.io",
-            (
-                PYTHON, str(PEERS_DIR / "expressio_app_server.py"), "--routes", "def",
-                "--transports", "websocket,polling", "--middleware", "def",
-            ),
-        ),
-        SCENARIOS,
-    ),  # fmt: skip
-    SoakPeer(
-        Peer(
-            "psio",
-            "python-socketio",
-            (
-                PYTHON, str(PEERS_DIR / "psio_server.py"),
-                "--transports", "websocket,polling", "--connect-handler",
-            ),
-        ),
-        ("idle", "slow", "flood"),
-    ),  # fmt: skip
-    SoakPeer(
-        Peer(
-            "node",
-            "Node socket.io",
-            (
-                "node", str(PEERS_DIR / "node_server.js"),
-                "--transports", "websocket,polling", "--middleware",
-            ),
-        ),
-        ("idle", "slow", "flood"),
-    ),  # fmt: skip
-    SoakPeer(
-        Peer(
-            "starlette",
-            "Starlette SessionMiddleware",
-            (PYTHON, str(PEERS_DIR / "http_hello_starlette.py"), "--sessions"),
-        ),
-        ("http",),
-    ),
+    SoakPeer(Peer("expressio", "expressio app.io", EXPRESSIO_ARGV), SCENARIOS),
+    SoakPeer(Peer("psio", "python-socketio", PSIO_ARGV), ("idle", "slow", "flood")),
+    SoakPeer(Peer("node", "Node socket.io", NODE_ARGV), ("idle", "slow", "flood")),
+    SoakPeer(Peer("starlette", "Starlette SessionMiddleware", STARLETTE_ARGV), ("http",)),
 )
 PEERS_BY_NAME = {soak.peer.name: soak for soak in PEER_LIST}
 
@@ -136,8 +109,9 @@ FULL_SIZES = {
     "drain": 10.0,
     "flood_duration": 10.0,
     "quiet": 2.0,
-    "linger": 5.0,
+    "linger": 60.0,
     "requests": 100_000,
+    "warmup_requests": 2000,
 }
 QUICK_SIZES = {
     "idle_clients": 200,
@@ -150,6 +124,7 @@ QUICK_SIZES = {
     "quiet": 0.5,
     "linger": 0.3,
     "requests": 1000,
+    "warmup_requests": 200,
 }
 
 
@@ -160,6 +135,7 @@ class RssSampler:
         self.pid = pid
         self.interval = interval
         self.peak_kb = 0
+        self.timeline: list[tuple[float, int]] = []  # (seconds, KB), about 4 a second
         self.killed_over_ceiling = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -174,12 +150,18 @@ class RssSampler:
         self._thread.join()
 
     def _run(self) -> None:
+        start = time.monotonic()
+        next_point = start
         while not self._stop.wait(self.interval):
             try:
                 rss = realtime.read_rss_kb(self.pid)
             except (OSError, RuntimeError):
                 return  # the process is gone
             self.peak_kb = max(self.peak_kb, rss)
+            now = time.monotonic()
+            if now >= next_point:
+                self.timeline.append((round(now - start, 2), rss))
+                next_point = now + 0.25
             if rss > RSS_CEILING_KB:
                 self.killed_over_ceiling = True
                 os.kill(self.pid, 9)
@@ -195,7 +177,7 @@ class Generator:
         for name, value in options.items():
             argv += [f"--{name.replace('_', '-')}", str(value)]
         self.mode = mode
-        self.errors = tempfile.TemporaryFile()
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -252,10 +234,8 @@ class Generator:
             self.process.kill()
             self.process.wait()
         if self.process.stdin is not None and not self.process.stdin.closed:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.process.stdin.close()
-            except BrokenPipeError:
-                pass
 
 
 def count_socket_fds(pid: int) -> int:
@@ -325,6 +305,7 @@ def scenario_slow(server: Any, port: int, sizes: dict[str, Any]) -> dict[str, An
     result["rss_peak_kb"] = sampler.peak_kb
     result["peak_above_idle_mb"] = mb(sampler.peak_kb - idle_kb)
     result["killed_over_ceiling"] = sampler.killed_over_ceiling
+    result["rss_timeline_kb"] = sampler.timeline
     return result
 
 
@@ -340,6 +321,7 @@ def flood_once(
         time.sleep(sizes["quiet"])
         idle_kb = realtime.read_rss_kb(pid)
         cpu_start, wall_start = realtime.read_cpu_seconds(pid), time.monotonic()
+        cores_start = realtime.read_core_busy((realtime.SERVER_CORE, LOADGEN_CORE))
         with RssSampler(pid) as sampler:
             probe.send("phase flood")
             flood = Generator(
@@ -352,11 +334,21 @@ def flood_once(
             probe.send("phase after")
             busy = realtime.read_cpu_seconds(pid) - cpu_start
             wall = time.monotonic() - wall_start
-            probe.send("stats")
-            at_end = json.loads(probe.expect("STATS "))
-        time.sleep(sizes["linger"])
-        probe.send("stats")
-        after_linger = json.loads(probe.expect("STATS "))
+            cores_end = realtime.read_core_busy((realtime.SERVER_CORE, LOADGEN_CORE))
+            at_end = server_stats(probe)
+        socket_fds_at_end = count_socket_fds(pid)
+        # How long the server keeps what the flood left (polling sessions that never poll):
+        # read every second until only the probe's session is left, at most `linger` s.
+        released_after = None
+        after_linger = at_end
+        linger_start = time.monotonic()
+        while after_linger is not None and after_linger["engine_sessions"] > 1:
+            if time.monotonic() - linger_start >= sizes["linger"]:
+                break
+            time.sleep(min(1.0, sizes["linger"]))
+            after_linger = server_stats(probe)
+        else:
+            released_after = time.monotonic() - linger_start
         socket_fds = count_socket_fds(pid)
         probe.send("stop")
         latency = probe.result()
@@ -371,11 +363,23 @@ def flood_once(
         "peak_above_idle_mb": mb(sampler.peak_kb - idle_kb),
         "killed_over_ceiling": sampler.killed_over_ceiling,
         "server_cpu_share": busy / wall,
+        "core_busy": {
+            core: realtime.busy_share(cores_start[core], cores_end[core]) for core in cores_end
+        },
         "sessions_at_end": at_end["engine_sessions"] if at_end else None,
+        "socket_fds_at_end": socket_fds_at_end,
+        "sessions_released_after_s": released_after,
         "sessions_after_linger": after_linger["engine_sessions"] if after_linger else None,
         "linger_s": sizes["linger"],
         "socket_fds_after_linger": socket_fds,
     }
+
+
+def server_stats(probe: Generator) -> dict[str, Any] | None:
+    """The server's own counts (``stats`` event), asked through the probe's connection."""
+    probe.send("stats")
+    answer: dict[str, Any] | None = json.loads(probe.expect("STATS "))
+    return answer
 
 
 def scenario_http(server: Any, port: int, sizes: dict[str, Any]) -> dict[str, Any]:
@@ -386,8 +390,8 @@ def scenario_http(server: Any, port: int, sizes: dict[str, Any]) -> dict[str, An
         return generator.result()
 
     # Warm the routes, the store and the allocator before the baseline.
-    requests("/anon", 2000)
-    requests("/login", 200)
+    requests("/anon", sizes["warmup_requests"])
+    requests("/login", sizes["warmup_requests"] // 10)
     result: dict[str, Any] = {"rss_baseline_kb": realtime.read_rss_kb(pid)}
     previous_kb = result["rss_baseline_kb"]
     for name in ("anon", "login"):
@@ -477,13 +481,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             soak = PEERS_BY_NAME[name]
             if scenario not in soak.scenarios:
                 continue
-            print(f"  {soak.peer.label}: {scenario} ...", file=sys.stderr, flush=True)
+            print(f"  {soak.peer.label}: {scenario} ...", end="", file=sys.stderr, flush=True)
+            started = time.monotonic()
             results.setdefault(scenario, {})[name] = run_scenario(soak, scenario, sizes)
+            print(f" {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
     for scenario, by_server in results.items():
         labels = [PEERS_BY_NAME[name].peer.label for name in by_server]
         print()
         print(render_table(scenario, labels, list(by_server.values())))
-    verdicts = check_targets({scenario: by_server["expressio"] for scenario, by_server in results.items() if "expressio" in by_server})
+    ours = {name: found["expressio"] for name, found in results.items() if "expressio" in found}
+    verdicts = check_targets(ours)
     if verdicts:
         print("\ntargets (expressio):")
         for verdict in verdicts:

@@ -209,6 +209,27 @@ async function modeFloodWs(options) {
   return { completed, elapsed_s: elapsed, rate_per_s: completed / elapsed, failures };
 }
 
+// The body of an HTTP/1.1 response whose head ends at `at`: { body, end } or null while it is
+// incomplete. Content-Length and chunked bodies (uvicorn's when the app gives no length).
+function readBody(buffer, at, head) {
+  if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+    const chunks = [];
+    for (;;) {
+      const lineEnd = buffer.indexOf("\r\n", at);
+      if (lineEnd < 0) return null;
+      const size = parseInt(buffer.toString("latin1", at, lineEnd), 16);
+      if (lineEnd + 2 + size + 2 > buffer.length) return null;
+      if (size === 0) return { body: chunks.join(""), end: lineEnd + 4 };
+      chunks.push(buffer.toString("latin1", lineEnd + 2, lineEnd + 2 + size));
+      at = lineEnd + 2 + size + 2;
+    }
+  }
+  const lengthMatch = /\r\ncontent-length: *(\d+)/i.exec(head);
+  const length = lengthMatch ? Number(lengthMatch[1]) : 0;
+  if (buffer.length < at + length) return null;
+  return { body: buffer.toString("latin1", at, at + length), end: at + length };
+}
+
 // GETs `target` again and again on one keep-alive connection while `more()` says so (it is
 // asked once per request); calls `onResponse(status, head, body)` for each answer, with status 0
 // when the connection failed. Reconnects when the server closes.
@@ -241,11 +262,10 @@ function httpWorker(port, target, more, onResponse) {
           const end = buffer.indexOf("\r\n\r\n");
           if (end < 0) return;
           const head = buffer.toString("latin1", 0, end);
-          const lengthMatch = /\r\ncontent-length: *(\d+)/i.exec(head);
-          const length = lengthMatch ? Number(lengthMatch[1]) : 0;
-          if (buffer.length < end + 4 + length) return;
-          const body = buffer.toString("latin1", end + 4, end + 4 + length);
-          buffer = buffer.subarray(end + 4 + length);
+          const message = readBody(buffer, end + 4, head);
+          if (message === null) return;
+          const body = message.body;
+          buffer = buffer.subarray(message.end);
           waiting = false;
           onResponse(Number(head.slice(9, 12)), head, body);
           if (/\r\nconnection: *close/i.test(head)) return current.destroy(); // "close" goes on

@@ -55,6 +55,23 @@ def _failures(result: Result) -> int | None:
     return sum(failures.values()) if isinstance(failures, dict) else None
 
 
+def _busy(result: Result) -> str | None:
+    server, cores = result.get("server_cpu_share"), result.get("core_busy")
+    if server is None or not cores:
+        return None
+    return f"{server:.0%} / {cores['0']:.0%} / {cores['1']:.0%}"
+
+
+def _released(result: Result) -> str | None:
+    if "sessions_released_after_s" not in result:
+        return None
+    released = result["sessions_released_after_s"]
+    if released is not None:
+        return f"{released:.0f}"
+    left = result.get("sessions_after_linger")
+    return f"> {result['linger_s']:.0f} ({left:,} left)" if left is not None else "-"
+
+
 def _in_flood(kind: str, read: Callable[[Result], Any]) -> Callable[[Result], Any]:
     """Reads from one kind of flood (`ws`, `polling`), each run on a server of its own."""
 
@@ -78,14 +95,12 @@ def _flood_rows(kind: str) -> tuple[Row, ...]:
         ("  probe ack max ms, flood", _get("probe", "flood", "max_ms"), "{:.1f}"),
         ("  probe acks answered, flood", _get("probe", "flood", "count"), "{:,}"),
         ("  peak RSS above idle, MB", _get("peak_above_idle_mb"), "{:.1f}"),
-        ("  server CPU busy during flood", _get("server_cpu_share"), "{:.0%}"),
+        ("  server / core 0 / core 1 busy", _busy, "{}"),
         ("  open Engine.IO sessions at end", _get("sessions_at_end"), "{:,}"),
-        ("  open sessions after linger", _get("sessions_after_linger"), "{:,}"),
-        ("  open socket fds after linger", _get("socket_fds_after_linger"), "{:,}"),
+        ("  open socket fds at end", _get("socket_fds_at_end"), "{:,}"),
+        ("  sessions released after, s", _released, "{}"),
     )
     return tuple((title, _in_flood(kind, read), number) for title, read, number in rows)
-
-
 
 
 TABLES: dict[str, tuple[str, tuple[Row, ...]]] = {
@@ -160,7 +175,8 @@ def render_table(scenario: str, labels: Sequence[str], results: Sequence[Result]
         for result in results:
             cells.append("FAILED" if "error" in result else _cell(read(result), number))
         lines_of_cells.append(cells)
-    widths = [max(len(cells[column]) for cells in lines_of_cells) for column in range(len(labels) + 1)]
+    columns = range(len(labels) + 1)
+    widths = [max(len(cells[column]) for cells in lines_of_cells) for column in columns]
     lines = []
     for index, cells in enumerate(lines_of_cells):
         text = [cells[0].ljust(widths[0])]
