@@ -461,6 +461,21 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return options
 
 
+def contention_notes(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Floods during which the server's core ran much else: their latencies are the machine's."""
+    notes = []
+    for name, flood in results.get("flood", {}).items():
+        for kind, part in flood.items():
+            server, cores = part.get("server_cpu_share"), part.get("core_busy")
+            if server is None or not cores or cores["0"] - server <= 0.2:
+                continue
+            notes.append(
+                f"{PEERS_BY_NAME[name].peer.label} {kind} flood: core 0 was {cores['0']:.0%} busy "
+                f"but the server used {server:.0%}: other load on the machine"
+            )
+    return notes
+
+
 def raise_open_files_limit() -> None:
     # Servers and generators inherit it: 10,000 clients need 10,000 descriptors on each side.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -506,6 +521,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if part.get("killed_over_ceiling"):
                     label = PEERS_BY_NAME[name].peer.label
                     print(f"\n{label} {scenario}: killed over {mb(RSS_CEILING_KB):,.0f} MB RSS")
+    notes = contention_notes(results)
+    if notes:
+        print("\nnotes:")
+        for note in notes:
+            print(f"  {note}")
+    start_load = ", ".join(f"{value:.1f}" for value in machine["load_average_at_start"])
+    end_load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"\nload average (1, 5, 15 min): {start_load} at the start, {end_load} at the end")
     RESULTS.mkdir(exist_ok=True)
     output = options.output or RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S')}.json"
     document = {
