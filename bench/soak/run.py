@@ -274,6 +274,9 @@ def scenario_idle(server: Any, port: int, sizes: dict[str, Any]) -> dict[str, An
         connect_duration=1.0,
         warmup=0.0,
         idle_connections=sizes["idle_clients"],
+        # python-socketio, holding thousands of clients, may take longer than the default 10 s
+        # to answer one handshake when the machine is busy.
+        connect_timeout=60,
     )
     result: dict[str, Any] = realtime.run_loadgen(server, port, "idle", options)
     return result
@@ -364,6 +367,8 @@ def flood_once(
         "peak_above_idle_mb": mb(sampler.peak_kb - idle_kb),
         "killed_over_ceiling": sampler.killed_over_ceiling,
         "server_cpu_share": busy / wall,
+        "server_cpu_s": busy,
+        "server_us_per_handshake": busy / flood["completed"] * 1e6 if flood["completed"] else None,
         "core_busy": {
             core: realtime.busy_share(cores_start[core], cores_end[core]) for core in cores_end
         },

@@ -89,6 +89,7 @@ def _flood_rows(kind: str) -> tuple[Row, ...]:
     rows: tuple[Row, ...] = (
         (f"{name} flood: handshakes/s", _get("flood", "rate_per_s"), "{:,.0f}"),
         ("  failed attempts", lambda r: _failures(r.get("flood", {})), "{:,}"),
+        ("  server CPU µs per handshake", _get("server_us_per_handshake"), "{:,.0f}"),
         ("  probe ack p50 ms, quiet", _get("probe", "quiet", "p50_ms"), "{:.2f}"),
         ("  probe ack p50 ms, flood", _get("probe", "flood", "p50_ms"), "{:.2f}"),
         ("  probe ack p99 ms, flood", _get("probe", "flood", "p99_ms"), "{:.2f}"),
