@@ -427,7 +427,8 @@ def run_on_fresh_server(
             return {"error": str(error), "log": server.log_tail()}
         if not server.alive():
             result["server_exit"] = server.process.returncode
-            result["log"] = server.log_tail()
+        # What the server logged (slow clients closed, errors): kept with the figures.
+        result["log"] = server.log_tail()
         return result
 
 
