@@ -121,11 +121,11 @@ QUICK_SIZES = {
     "broadcast_size": 300_000,
     "broadcast_interval": 0.02,
     "drain": 3.0,
-    "flood_duration": 1.0,
-    "quiet": 0.5,
+    "flood_duration": 0.8,
+    "quiet": 0.3,
     "linger": 0.3,
-    "requests": 1000,
-    "warmup_requests": 200,
+    "requests": 500,
+    "warmup_requests": 100,
 }
 
 
