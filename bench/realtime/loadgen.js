@@ -524,7 +524,9 @@ async function scenarioIdle(options) {
   await closeClients(await openClients(options, 20));
   await sleep(0.5);
   await runner.ask("IDLE_BASELINE");
+  const connectStart = now();
   const clients = await openClients(options, options.clients);
+  const connectSeconds = now() - connectStart;
   for (const client of clients) {
     client.onMessage = (buffer, start, length) => {
       if (isPing(buffer, start, length)) client.send(PONG);
@@ -534,7 +536,7 @@ async function scenarioIdle(options) {
   await runner.ask("IDLE_READY");
   runner.close();
   await closeClients(clients);
-  return { clients: clients.length };
+  return { clients: clients.length, connect_s: connectSeconds };
 }
 
 const SCENARIOS = {
@@ -551,10 +553,18 @@ async function main() {
   control("RESULT " + JSON.stringify({ scenario: options.scenario, ...result }));
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    log(`failed: ${error && error.stack ? error.stack : error}`);
-    process.exit(1);
-  },
-);
+// The websocket client and its helpers serve the soak generator too (bench/soak/soakgen.js).
+module.exports = {
+  CHAR_2, CHAR_4, PONG, Client, textFrame, upgradeRequest, connectClient, openClients,
+  closeClients, request, runnerLines, isPing, text, now, sleep, log, control,
+};
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      log(`failed: ${error && error.stack ? error.stack : error}`);
+      process.exit(1);
+    },
+  );
+}

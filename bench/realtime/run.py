@@ -188,6 +188,10 @@ def run_loadgen(
         argv += ["--clients", str(options.broadcast_clients)]
     elif scenario == "idle":
         argv += ["--clients", str(options.idle_connections)]
+    # A caller opening many clients on a slow server may allow each handshake more time.
+    connect_timeout = getattr(options, "connect_timeout", None)
+    if connect_timeout is not None:
+        argv += ["--connect-timeout", str(connect_timeout)]
     pid = server.process.pid
     result: dict[str, Any] = {}
     with tempfile.TemporaryFile() as errors:
