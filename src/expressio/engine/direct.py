@@ -152,6 +152,9 @@ def _batch_for(loop: asyncio.AbstractEventLoop) -> _FlushBatch:
     return batch
 
 
+#: Bytes of queued frames joined into one write; above, the frames are written unjoined.
+_JOIN_LIMIT: Final = 64 * 1024
+
 # The header of a final text frame of 0 to 125 bytes, by size.
 _SHORT_TEXT_HEADERS: Final = tuple(bytes((0x80 | TEXT, size)) for size in range(126))
 
@@ -597,7 +600,13 @@ class DirectWebSocketProtocol(asyncio.Protocol):
                     message.frame = frame  # a broadcast's other recipients reuse it
                 self._transport.write(frame)
             else:
-                self._transport.write(b"".join([_framed(message) for message in batch]))
+                frames = [_framed(message) for message in batch]
+                if sum(map(len, frames)) <= _JOIN_LIMIT:
+                    self._transport.write(b"".join(frames))  # one write for many small frames
+                else:
+                    # Large frames (a broadcast's, shared by its recipients) go as they are:
+                    # joining them would copy them once per client that catches up at once.
+                    self._transport.writelines(frames)
         if not socket.closed:
             socket.waiter = self
             return
