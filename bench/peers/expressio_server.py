@@ -93,7 +93,7 @@ def main() -> None:
     }
     if options.transport == "asgi":
         settings["ws"] = "auto"  # uvicorn's own websocket protocol, the app sees ASGI messages
-    server = build_server(options.recovery)
+    server = build_server(recovery=options.recovery)
     config = build_config(server, host="127.0.0.1", port=options.port, **settings)
     uvicorn.Server(config).run()
 

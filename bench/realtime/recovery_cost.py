@@ -41,7 +41,7 @@ class Room:
     """A server with ``room_size`` clients in its room, ready to broadcast and flush."""
 
     def __init__(self, recovery: bool, room_size: int) -> None:
-        self.server = expressio_server.build_server(recovery)
+        self.server = expressio_server.build_server(recovery=recovery)
         self.namespace = self.server.of("/")
         self.clients = [connect_client(self.server) for _ in range(room_size)]
         self.room_size = room_size
