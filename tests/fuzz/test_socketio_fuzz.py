@@ -113,9 +113,16 @@ def default_event_texts(draw: st.DrawFn) -> str:
     return "2" + ack + space + orjson.dumps(payload).decode() + draw(st.sampled_from(["", "", " "]))
 
 
+def as_ack(text: str) -> str:
+    """The same text as a client's ACK (``3<ack id>[...]``) and its near misses."""
+    return "3" + text[1:]
+
+
 any_texts = st.one_of(
     default_event_texts(),
     default_event_texts().flatmap(mangled),
+    default_event_texts().map(as_ack),
+    default_event_texts().map(as_ack).flatmap(mangled),
     well_formed_texts(),
     well_formed_texts().flatmap(mangled),
     field_by_field_texts(),
@@ -188,10 +195,28 @@ def test_the_fast_path_agrees_with_feed(text: str) -> None:
 
 
 @given(any_texts)
+@example("3[]")
+@example("31[]")
+@example("31{}")
+@example('31["a",{"_placeholder":true,"num":0}]')
+def test_the_ack_fast_path_agrees_with_feed(text: str) -> None:
+    fast = Decoder().default_ack(text)
+    try:
+        packet = Decoder().feed(text)
+    except DecodeError:
+        assert fast is None, f"the ack fast path accepted what feed refuses: {text!r}"
+        return
+    if fast is not None:
+        data, ack_id = fast
+        assert packet == Packet(PacketType.ACK, DEFAULT_NAMESPACE, data, ack_id)
+
+
+@given(any_texts)
 def test_the_fast_path_steps_aside_while_attachments_are_awaited(text: str) -> None:
     decoder = Decoder()
     assert decoder.feed('51-["a",{"_placeholder":true,"num":0}]') is None
     assert decoder.default_event(text) is None
+    assert decoder.default_ack(text) is None
     try:
         decoder.feed(text)
     except DecodeError:

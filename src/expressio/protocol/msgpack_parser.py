@@ -225,6 +225,10 @@ class MsgpackDecoder:
         """No text fast path: a text message is not a msgpack packet (:meth:`feed` says so)."""
         return None
 
+    def default_ack(self, text: str) -> None:
+        """No text fast path (see :meth:`default_event`)."""
+        return None
+
     def feed(self, message: str | bytes) -> Packet:
         if type(message) is str:
             raise DecodeError("a text message where a msgpack packet (binary) was expected")

@@ -41,6 +41,9 @@ class PacketDecoder(Protocol):
     def default_event(self, text: str) -> tuple[list[Any], int | None] | None:
         """A fast path for the common text packet; None means "use :meth:`feed`"."""
 
+    def default_ack(self, text: str) -> tuple[list[Any], int] | None:
+        """A fast path for a client's text ACK; None means "use :meth:`feed`"."""
+
     def feed(self, message: str | bytes) -> Packet | None:
         """One Engine.IO message in; the packet it completes, if any."""
 

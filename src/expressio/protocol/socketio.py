@@ -395,6 +395,29 @@ class Decoder:
             return data, ack_id
         return None
 
+    def default_ack(self, text: str) -> tuple[list[Any], int] | None:
+        """``text`` as an ACK of the default namespace without binary data (``3<ack id>[...]``,
+        what a client answers a server's ack request with): its arguments and ack id. None for
+        anything else, valid or not, as :meth:`default_event`."""
+        if self._pending is not None or text[:1] != "3":
+            return None
+        bracket = text.find("[")
+        if not 1 < bracket <= _MAX_ACK_ID_DIGITS + 1:
+            return None
+        digits = text[1:bracket]
+        if not (digits.isdigit() and digits.isascii()):
+            return None
+        ack_id = int(digits)
+        if ack_id > MAX_ACK_ID:
+            return None
+        try:
+            data = orjson.loads(text[bracket:])
+        except orjson.JSONDecodeError:
+            return None
+        if type(data) is list:
+            return data, ack_id
+        return None
+
     def feed(self, message: str | bytes) -> Packet | None:
         """Feed one Engine.IO message; returns the packet it completes, if any."""
         if type(message) is str:

@@ -83,14 +83,23 @@ class Connection:
 
     def handle_message(self, message: str | bytes) -> None:
         if type(message) is str and self._seen_connect:
-            # The common packet, an EVENT of the default namespace, decoded without a Packet.
-            # (A binary parser has no text packets: its decoder answers None, feed refuses.)
-            event = self.decoder.default_event(message)
-            if event is not None:
-                socket = self.sockets.get(DEFAULT_NAMESPACE)
-                if socket is not None:
-                    socket.namespace._handle_event(socket, event[0], event[1])
-                return
+            # The common packets, an EVENT of the default namespace and a client's ACK (one
+            # per client of a broadcast with acks), decoded without a Packet. (A binary parser
+            # has no text packets: its decoder answers None, feed refuses.)
+            if message[:1] == "3":
+                answer = self.decoder.default_ack(message)
+                if answer is not None:
+                    socket = self.sockets.get(DEFAULT_NAMESPACE)
+                    if socket is not None:
+                        self._on_ack(socket, answer[1], answer[0])
+                    return
+            else:
+                event = self.decoder.default_event(message)
+                if event is not None:
+                    socket = self.sockets.get(DEFAULT_NAMESPACE)
+                    if socket is not None:
+                        socket.namespace._handle_event(socket, event[0], event[1])
+                    return
         try:
             packet = self.decoder.feed(message)
         except DecodeError as error:
@@ -112,18 +121,20 @@ class Connection:
             if socket is not None:
                 socket.namespace._handle_event(socket, packet.data, packet.id)
         elif kind is _ACK or kind is _BINARY_ACK:
-            if socket is not None and not socket._on_ack(packet.id, packet.data):  # type: ignore[arg-type]
-                logger.info(
-                    "closing connection %s: ack %s was never requested",
-                    self.engine_socket.sid,
-                    packet.id,
-                )
-                self.close(DisconnectReason.PARSE_ERROR)
+            if socket is not None:
+                self._on_ack(socket, packet.id, packet.data)  # type: ignore[arg-type]
         elif kind is _DISCONNECT:
             if socket is not None:
                 socket._close(DisconnectReason.CLIENT_NAMESPACE_DISCONNECT)
         else:  # CONNECT_ERROR is for clients only
             logger.info("closing connection %s: unexpected %s", self.engine_socket.sid, kind.name)
+            self.close(DisconnectReason.PARSE_ERROR)
+
+    def _on_ack(self, socket: Socket, ack_id: int, args: list[Any]) -> None:
+        if not socket._on_ack(ack_id, args):
+            logger.info(
+                "closing connection %s: ack %s was never requested", self.engine_socket.sid, ack_id
+            )
             self.close(DisconnectReason.PARSE_ERROR)
 
     def _on_connect_packet(self, packet: Packet) -> None:
