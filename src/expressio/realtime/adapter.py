@@ -273,11 +273,15 @@ class InMemoryAdapter(Adapter):
             ):
                 continue
             if prepared is None:
-                prepare = self.namespace.server.engine.prepare
-                prepared = tuple(prepare(message) for message in packet.messages)
+                prepared = self._prepare(packet)
             socket._send_prepared(prepared)
             delivered += 1
         return delivered
+
+    def _prepare(self, packet: EncodedPacket) -> tuple[Any, ...]:
+        """The packet's Engine.IO messages prepared once, for every recipient."""
+        prepare = self.namespace.server.engine.prepare
+        return tuple(prepare(message) for message in packet.messages)
 
     def targets(self, opts: BroadcastOptions) -> list[Socket]:
         """The connected sockets of this process that ``opts`` targets, each once (a socket in
@@ -323,11 +327,8 @@ class InMemoryAdapter(Adapter):
         # per socket, so the next id free on all of them.
         ack_id = max((socket.next_ack_id for socket in recipients), default=0)
         packet = self.namespace.server.parser.encode_event(self.namespace.name, event, args, ack_id)
-        prepared: tuple[Any, ...] | None = None
+        prepared = self._prepare(packet) if recipients else ()
         for socket in recipients:
-            if prepared is None:
-                prepare = self.namespace.server.engine.prepare
-                prepared = tuple(prepare(message) for message in packet.messages)
             socket._expect_ack(ack_id, on_ack)
             socket._send_prepared(prepared)
         on_client_count(len(recipients))

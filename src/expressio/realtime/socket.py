@@ -283,18 +283,16 @@ class Socket:
         if not self.connected:
             return
         adapter = self.namespace.adapter
-        limit = self.namespace.server.max_rooms_per_socket
-        observer = self.namespace.observer
-        if (observer is not None or adapter.room_count(self.id) > limit) and adapter.is_in(
-            self.id, room
-        ):
+        if adapter.is_in(self.id, room):
             return  # already there: nothing to count or report
+        limit = self.namespace.server.max_rooms_per_socket
         if adapter.room_count(self.id) > limit:
             raise RoomLimitError(
                 f"socket {self.id} is in {limit} rooms already (max_rooms_per_socket); "
                 f"it cannot join {room!r}"
             )
         adapter.add(self.id, room)
+        observer = self.namespace.observer
         if observer is not None:
             observer.room_joined(self, room)
 
