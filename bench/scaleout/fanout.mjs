@@ -2,6 +2,7 @@
 //
 //   node bench/scaleout/fanout.mjs --ports A,B,C --scenario fanout|latency [--clients 1000]
 //        [--duration 5] [--warmup 1] [--window-ticks 40] [--fanout-n 10] [--samples 200]
+//        [--sample-timeout 2] [--give-up 3]
 //
 // Raw Engine.IO v4 / Socket.IO v5 over websocket (the `ws` package), on the events every peer
 // implements: "join" (acked: the client is in room "bench") and "fanout" {"n": k} (broadcast
@@ -11,12 +12,17 @@
 //   all members (credit loop) and the deliveries received per second are counted.
 // latency: one member on the first port (local to the trigger) and one on each other port;
 //   `samples` single ticks one at a time, and the time from trigger to arrival on each side.
-// Prints `RESULT {json}` as its last stdout line; progress goes to stderr; exits by itself.
+//   A sample waits at most `sample-timeout` seconds for its arrivals; after `give-up` incomplete
+//   samples in a row the rest are not tried (a cluster that does not deliver across processes
+//   would otherwise take minutes) and count as lost.
+// Prints `MEASURE_START` and `MEASURE_END` on stdout around the fan-out window (the runner reads
+// the servers' CPU time there) and `RESULT {json}` as its last stdout line; progress goes to
+// stderr; exits by itself.
 import WebSocket from "ws";
 
 const DEFAULTS = {
   ports: "", scenario: "fanout", clients: 1000, duration: 5, warmup: 1,
-  "window-ticks": 40, "fanout-n": 10, samples: 200,
+  "window-ticks": 40, "fanout-n": 10, samples: 200, "sample-timeout": 2, "give-up": 3,
 };
 const options = { ...DEFAULTS };
 for (let i = 2; i < process.argv.length; i += 2) {
@@ -117,11 +123,13 @@ async function scenarioFanout() {
   }, 500);
   send();
   await sleep(options.warmup);
+  process.stdout.write("MEASURE_START\n");
   const startCount = delivered;
   const startTime = now();
   await sleep(options.duration);
   const count = delivered - startCount;
   const elapsed = now() - startTime;
+  process.stdout.write("MEASURE_END\n");
   running = false;
   clearInterval(watchdog);
   const expected = sentTicks * population;
@@ -129,7 +137,8 @@ async function scenarioFanout() {
   while (delivered < expected && now() < drainUntil) await sleep(0.05);
   for (const ws of [...members, source]) ws.terminate();
   return {
-    deliveries_per_s: count / elapsed, clients: population, processes: ports.length,
+    deliveries_per_s: count / elapsed, deliveries: count, window_s: elapsed,
+    clients: population, processes: ports.length,
     ticks_sent: sentTicks, deliveries_missing: expected - delivered, stalls,
   };
 }
@@ -156,13 +165,21 @@ async function scenarioLatency() {
   const source = await trigger(ports[0]);
   const local = [];
   const remote = [];
+  let incompleteInARow = 0;
+  let gaveUp = false;
   for (let sample = 0; sample < options.samples + 20; sample++) {
     arrivals.clear();
     const done = new Promise((resolve) => { waiting = resolve; });
     const sent = now();
     source.send('42["fanout",{"n":1}]');
-    await Promise.race([done, sleep(5)]);
+    await Promise.race([done, sleep(options["sample-timeout"])]);
     waiting = null;
+    incompleteInARow = arrivals.size === expectedArrivals ? 0 : incompleteInARow + 1;
+    if (incompleteInARow >= options["give-up"]) {
+      log(`${incompleteInARow} samples in a row incomplete: giving up`);
+      gaveUp = true;
+      break;
+    }
     if (sample < 20) continue; // warm-up
     if (arrivals.has(0)) local.push((arrivals.get(0) - sent) * 1e6);
     for (let i = 1; i < ports.length; i++) if (arrivals.has(i)) remote.push((arrivals.get(i) - sent) * 1e6);
@@ -171,9 +188,10 @@ async function scenarioLatency() {
   for (const ws of [...members, source]) ws.terminate();
   return {
     samples: options.samples, processes: ports.length,
-    local_median_us: median(local), remote_median_us: remote.length ? median(remote) : null,
-    remote_added_us: remote.length ? median(remote) - median(local) : null,
-    lost: options.samples * ports.length - local.length - remote.length,
+    local_median_us: local.length ? median(local) : null,
+    remote_median_us: remote.length ? median(remote) : null,
+    remote_added_us: local.length && remote.length ? median(remote) - median(local) : null,
+    lost: options.samples * ports.length - local.length - remote.length, gave_up: gaveUp,
   };
 }
 
