@@ -221,18 +221,20 @@ class SocketOpening:
 
     def __init__(self, client: AsyncTestClient, socket: AsyncTestSocket) -> None:
         self._client = client
-        self._socket = socket
+        #: the socket, not connected yet: ``on(...)`` handlers given here are in place for
+        #: what the server sends right at connection
+        self.socket = socket
 
     def __await__(self) -> Any:
         return self._open().__await__()
 
     async def _open(self) -> AsyncTestSocket:
-        self._client._track(self._socket)
-        await self._socket.connect()
-        return self._socket
+        self._client._track(self.socket)
+        await self.socket.connect()
+        return self.socket
 
     async def __aenter__(self) -> AsyncTestSocket:
         return await self._open()
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self._socket.disconnect()
+        await self.socket.disconnect()
