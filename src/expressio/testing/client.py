@@ -13,9 +13,10 @@ one at the call that was running when it happened, or at the next call, or at th
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
@@ -23,6 +24,8 @@ from ..protocol.parsers import Parser
 from .asgi import ASGIApp, Lifespan
 from .engine_client import CLIENT_ADDRESS
 from .socket import AsyncTestSocket
+
+T = TypeVar("T")
 
 #: Seconds a test waits for something that should come at once (a call's answer, an event).
 DEFAULT_TIMEOUT = 5.0
@@ -55,6 +58,8 @@ class AsyncTestClient:
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
         self._hooked = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._error_seen: asyncio.Event | None = None
 
     def __repr__(self) -> str:
         return f"<AsyncTestClient {self.app!r}>"
@@ -64,6 +69,8 @@ class AsyncTestClient:
     async def __aenter__(self) -> AsyncTestClient:
         if self._http is not None:
             raise RuntimeError("this test client is open already")
+        self._loop = asyncio.get_running_loop()
+        self._error_seen = asyncio.Event()
         hooks = getattr(self.app, "error_hooks", None)
         if self.raise_server_exceptions and isinstance(hooks, list):
             hooks.append(self._server_error)
@@ -192,21 +199,50 @@ class AsyncTestClient:
     # -- errors of the app ---------------------------------------------------------------------
 
     def _server_error(self, error: BaseException) -> None:
-        # The app's on_error hook: on the app's loop, which may be another thread's.
-        with self._errors_lock:
-            self._errors.append(error)
+        # The app's on_error hook: called on the app's loop, which is this client's.
+        self.report_protocol_error(error)
 
     def report_protocol_error(self, error: BaseException) -> None:
         """Something the test cannot let pass (the server broke the protocol, a handler given
         to ``socket.on`` raised): raised like an error of the app."""
         with self._errors_lock:
             self._errors.append(error)
+        loop, seen = self._loop, self._error_seen
+        if loop is not None and seen is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(seen.set)
+
+    async def wait(self, awaitable: Awaitable[T], timeout: float) -> T:
+        """``awaitable``'s outcome, raising ``TimeoutError`` after ``timeout`` seconds, or the
+        app's error as soon as one is reported meanwhile (a test waiting for an answer that a
+        crashed route will never give learns why at once)."""
+        seen = self._error_seen
+        self.check_server_errors()
+        waiting = asyncio.ensure_future(awaitable)
+        watching = asyncio.ensure_future(seen.wait()) if seen is not None else None
+        finished = False
+        try:
+            others = {watching} if watching is not None else set()
+            await asyncio.wait(
+                {waiting, *others}, timeout=max(timeout, 0), return_when="FIRST_COMPLETED"
+            )
+            finished = waiting.done()
+        finally:
+            if watching is not None:
+                watching.cancel()
+            if not waiting.done():
+                waiting.cancel()
+        self.check_server_errors()
+        if not finished:
+            raise TimeoutError
+        return waiting.result()
 
     def check_server_errors(self) -> None:
         """Raise the first error of the app's code reported since the last check, if any (the
         others are noted on it)."""
         with self._errors_lock:
             errors, self._errors = self._errors, []
+            if self._error_seen is not None:
+                self._error_seen.clear()
         if not errors:
             return
         first = errors[0]

@@ -149,8 +149,11 @@ class AsyncTestSocket:
         )
         try:
             await engine.send(packet.messages)
-            answer = await asyncio.wait_for(asyncio.shield(self._connecting), seconds)
-        except (TimeoutError, TransportClosed) as error:
+            answer = await self._client.wait(self._connecting, seconds)
+        except BaseException as error:
+            if not isinstance(error, TimeoutError | TransportClosed):
+                await engine.close()  # an error of the app (middleware), raised in the test
+                raise
             await engine.close()
             self._client.check_server_errors()
             if isinstance(error, TransportClosed):
@@ -172,17 +175,24 @@ class AsyncTestSocket:
         self._client.check_server_errors()
         return self
 
-    async def reconnect(self, timeout: float | None = None) -> AsyncTestSocket:
-        """Lose the connection (as a network drop would: for the server a ``"transport
-        close"``) and connect again, as the official client's automatic reconnection does:
-        with connection state recovery on (``app.io(recovery=...)``) it asks for its state
-        back, and ``recovered`` tells whether it got it (its id, rooms, and the broadcasts it
-        missed, which then arrive first)."""
+    async def drop(self) -> None:
+        """Lose the connection without a word, as a network failure does: for the server a
+        ``"transport close"``, whose state connection state recovery keeps for a while. The
+        socket stays disconnected until :meth:`reconnect`."""
         engine = self._engine
-        if engine is not None:
-            if self.connected:
-                self._mark_disconnected("transport close")
-            await engine.drop()
+        if engine is None:
+            return
+        if self.connected:
+            self._mark_disconnected("transport close")
+        await engine.drop()
+
+    async def reconnect(self, timeout: float | None = None) -> AsyncTestSocket:
+        """Connect again as the official client's automatic reconnection does, after losing
+        the connection (:meth:`drop` happens first if it is still up). With connection state
+        recovery on (``app.io(recovery=...)``) it asks for its state back, and ``recovered``
+        tells whether it got it: its id, its rooms, and the broadcasts it missed, which then
+        arrive first."""
+        await self.drop()
         return await self.connect(timeout)
 
     async def disconnect(self) -> None:
@@ -203,11 +213,9 @@ class AsyncTestSocket:
         closed); its reason (see ``disconnect_reason``)."""
         seconds = self._client.timeout if timeout is None else timeout
         try:
-            await asyncio.wait_for(self._disconnected.wait(), seconds)
+            await self._client.wait(self._disconnected.wait(), seconds)
         except TimeoutError:
-            self._client.check_server_errors()
             raise TimeoutError(f"{self!r} was still connected after {seconds} s") from None
-        self._client.check_server_errors()
         assert self.disconnect_reason is not None
         return self.disconnect_reason
 
@@ -233,9 +241,8 @@ class AsyncTestSocket:
         packet = self._parser.encode_event(self.namespace, event, args, ack_id)
         try:
             await self._send(engine, packet.messages, event)
-            args_back = await asyncio.wait_for(asyncio.shield(answer), seconds)
+            args_back = await self._client.wait(answer, seconds)
         except TimeoutError:
-            self._client.check_server_errors()
             raise TimeoutError(
                 f"no answer to {event!r} on {self.namespace} within {seconds} s: is there a "
                 f"route for {event!r}, and does it call req.io.respond()? (An event that no "
@@ -244,7 +251,6 @@ class AsyncTestSocket:
             ) from None
         finally:
             self._acks.pop(ack_id, None)
-        self._client.check_server_errors()
         return _data_of(args_back)
 
     def on(self, event: str, handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -269,25 +275,20 @@ class AsyncTestSocket:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while True:
+            self._client.check_server_errors()
             taken = self._taken.get(event, 0)
             matching = [item for item in self._received if item.event == event]
             if len(matching) > taken:
                 self._taken[event] = taken + 1
-                self._client.check_server_errors()
                 return matching[taken].data
             if not self.connected and self._engine is not None and self._engine.closed:
-                self._client.check_server_errors()
                 raise SocketClosedError(
                     f"{self!r} is disconnected: no {event!r} can arrive any more"
                 )
             self._news.clear()
-            remaining = deadline - loop.time()
             try:
-                if remaining <= 0:
-                    raise TimeoutError
-                await asyncio.wait_for(self._news.wait(), remaining)
+                await self._client.wait(self._news.wait(), deadline - loop.time())
             except TimeoutError:
-                self._client.check_server_errors()
                 seen = sorted({item.event for item in self._received})
                 raise TimeoutError(
                     f"no {event!r} on {self.namespace} within {seconds} s (received so far: "

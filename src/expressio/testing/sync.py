@@ -220,6 +220,9 @@ class TestSocket:
             return  # the client's block ended: it disconnected every socket
         self._client._call(self.async_socket.disconnect)
 
+    def drop(self) -> None:
+        self._client._call(self.async_socket.drop)
+
     def reconnect(self, timeout: float | None = None) -> TestSocket:
         self._client._call(self.async_socket.reconnect, timeout)
         return self
