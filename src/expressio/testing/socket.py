@@ -143,7 +143,11 @@ class AsyncTestSocket:
         self._engine = engine
         auth = dict(self._auth or {})
         if self._pid is not None:
-            auth.update(pid=self._pid, offset=self._offset)
+            # As the official client: the offset only once a broadcast brought one (without
+            # it, the server cannot tell what was missed, and starts afresh).
+            auth["pid"] = self._pid
+            if self._offset is not None:
+                auth["offset"] = self._offset
         packet = self._parser.encode_packet(
             PacketType.CONNECT, self.namespace, auth if auth or self._auth is not None else None
         )
