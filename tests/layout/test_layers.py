@@ -14,7 +14,6 @@ LAYERS = ("protocol", "engine", "realtime", "sessions", "scaleout", "io", "http"
 TOP_LEVEL = {"expressio.cli"}
 
 
-
 def test_the_top_level_package_holds_little_more_than_init() -> None:
     top = {
         name
@@ -50,6 +49,22 @@ def test_each_layer_imports_only_itself_and_the_layers_below() -> None:
 
     upward = [edge for edge in edges() if breaks(edge)]
     assert upward == []
+
+
+def test_the_test_client_uses_only_the_protocol_codecs_and_no_server_internals() -> None:
+    """``expressio.testing`` drives the app through its ASGI interface and public names; of
+    the package it imports only itself and the sans-IO codecs (its client side)."""
+    reached = {
+        folder(edge.target)
+        for edge in edges()
+        if folder(edge.source) == "testing" and edge.target.startswith("expressio.")
+    }
+    assert reached <= {"testing", "protocol"}
+    assert not [
+        edge
+        for edge in edges()
+        if folder(edge.target) == "testing" and folder(edge.source) != "testing"
+    ]
 
 
 def test_the_checker_sees_imports() -> None:

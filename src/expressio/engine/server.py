@@ -147,7 +147,10 @@ class EngineServer:
         return self._sockets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.loop is None:
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            # A closed loop: the app is served again on another one (a test suite's clients,
+            # one after another); its sessions went with the old loop.
             self.loop = asyncio.get_running_loop()
         kind = scope["type"]
         if kind == "websocket":
@@ -184,8 +187,10 @@ class EngineServer:
     # -- for the transports ----------------------------------------------------------------
 
     def bind_loop(self) -> None:
-        """Remember the running loop (a transport calls this before opening sessions)."""
-        if self.loop is None:
+        """Remember the running loop (a transport calls this before opening sessions); a
+        closed one is replaced, as in ``__call__``."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
             self.loop = asyncio.get_running_loop()
 
     def check_query(self, query: Mapping[str, str], transport: str) -> EngineError | None:

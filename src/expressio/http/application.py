@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("expressio")
 
 Hook = TypeVar("Hook", bound=Callable[[], Awaitable[None] | None])
+#: ``hook(error)``: told of an exception of the app's code that nothing handled (``on_error``)
+ErrorHook = Callable[[BaseException], object]
+ErrorHookT = TypeVar("ErrorHookT", bound=ErrorHook)
 
 
 class HandlerDidNotRespond(RuntimeError):
@@ -66,6 +69,8 @@ class Application(Router):
         self._mounts: list[tuple[str, str, ASGIApp]] = []
         self._startup: list[Callable[[], Awaitable[None] | None]] = []
         self._shutdown: list[Callable[[], Awaitable[None] | None]] = []
+        #: Told of every exception of the app's code that nothing handled (see ``on_error``).
+        self.error_hooks: list[ErrorHook] = []
         self._templates: dict[str, Environment] = {}
         self.tls: dict[str, Any] | None = None
         #: Log one INFO line per HTTP request and per realtime connection and disconnection
@@ -209,6 +214,26 @@ class Application(Router):
         self._shutdown.append(hook)
         return hook
 
+    def on_error(self, hook: ErrorHookT) -> ErrorHookT:
+        """Run ``hook(error)`` for each exception of the app's code that nothing handled, after
+        it is logged: an HTTP handler or middleware that raised with no error middleware taking
+        it (the client got a 500), a realtime route or ``connect``/``disconnect`` hook, handshake
+        middleware that raised something other than a refusal, a server-side route.
+
+        For tests and error reporting (``expressio.testing`` raises them in the test). The hook
+        runs on the event loop and must not block; an exception it raises is logged and
+        ignored. ``app.error_hooks`` is the list of hooks, to remove one."""
+        self.error_hooks.append(hook)
+        return hook
+
+    def report_error(self, error: BaseException) -> None:
+        """Tell the ``on_error`` hooks of ``error`` (already logged by whoever caught it)."""
+        for hook in tuple(self.error_hooks):
+            try:
+                hook(error)
+            except Exception:
+                logger.exception("an on_error hook failed")
+
     # -- ASGI --------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -285,6 +310,8 @@ class Application(Router):
             await res._finish()
         except Exception as exc:
             logger.exception("error while answering %s %s", req.method, req._full_path)
+            if _unexpected(exc):
+                self.report_error(exc)
             if not res.headers_sent:
                 self.error_response(exc, req, res, logged=True)
                 await res._finish()
@@ -315,6 +342,8 @@ class Application(Router):
                 )
             else:
                 logger.error("error while answering %s %s: %r", req.method, req._full_path, err)
+            if _unexpected(err):
+                self.report_error(err)
         if res.headers_sent:
             return
         res._reset_for_error()
@@ -371,6 +400,14 @@ async def _refuse_websocket(receive: Receive, send: Send) -> None:
     # Closing before accepting makes the server answer the upgrade with 403.
     await receive()
     await send({"type": "websocket.close", "code": 1008})
+
+
+def _unexpected(err: Any) -> bool:
+    """An exception that chose no status of its own (``HTTPError(503)`` and the session
+    store's outage did): a bug of the app rather than an answer, for the ``on_error`` hooks."""
+    return isinstance(err, BaseException) and _status_of(err) == 500 and not any(
+        isinstance(getattr(err, attribute, None), int) for attribute in ("status", "status_code")
+    )
 
 
 def _status_of(err: Any) -> int:

@@ -289,6 +289,7 @@ class HTTPExchange:
         self.answer_error(404, UNKNOWN_ROUTE + name)
 
     def route_failed(self, name: str, error: BaseException) -> None:
+        self.appio.of("/").report_error(error)  # before the 500 leaves, as over a socket
         self.answer_error(500, "Internal Server Error")
 
     async def _save_after_routes(self) -> None:

@@ -72,6 +72,9 @@ class Host(Protocol):
 
     def on_shutdown(self, hook: Callable[[], Awaitable[None] | None]) -> Any: ...
 
+    def report_error(self, error: BaseException) -> None:
+        """An exception of the app's code that nothing handled (logged already)."""
+
 
 MOUNT_PATH = "/socket.io"
 #: How long startup waits for a cross-process adapter to subscribe before serving anyway.
@@ -308,6 +311,7 @@ class AppIO:
             log_connections=self._log_connections,
             blocking=self._blocking,
             tasks=self._tasks,
+            report_error=self._app.report_error,
         )
         if self.settings is not None:
             wrapped.max_in_flight_events = self.settings["max_in_flight_events"]

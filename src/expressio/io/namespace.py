@@ -78,8 +78,11 @@ class IONamespace:
         log_connections: Callable[[], bool],
         blocking: Blocking,
         tasks: TaskSet,
+        report_error: Callable[[BaseException], None] = lambda error: None,
     ) -> None:
         self.namespace = namespace
+        #: tells the app's ``on_error`` hooks of an exception of its code (logged already)
+        self.report_error = report_error
         self.routes = RouteTable()
         self.bridge = bridge
         self.blocking = blocking
@@ -248,7 +251,7 @@ class IONamespace:
             if answer is not None:
                 answer(None)
             return
-        self.tasks.spawn(_run_server_side(handler, event, args[1:], answer))
+        self.tasks.spawn(_run_server_side(handler, event, args[1:], answer, self.report_error))
 
     # -- handshake middleware --------------------------------------------------------------
 
@@ -274,7 +277,14 @@ class IONamespace:
         # A verdict must come before the connection's own connect timeout closes it, so that
         # the client still learns why it was refused.
         timeout = self.namespace.server.connect_timeout * 0.9
-        await run_middleware(tuple(self._middlewares), authorization, handshake, timeout)
+        try:
+            await run_middleware(tuple(self._middlewares), authorization, handshake, timeout)
+        except ConnectionRefusedError:
+            raise  # a refusal is an answer, not a failure
+        except Exception as error:
+            # Logged by the realtime layer, which refuses with "Internal Server Error".
+            self.report_error(error)
+            raise
         # Handed to the connect hook, which runs right after acceptance; a connection that
         # closed meanwhile is never accepted, so its entry is dropped on the next loop turn.
         self._admitted[socket] = handshake
@@ -563,14 +573,16 @@ async def _run_server_side(
     event: str,
     args: list[Any],
     answer: Callable[[Any], None] | None,
+    report_error: Callable[[BaseException], None],
 ) -> None:
     try:
         # ``def`` in a worker thread, as handshake middleware: it may well block.
         result = await call_handler(handler, *args)
         if is_awaitable(result):
             result = await result
-    except Exception:
+    except Exception as error:
         logger.exception("error in server-side route %r", event)
+        report_error(error)
         result = None
     if answer is not None:
         answer(result)

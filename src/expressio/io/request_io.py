@@ -400,6 +400,9 @@ class SocketReply:
             ack({"error": UNKNOWN_ROUTE + name})
 
     def route_failed(self, name: str, error: BaseException) -> None:
+        # Told before the client's answer leaves: whoever waits for that answer (a test)
+        # then finds the error reported already.
+        self._namespace.report_error(error)
         ack = self._ack
         if ack is not None and not ack.answered:
             ack.fail()
