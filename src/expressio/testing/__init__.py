@@ -15,7 +15,7 @@ speak Engine.IO v4 / Socket.IO v5 to it over its own ASGI websocket (or long-pol
 binary, rooms, broadcasts, the shared session, connection state recovery, all without a port.
 Errors of the app's code are raised in the test (``raise_server_exceptions``).
 
-It needs ``httpx`` (as Starlette's ``TestClient`` does). As a pytest plugin
+It needs ``httpx`` (the ``testing`` extra), as Starlette's ``TestClient`` does. As a pytest plugin
 (``pytest -p expressio.testing``, or ``pytest_plugins = ["expressio.testing"]`` in a
 ``conftest.py``) it gives the fixtures ``client`` and ``async_client`` for the app that an
 ``app`` fixture of the test suite returns.
@@ -27,7 +27,8 @@ try:
     import httpx  # noqa: F401
 except ImportError as error:  # pragma: no cover - exercised only without httpx
     raise ImportError(
-        "expressio.testing needs httpx, which carries the test's HTTP requests: pip install httpx"
+        "expressio.testing needs httpx, which carries the test's HTTP requests: "
+        "pip install 'expressio[testing]'"
     ) from error
 
 from .asgi import LifespanError
