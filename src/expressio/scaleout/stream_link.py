@@ -333,10 +333,14 @@ class StreamLink:
                     pipeline.set(key, value, px=ttl_ms)
             try:
                 await pipeline.execute(raise_on_error=False)
-            except BaseException:
-                # Whether Redis took them is unknown: count them as dropped, never send them
-                # again (a client must not get a broadcast twice).
-                self._drop(count)
+            except BaseException as error:
+                if _never_sent(error):
+                    # the connection could not even be opened: send them when it can be
+                    queue.extendleft(reversed(batch))
+                else:
+                    # Whether Redis took them is unknown: count them as dropped, never send
+                    # them again (a client must not get a broadcast twice).
+                    self._drop(count)
                 raise
             self.published += count
             self._settle(count)
@@ -576,6 +580,18 @@ class StreamLink:
                 else:
                     remaining.append((target, future))
             self._flush_waiters = remaining
+
+
+def _never_sent(error: BaseException) -> bool:
+    """Did ``error`` happen while (re)connecting, before any command could be written?"""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or "connecting to" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:

@@ -22,10 +22,14 @@ WARM_UP_ROUNDS = 40
 
 
 def start_expressio(
-    cluster: Cluster, redis_url: str, stream: str = "expressio", recovery: bool = False
+    cluster: Cluster,
+    redis_url: str,
+    stream: str = "expressio",
+    recovery: bool = False,
+    *extra: str,
 ) -> ServerProcess:
     argv = [sys.executable, str(HERE / "streams_app.py"), "--redis", redis_url, "--stream", stream]
-    return cluster.start([*argv, *(["--recovery"] if recovery else [])])
+    return cluster.start([*argv, *(["--recovery"] if recovery else []), *extra])
 
 
 def start_node(

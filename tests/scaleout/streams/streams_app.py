@@ -1,6 +1,7 @@
 """An expressio app of a streams cluster, for the tests of this folder.
 
     python tests/scaleout/streams/streams_app.py --port N --redis URL [--stream S] [--recovery]
+        [--block-time SECONDS]
 
 ``app.io(adapter=RedisStreamsAdapter(url, stream=S))``, connected at startup. Realtime routes
 of "/":
@@ -11,7 +12,8 @@ of "/":
   ``app.io`` / ``app.io.room(to)`` broadcast, or ``req.io``'s (the sender left out) with
   ``skip_self``; answers true;
 - "server-count" → ``await app.io.server_count()`` of the adapter;
-- "stats" → the stream link's counters once everything queued is written.
+- "stats" → the stream link's counters once everything queued is written;
+- "link" → whether its reader and writer are connected now.
 
 Logs go to stderr at INFO level (the tests read the outage and malformed-entry lines).
 """
@@ -26,8 +28,10 @@ from typing import Any
 import expressio
 
 
-def build_app(redis_url: str, stream: str, recovery: bool) -> expressio.Application:
-    adapter = expressio.RedisStreamsAdapter(redis_url, stream=stream)
+def build_app(
+    redis_url: str, stream: str, recovery: bool, block_time: float = 5.0
+) -> expressio.Application:
+    adapter = expressio.RedisStreamsAdapter(redis_url, stream=stream, block_time=block_time)
     app = expressio.express()
     options: dict[str, Any] = {"adapter": adapter}
     if recovery:
@@ -84,6 +88,11 @@ def build_app(redis_url: str, stream: str, recovery: bool) -> expressio.Applicat
             }
         )
 
+    @app.io.route("link")
+    def link_state(req: Any) -> None:
+        link = adapter.link
+        req.io.respond({"reader_up": link.reader_up, "writer_up": link.writer_up})
+
     return app
 
 
@@ -93,9 +102,10 @@ def main() -> None:
     parser.add_argument("--redis", required=True)
     parser.add_argument("--stream", default="expressio")
     parser.add_argument("--recovery", action="store_true")
+    parser.add_argument("--block-time", type=float, default=5.0)
     options = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = build_app(options.redis, options.stream, options.recovery)
+    app = build_app(options.redis, options.stream, options.recovery, options.block_time)
     app.set("env", "production")
     app.listen(options.port)
 
