@@ -112,6 +112,7 @@ class StreamLink:
         self._uid_bytes = b""
         self._entry_handlers: dict[bytes, EntryHandler] = {}
         self._channel_handlers: dict[bytes, MessageHandler] = {}
+        self._private_prefixes: dict[str, MessageHandler] = {}
         self._queue: deque[_Outgoing] = deque()
         self._seq = 0
         self._read_backs: dict[bytes, tuple[float, ReadBack]] = {}
@@ -165,6 +166,13 @@ class StreamLink:
         if pubsub is not None and self.subscribed:
             task = asyncio.ensure_future(self._subscribe_now(pubsub, channel))
             task.add_done_callback(_log_failure)
+
+    def subscribe_private(self, prefix: str, handler: MessageHandler) -> None:
+        """Deliver the messages of ``<prefix><uid>#`` (this process's own channel, which
+        changes with the uid) to ``handler``, from the moment the link is subscribed."""
+        self._private_prefixes[prefix] = handler
+        if self.uid:
+            self.subscribe(f"{prefix}{self.uid}#".encode(), handler)
 
     def add(self, fields: dict[str, str], read_back: ReadBack | None = None) -> None:
         """Queue an XADD of ``fields`` (which get this process's ``seq``). With ``read_back``,
@@ -261,8 +269,11 @@ class StreamLink:
         # A forked child or a new loop: nothing of the previous life is usable here.
         self._pid = os.getpid()
         self._loop = loop
-        self.uid = secrets.token_hex(8)
+        old_uid, self.uid = self.uid, secrets.token_hex(8)
         self._uid_bytes = self.uid.encode()
+        for prefix, handler in self._private_prefixes.items():
+            self._channel_handlers.pop(f"{prefix}{old_uid}#".encode(), None)
+            self._channel_handlers[f"{prefix}{self.uid}#".encode()] = handler
         self._settle_all_queued()
         self._read_backs = {}
         self._read_back_timer = None

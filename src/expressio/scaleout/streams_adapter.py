@@ -145,6 +145,51 @@ class _Request:
         self.timer: asyncio.TimerHandle | None = None
 
 
+class _ClientCount:
+    """The client count of a broadcast with acks over every process: the layer above hears
+    one total, once every process said how many clients it asked (or after the request
+    timeout), and the answers that came before it right after it; so it knows when the last
+    answer is in (socket.io waits for ``serverCount()`` counts the same way)."""
+
+    __slots__ = ("_held", "_on_ack", "_on_client_count", "_processes", "_reported", "_total")
+
+    def __init__(self, on_client_count: Callable[[int], None], on_ack: AckCallback) -> None:
+        self._on_client_count = on_client_count
+        self._on_ack = on_ack
+        self._processes: int | None = None  # counts still to come, once known
+        self._reported = 0
+        self._total = 0
+        self._held: list[tuple[Any, ...]] | None = []
+
+    def add_count(self, count: int) -> None:
+        self._reported += 1
+        self._total += count
+        self._check()
+
+    def expect_processes(self, processes: int) -> None:
+        self._processes = processes
+        self._check()
+
+    def ack(self, *answer: Any) -> None:
+        held = self._held
+        if held is None:
+            self._on_ack(*answer)
+        else:
+            held.append(answer)
+
+    def _check(self) -> None:
+        if self._processes is not None and self._reported >= self._processes:
+            self.release()
+
+    def release(self) -> None:
+        held, self._held = self._held, None
+        if held is None:
+            return
+        self._on_client_count(self._total)
+        for answer in held:
+            self._on_ack(*answer)
+
+
 class RedisStreamsNamespaceAdapter(InMemoryAdapter):
     """One namespace's rooms, broadcasts and recoverable sessions, across processes.
 
@@ -165,11 +210,11 @@ class RedisStreamsNamespaceAdapter(InMemoryAdapter):
         prefix = factory.channel_prefix
         self._public_channel = f"{prefix}#{namespace.name}#".encode()
         self._prefix = prefix
-        self._private_channel: bytes | None = None
         self._requests: dict[str, _Request] = {}
         self._ack_requests: dict[str, tuple[Callable[[int], None], AckCallback]] = {}
         link.on_entries(namespace.name, self._on_entry)
         link.subscribe(self._public_channel, self._on_message)
+        link.subscribe_private(f"{prefix}#{namespace.name}#", self._on_message)
         link.ensure_started()
 
     # --- broadcasts ------------------------------------------------------------------------------
@@ -322,15 +367,6 @@ class RedisStreamsNamespaceAdapter(InMemoryAdapter):
 
     # --- requests and answers over pub/sub ---------------------------------------------------
 
-    def _ensure_private_channel(self) -> bytes:
-        link = self._link
-        link.ensure_started()
-        channel = f"{self._prefix}#{self._nsp}#{link.uid}#".encode()
-        if channel != self._private_channel:
-            self._private_channel = channel
-            link.subscribe(channel, self._on_message)
-        return channel
-
     def _answer(self, requester: str, kind: MessageType, data: dict[str, Any]) -> None:
         link = self._link
         channel = f"{self._prefix}#{self._nsp}#{requester}#".encode()
@@ -422,7 +458,6 @@ class RedisStreamsNamespaceAdapter(InMemoryAdapter):
         self._requests[request_id] = request
         loop = asyncio.get_running_loop()
         request.timer = loop.call_later(timeout, self._finish, request_id)
-        self._ensure_private_channel()
         data["requestId"] = request_id
         link = self._link
         link.publish(self._public_channel, entries.encode_pubsub(link.uid, self._nsp, kind, data))
@@ -437,14 +472,14 @@ class RedisStreamsNamespaceAdapter(InMemoryAdapter):
         on_client_count: Callable[[int], None],
         on_ack: AckCallback,
     ) -> Callable[[], None]:
-        stop_local = super().broadcast_with_ack(event, args, opts, on_client_count, on_ack)
         if opts.flags.local:
-            return stop_local
+            return super().broadcast_with_ack(event, args, opts, on_client_count, on_ack)
         link = self._link
         link.ensure_started()
-        self._ensure_private_channel()
         request_id = secrets.token_hex(8)
-        self._ack_requests[request_id] = (on_client_count, on_ack)
+        counting = _ClientCount(on_client_count, on_ack)
+        self._ack_requests[request_id] = (counting.add_count, counting.ack)
+        stop_local = super().broadcast_with_ack(event, args, opts, counting.add_count, counting.ack)
         data = {
             "packet": {"type": 2, "data": [event, *args], "nsp": self._nsp},
             "requestId": request_id,
@@ -462,7 +497,16 @@ class RedisStreamsNamespaceAdapter(InMemoryAdapter):
         except TypeError as error:
             logger.warning("a broadcast with acks could not be sent to other processes (%s)", error)
 
+        async def count_processes() -> None:
+            counting.expect_processes(await self.server_count())
+
+        task = asyncio.ensure_future(count_processes())
+        task.add_done_callback(_log_task_failure)
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(REQUEST_TIMEOUT, counting.release)
+
         def stop_waiting() -> None:
+            timer.cancel()
             stop_local()
             self._ack_requests.pop(request_id, None)
 

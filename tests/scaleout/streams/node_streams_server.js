@@ -2,7 +2,8 @@
 //
 //   node tests/scaleout/streams/node_streams_server.js --port N --redis URL [--stream S] [--recovery]
 //
-// The same events as streams_app.py: "whoami", "join", "broadcast", "server-count".
+// The same events as streams_app.py: "whoami", "join", "broadcast", "server-count",
+// "ask-servers", "ask-clients", "rooms-join", "rooms-disconnect" (and the server-side "ping").
 // Prints {"ready": true} once listening.
 const { createServer } = require("http");
 const { Server } = require("socket.io");
@@ -25,6 +26,7 @@ async function main() {
   }
   const httpServer = createServer();
   const io = new Server(httpServer, options);
+  io.on("ping", (value, callback) => callback(`pong ${value} from node`));
   io.on("connection", (socket) => {
     socket.on("whoami", (callback) =>
       callback({
@@ -44,6 +46,20 @@ async function main() {
       if (spec.to) target = target.to(spec.to);
       if (spec.volatile) target = target.volatile;
       target.emit(spec.event, spec.data);
+      callback(true);
+    });
+    socket.on("ask-servers", async (value, callback) =>
+      callback(await io.serverSideEmitWithAck("ping", value)),
+    );
+    socket.on("ask-clients", async (value, callback) =>
+      callback(await io.timeout(5000).emitWithAck("question", value)),
+    );
+    socket.on("rooms-join", (spec, callback) => {
+      io.in(spec.room).socketsJoin(spec.other);
+      callback(true);
+    });
+    socket.on("rooms-disconnect", (room, callback) => {
+      io.in(room).disconnectSockets();
       callback(true);
     });
     socket.on("server-count", async (callback) => callback(await io.of("/").adapter.serverCount()));

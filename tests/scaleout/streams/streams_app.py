@@ -13,7 +13,11 @@ of "/":
   ``skip_self``; answers true;
 - "server-count" → ``await app.io.server_count()`` of the adapter;
 - "stats" → the stream link's counters once everything queued is written;
-- "link" → whether its reader and writer are connected now.
+- "link" → whether its reader and writer are connected now;
+- "ask-servers" x → ``server_side_emit_with_ack("ping", x)``, whose server-side route answers
+  "pong x from expressio"; "ask-clients" x → ``broadcast_with_ack("question", x)``;
+- "rooms-join" {"room", "other"} / "rooms-disconnect" room → ``app.io.room(room).join(other)``
+  / ``.disconnect()``.
 
 Logs go to stderr at INFO level (the tests read the outage and malformed-entry lines).
 """
@@ -87,6 +91,28 @@ def build_app(
                 "delivered_at_once": link.delivered_at_once,
             }
         )
+
+    @app.io.server_side_route("ping")
+    def ping(value: Any) -> str:
+        return f"pong {value} from expressio"
+
+    @app.io.route("ask-servers")
+    async def ask_servers(req: Any) -> None:
+        req.io.respond(await app.io.server_side_emit_with_ack("ping", req.data))
+
+    @app.io.route("ask-clients")
+    async def ask_clients(req: Any) -> None:
+        req.io.respond(await app.io.broadcast_with_ack("question", req.data, timeout=5.0))
+
+    @app.io.route("rooms-join")
+    def rooms_join(req: Any) -> None:
+        app.io.room(req.data["room"]).join(req.data["other"])
+        req.io.respond(True)
+
+    @app.io.route("rooms-disconnect")
+    def rooms_disconnect(req: Any) -> None:
+        app.io.room(req.data).disconnect()
+        req.io.respond(True)
 
     @app.io.route("link")
     def link_state(req: Any) -> None:

@@ -41,7 +41,7 @@ BAD_ENTRIES: list[tuple[str, dict[str, Any]]] = [
             "type": "3",
             "data": '{"packet":{"type":2,"data":["e"]},"opts":{"rooms":"r"}}',
         },
-    ),  # fmt: skip
+    ),
     (
         "broadcast without data",
         {
@@ -50,7 +50,7 @@ BAD_ENTRIES: list[tuple[str, dict[str, Any]]] = [
             "type": "3",
             "data": base64.b64encode(msgpack.packb([1, 2])).decode(),
         },
-    ),  # fmt: skip
+    ),
     ("room operation without rooms", {"uid": "u", "nsp": "/", "type": "4", "data": '{"opts":{}}'}),
 ]
 

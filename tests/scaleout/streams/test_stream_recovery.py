@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import socketio
 
 from tests.redis_support import RedisServer
 from tests.scaleout.conftest import WAIT, Client, Cluster, ServerProcess
