@@ -34,11 +34,23 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Final
 
-import msgpack  # type: ignore[import-untyped]  # ships no type information
 import orjson
 
 from ..protocol.parsers import Parser, parser_of
 from ..protocol.socketio import DEFAULT_NAMESPACE, DecodeError, EncodedPacket, PacketType
+
+msgpack: Any
+try:
+    import msgpack  # type: ignore[import-untyped,no-redef]  # ships no type information
+except ImportError:  # a dependency; without it, the adapter says so when it is made
+    msgpack = None
+
+
+def require_msgpack() -> None:
+    """``ImportError`` naming the package when msgpack is missing."""
+    if msgpack is None:
+        raise ImportError("the Redis Streams adapter needs msgpack: pip install msgpack")
+
 
 __all__ = [
     "EMITTER_UID",

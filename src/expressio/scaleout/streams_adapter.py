@@ -87,6 +87,7 @@ class RedisStreamsAdapter:
         channel_prefix: str = "socket.io",
         max_queued: int = 10_000,
     ) -> None:
+        entries.require_msgpack()
         if not stream:
             raise ValueError("a stream name cannot be empty")
         for name, number in (
