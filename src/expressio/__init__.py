@@ -20,7 +20,7 @@ from .io.request_io import NoSocketError, RequestIO
 from .io.socket_request import SocketRequest
 from .io.targets import FetchSocketsLimitError
 from .realtime import RoomLimitError
-from .scaleout import Emitter, RedisAdapter
+from .scaleout import Emitter, RedisAdapter, RedisStreamsAdapter
 from .sessions import (
     MemoryStore,
     RedisStore,
@@ -46,6 +46,7 @@ __all__ = [
     "Pending",
     "RedisAdapter",
     "RedisStore",
+    "RedisStreamsAdapter",
     "Request",
     "RequestIO",
     "Response",
