@@ -214,7 +214,7 @@ def trio(
     group = Cluster(tmp_path_factory.mktemp("trio"))
     try:
         servers = [group.start_realtime(shared_redis.url) for _ in range(3)]
-        wait_subscribers(shared_redis.url, "expressio#/#", 3)
+        wait_subscribers(shared_redis.url, "expressio-request#/#", 3)
         yield servers
     finally:
         group.close()

@@ -278,14 +278,14 @@ def _start_broadcast_with_ack(
         if finished:
             return
         logger.warning(
-            "broadcast_with_ack %r: %d of %d clients (on %d of %s processes) did not answer "
-            "within %s s",
+            "broadcast_with_ack %r: %d of %d clients did not answer within %s s "
+            "(%d of %s processes said how many clients they asked)",
             event,
             expected - len(answers),
             expected,
+            timeout,
             reported,
             processes if processes is not None else "?",
-            timeout,
         )
         finish()
 
