@@ -72,6 +72,7 @@ class Emitter:
         self, url: str, channel: str = DEFAULT_CHANNEL, *, parser: str | Parser = "json"
     ) -> None:
         wire.check_key(channel)
+        wire.require_msgpack()
         self.url = url
         self.channel = channel
         self.parser = get_parser(parser)

@@ -89,6 +89,7 @@ class RedisAdapter:
         requests_timeout: float = REQUESTS_TIMEOUT,
     ) -> None:
         wire.check_key(channel)
+        wire.require_msgpack()
         if not requests_timeout > 0:
             raise ValueError(f"requests_timeout must be positive, got {requests_timeout!r}")
         self.url = url

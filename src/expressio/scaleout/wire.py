@@ -39,8 +39,12 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any, Final, NamedTuple
 
-import msgpack  # type: ignore[import-untyped]  # ships no type information
 import orjson
+
+try:
+    import msgpack  # type: ignore[import-untyped]  # ships no type information
+except ModuleNotFoundError:  # pragma: no cover - a broken install; require_msgpack() says so
+    msgpack = None
 
 #: The sender id of every ``@socket.io/redis-emitter`` broadcast.
 EMITTER_UID: Final = "emitter"
@@ -71,6 +75,17 @@ class MalformedMessage(ValueError):
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
+
+
+def require_msgpack() -> None:
+    """``ModuleNotFoundError`` naming the package when msgpack is missing (a dependency of
+    expressio: only a broken install lacks it, and then only the Redis adapter and the Emitter
+    cannot work; HTTP and one-process realtime apps still import and run)."""
+    if msgpack is None:
+        raise ModuleNotFoundError(
+            "the Redis adapter and the Emitter need the msgpack package: pip install msgpack",
+            name="msgpack",
+        )
 
 
 # --- channels -------------------------------------------------------------------------------
