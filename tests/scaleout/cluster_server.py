@@ -10,7 +10,8 @@ Served by uvicorn on 127.0.0.1:N at /socket.io/. Namespaces "/" and "/chat" both
 - "broadcast" {"event", "args", "to": room or null, "skip_self": bool} → the namespace's
   broadcast, ack true;
 - "remote-join" / "remote-leave" {"sid", "room"}, "remote-disconnect" {"sid"} → the adapter's
-  by-id operations (for a socket on any process), ack true;
+  add_sockets / del_sockets / disconnect_sockets on the room of that socket id (a socket on
+  any process), ack true;
 - "echo" → ack with its own arguments (acks stay local);
 - "stats" → ack with the adapter link's counters once everything queued is published.
 
@@ -27,7 +28,7 @@ from typing import Any
 
 import uvicorn
 
-from expressio.realtime import Namespace, RealtimeServer, Socket
+from expressio.realtime import BroadcastOptions, Namespace, RealtimeServer, Socket
 from expressio.scaleout import RedisAdapter, RedisNamespaceAdapter
 
 
@@ -55,16 +56,19 @@ def setup_namespace(namespace: Namespace) -> None:
         )
         return True
 
+    def only(sid: str) -> BroadcastOptions:
+        return BroadcastOptions(frozenset((sid,)))
+
     def remote_join(socket: Socket, spec: dict[str, str]) -> bool:
-        adapter.remote_join(spec["sid"], spec["room"])
+        adapter.add_sockets(only(spec["sid"]), (spec["room"],))
         return True
 
     def remote_leave(socket: Socket, spec: dict[str, str]) -> bool:
-        adapter.remote_leave(spec["sid"], spec["room"])
+        adapter.del_sockets(only(spec["sid"]), (spec["room"],))
         return True
 
     def remote_disconnect(socket: Socket, spec: dict[str, str]) -> bool:
-        adapter.remote_disconnect(spec["sid"])
+        adapter.disconnect_sockets(only(spec["sid"]), False)
         return True
 
     def echo(socket: Socket, *args: Any) -> tuple[Any, ...]:

@@ -157,10 +157,13 @@ class Client:
 
         return record
 
-    async def connect(self, transports: list[str] | None = None, headers: Any = None) -> Client:
+    async def connect(
+        self, transports: list[str] | None = None, headers: Any = None, auth: Any = None
+    ) -> Client:
         await self.sio.connect(
             self.url,
             headers=headers or {},
+            auth=auth,
             namespaces=list(self.namespaces),
             transports=transports or ["websocket"],
             wait_timeout=WAIT,
@@ -214,7 +217,7 @@ def trio(
     group = Cluster(tmp_path_factory.mktemp("trio"))
     try:
         servers = [group.start_realtime(shared_redis.url) for _ in range(3)]
-        wait_subscribers(shared_redis.url, "expressio#/#", 3)
+        wait_subscribers(shared_redis.url, "expressio-request#/#", 3)
         yield servers
     finally:
         group.close()
@@ -222,8 +225,8 @@ def trio(
 
 @pytest.fixture
 async def clients() -> AsyncIterator[Callable[..., Any]]:
-    """``await clients(url, namespaces=("/",), transports=None, headers=None, **client_options)``
-    → a connected Client (``reconnection`` is off unless asked for)."""
+    """``await clients(url, namespaces=("/",), transports=None, headers=None, auth=None,
+    **client_options)`` → a connected Client (``reconnection`` is off unless asked for)."""
     made: list[Client] = []
 
     async def connect(
@@ -231,11 +234,12 @@ async def clients() -> AsyncIterator[Callable[..., Any]]:
         namespaces: tuple[str, ...] = ("/",),
         transports: list[str] | None = None,
         headers: Any = None,
+        auth: Any = None,
         **options: Any,
     ) -> Client:
         client = Client(url, namespaces, **options)
         made.append(client)
-        return await client.connect(transports, headers)
+        return await client.connect(transports, headers, auth)
 
     yield connect
     await asyncio.gather(*(client.disconnect() for client in made), return_exceptions=True)

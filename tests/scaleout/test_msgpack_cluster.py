@@ -33,7 +33,7 @@ async def test_json_and_msgpack_processes_form_one_cluster(
 ) -> None:
     json_process = cluster.start_realtime(redis_server.url)
     msgpack_process = cluster.start_realtime(redis_server.url, "expressio", "--parser", "msgpack")
-    wait_subscribers(redis_server.url, "expressio#/#", 2)
+    wait_subscribers(redis_server.url, "expressio-request#/#", 2)
     json_client = await clients(json_process.url)
     msgpack_client = await clients(msgpack_process.url, serializer="msgpack")
     receivers = (json_client, msgpack_client)

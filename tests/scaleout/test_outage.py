@@ -48,7 +48,7 @@ async def test_redis_restart_during_traffic(
     redis_server: RedisServer, cluster: Cluster, clients: Connect
 ) -> None:
     servers = [cluster.start_realtime(redis_server.url) for _ in range(3)]
-    await wait_subscribers_async(redis_server.url, "expressio#/#", 3)
+    await wait_subscribers_async(redis_server.url, "expressio-request#/#", 3)
     a = await clients(servers[0].url)
     a_neighbour = await clients(servers[0].url)
     b = await clients(servers[1].url)
@@ -76,7 +76,7 @@ async def test_redis_restart_during_traffic(
     await b.wait_for("tick", during_outage + 60)
 
     redis_server.start()  # same port, empty: the processes must resubscribe by themselves
-    await wait_subscribers_async(redis_server.url, "expressio#/#", 3)
+    await wait_subscribers_async(redis_server.url, "expressio-request#/#", 3)
     for client in (a, b, c):
         await wait_link_up(client)
     assert await a.call("broadcast", {"event": "after", "args": ["back"]})

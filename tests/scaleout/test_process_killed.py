@@ -54,7 +54,7 @@ async def test_killed_worker_clients_reconnect_with_their_session(
             break
     assert len(by_pid) == 2, "every connection went to the same worker"
     # Workers subscribe when their first client connects (the adapter connects lazily).
-    await wait_subscribers_async(redis_server.url, "expressio#/#", 2)
+    await wait_subscribers_async(redis_server.url, "expressio-request#/#", 2)
     everyone = [client for group in by_pid.values() for client in group]
 
     first, second = by_pid
@@ -78,7 +78,7 @@ async def test_killed_worker_clients_reconnect_with_their_session(
         assert identity["pid"] != first
         live_pids.add(identity["pid"])
     # A replacement worker subscribes when its first client arrives: wait until it has.
-    await wait_subscribers_async(redis_server.url, "expressio#/#", len(live_pids))
+    await wait_subscribers_async(redis_server.url, "expressio-request#/#", len(live_pids))
 
     # The supervisor replaced the worker; broadcasts reach everyone, wherever they are now.
     assert await by_pid[second][0].call("shout", {"n": 2})

@@ -7,7 +7,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import msgpack
+import orjson
 import redis
+import redis.asyncio
 
 from tests.redis_support import RedisServer
 
@@ -73,7 +76,7 @@ async def test_two_apps_on_one_redis_do_not_see_each_other(
     trio: list[ServerProcess], shared_redis: RedisServer, cluster: Cluster, clients: Connect
 ) -> None:
     others = [cluster.start_realtime(shared_redis.url, "other-app") for _ in range(2)]
-    await wait_subscribers_async(shared_redis.url, "other-app#/#", 2)
+    await wait_subscribers_async(shared_redis.url, "other-app-request#/#", 2)
     ours = [await clients(server.url) for server in trio]
     theirs = [await clients(server.url) for server in others]
 
@@ -92,25 +95,92 @@ async def test_two_apps_on_one_redis_do_not_see_each_other(
         assert client.events("our-news") == [] and client.events("their-news") == [()]
 
 
-async def test_malformed_messages_are_ignored_and_logged(
+def packed(value: Any) -> bytes:
+    return bytes(msgpack.packb(value))
+
+
+EVENT = {"type": 2, "data": ["e"], "nsp": "/"}
+
+#: (channel, message, the kind of problem it is): every kind is logged once, then counted
+GARBAGE = [
+    ("expressio#/#", b"not msgpack at all", "not msgpack"),
+    ("expressio#/#", packed([1, 2]), "broadcast is not [uid, packet, opts]"),
+    ("expressio#/#", packed(["x", {**EVENT, "type": 3}, {}]), "packet is not an EVENT"),
+    ("expressio#/#", packed(["x", {**EVENT, "data": []}, {}]), "packet data is not [event, ...]"),
+    ("expressio#/#", packed(["x", {**EVENT, "nsp": "/chat"}, {}]), "packet of another namespace"),
+    ("expressio#/#", packed(["x", EVENT, {"rooms": "r"}]), "rooms is not a list"),
+    ("expressio#/#", packed(["x", msgpack.ExtType(5, b"?"), {}]), "not msgpack"),
+    ("expressio-request#/#", b"{not json", "not JSON"),
+    ("expressio-request#/#", b'{"type":42}', "unknown request type"),
+    ("expressio-request#/#", b'{"type":5,"uid":"x"}', "REMOTE_FETCH request without a request id"),
+    (
+        "expressio-request#/#",
+        b'{"type":2,"opts":{"rooms":[]}}',
+        "REMOTE_JOIN request without rooms",
+    ),
+    ("expressio-request#/#", b'{"type":8,"requestId":"q"}', "not a request type"),
+    ("expressio-response#/#", b'{"sockets":[]}', "response without a request id"),
+]
+
+
+async def test_malformed_messages_are_dropped_and_each_kind_logged_once(
     trio: list[ServerProcess], shared_redis: RedisServer, clients: Connect
 ) -> None:
     everyone = [await clients(server.url) for server in trio]
-    garbage = [
-        b"not a message at all",
-        b"XIO1{not json}\n",
-        b'XIO1{"n":"x","k":"b","r":null,"x":null,"l":[500]}\n2["short"]',
-        b'XIO1{"n":"x","k":"b","r":null,"x":null,"l":[11]}\n3["nope",1]',  # an ACK, not event
-        b'XIO1{"n":"x","k":"b","r":null,"x":null,"l":[14]}\n2/chat,["ns"]',  # wrong namespace
-        b'XIO1{"n":"x","k":"j","s":"abc"}\n',  # a join without a room
-        b'XIO1{"n":"x","k":"zz"}\n',
-    ]
     with redis.Redis.from_url(shared_redis.url) as publisher:
-        for message in garbage:
-            assert publisher.publish("expressio#/#", message) == 3
+        for _ in range(2):
+            for channel, message, _kind in GARBAGE:
+                assert publisher.publish(channel, message) == 3
+        # another app's traffic on the same Redis never reaches this one's processes
+        assert publisher.publish("other-app#/#", packed(["x", EVENT, {}])) == 0
     await fence(everyone[0], everyone, "after-garbage")
     for client in everyone:
         assert [name for _, name, _ in client.received] == ["after-garbage"]
+    kinds = {kind for _, _, kind in GARBAGE}
     for server in trio:
-        assert server.log().count("ignored a malformed message") == len(garbage)
+        log = server.log()
+        assert log.count("ignored a malformed or foreign message") == len(kinds), log
+        for kind in kinds:
+            assert log.count(f"({kind}") == 1, kind
         assert server.process.poll() is None
+        assert "Traceback" not in log
+
+
+async def test_a_fetch_from_an_unknown_process_is_answered(
+    trio: list[ServerProcess], shared_redis: RedisServer, clients: Connect
+) -> None:
+    """As Node's adapter does: every process answers a fetch, whoever asks (here on the asker's
+    own response channel, which every socket.io adapter listens to)."""
+    mine = [await clients(server.url) for server in trio]
+    client = redis.asyncio.Redis.from_url(shared_redis.url)
+    pubsub = client.pubsub()
+    await pubsub.subscribe("expressio-response#/#stranger#")
+    request = {"uid": "stranger", "type": 5, "requestId": "q1", "opts": {"rooms": [], "except": []}}
+    try:
+        assert await client.publish("expressio-request#/#", orjson.dumps(request)) == 3
+        answers: list[dict[str, Any]] = []
+        async with asyncio.timeout(WAIT):
+            while len(answers) < 3:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=WAIT)
+                if message is not None:
+                    answers.append(orjson.loads(message["data"]))
+    finally:
+        await pubsub.aclose()
+        await client.aclose()
+    assert {answer["requestId"] for answer in answers} == {"q1"}
+    fetched = {socket["id"] for answer in answers for socket in answer["sockets"]}
+    assert {client.sid() for client in mine} <= fetched
+    one = answers[0]["sockets"][0]
+    assert set(one) == {"id", "handshake", "rooms", "data"}
+    assert one["id"] in one["rooms"]
+    assert {
+        "headers",
+        "time",
+        "address",
+        "xdomain",
+        "secure",
+        "issued",
+        "url",
+        "query",
+        "auth",
+    } <= set(one["handshake"])

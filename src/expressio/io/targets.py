@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from ..protocol.parsers import Parser
     from ..protocol.socketio import EncodedPacket
-    from ..realtime import Namespace, Socket
+    from ..realtime import Namespace
     from .loop_bridge import LoopBridge
     from .namespace import IONamespace
 
@@ -56,9 +56,7 @@ def payload(data: Any) -> tuple[Any, ...]:
     return () if data is MISSING else (data,)
 
 
-def check_encodable(
-    bridge: LoopBridge, parser: Parser, event: str, args: tuple[Any, ...]
-) -> None:
+def check_encodable(bridge: LoopBridge, parser: Parser, event: str, args: tuple[Any, ...]) -> None:
     """Off the loop's thread, encode the event once here, so that data ``parser`` cannot
     carry raises in the caller (a ``def`` route), as it does on the loop: once handed over,
     an error could only be logged. On the loop the call itself raises."""
@@ -146,12 +144,13 @@ class Target:
         bridge = self._io.bridge
         check_encodable(bridge, self._io.namespace.server.parser, event, args)
         pending = Pending()
+        opts = self._opts
         bridge.call(
             _start_broadcast_with_ack,
             self._io.namespace,
             event,
             args,
-            self._opts,
+            opts._replace(flags=opts.flags._replace(timeout=seconds)),
             seconds,
             pending.future,
         )
@@ -225,12 +224,18 @@ def _start_broadcast_with_ack(
     future: concurrent.futures.Future[Any],
 ) -> None:
     # The packet leaves here, synchronously, so that it keeps its place among the broadcasts
-    # around it; only the wait is deferred.
+    # around it; only the wait is deferred. As socket.io does, it is complete when every
+    # process reported how many clients it asked (one process, or server_count() of them
+    # with a cross-process adapter) and that many answers came.
+    adapter = namespace.adapter
     answers: list[Any] = []
-    expected: int | None = None
+    expected = 0  # clients asked, on the processes that reported
+    processes: int | None = None if getattr(adapter, "cross_process", False) else 1
+    reported = 0
     finished = False  # a plain flag: the future's own done() takes a lock, once per answer
     timer: asyncio.TimerHandle | None = None
     stop_waiting: Callable[[], None] | None = None
+    counting: asyncio.Future[int] | None = None  # server_count(), kept referenced until done
 
     def finish() -> None:
         nonlocal finished
@@ -241,39 +246,61 @@ def _start_broadcast_with_ack(
             stop_waiting()
         settle(future, answers)
 
+    def check() -> None:
+        if (
+            not finished
+            and processes is not None
+            and reported >= processes
+            and len(answers) >= expected
+        ):
+            finish()
+
     def on_client_count(count: int) -> None:
-        nonlocal expected
-        expected = (expected or 0) + count
+        nonlocal expected, reported
+        expected += count
+        reported += 1
+        check()
 
     def on_ack(*answer: Any) -> None:
         if finished:
             return
         answers.append(answer[0] if len(answer) == 1 else ack_value(answer))
-        if expected is not None and len(answers) >= expected:
-            finish()
+        check()
+
+    def counted(task: asyncio.Future[int]) -> None:
+        nonlocal processes, counting
+        counting = None
+        failed = task.cancelled() or task.exception() is not None
+        processes = 1 if failed else task.result()  # failed: only this process can answer
+        check()
 
     def give_up() -> None:
         if finished:
             return
-        missing = (expected or 0) - len(answers)
         logger.warning(
-            "broadcast_with_ack %r: %d of %d clients did not answer within %s s",
+            "broadcast_with_ack %r: %d of %d clients did not answer within %s s "
+            "(%d of %s processes said how many clients they asked)",
             event,
-            missing,
-            expected or 0,
+            expected - len(answers),
+            expected,
             timeout,
+            reported,
+            processes if processes is not None else "?",
         )
         finish()
 
-    stop_waiting = namespace.adapter.broadcast_with_ack(event, args, opts, on_client_count, on_ack)
-    if expected is not None and len(answers) >= expected:
-        finish()  # nobody to wait for
+    stop_waiting = adapter.broadcast_with_ack(event, args, opts, on_client_count, on_ack)
+    if finished:  # nobody to wait for (finish() ran before stop_waiting was known)
+        stop_waiting()
         return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # no server running: nobody could answer
         finish()
         return
+    if processes is None:
+        counting = asyncio.ensure_future(adapter.server_count())
+        counting.add_done_callback(counted)
     timer = loop.call_later(timeout, give_up)
 
 
@@ -292,7 +319,7 @@ async def _fetch(
     io: IONamespace, opts: BroadcastOptions, future: concurrent.futures.Future[Any]
 ) -> None:
     try:
-        sockets: list[Socket] = await io.namespace.adapter.fetch_sockets(opts)
+        sockets = await io.namespace.adapter.fetch_sockets(opts)
     except Exception as error:
         fail(future, error)
         return

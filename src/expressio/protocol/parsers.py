@@ -27,6 +27,7 @@ __all__ = [
     "JsonParser",
     "PacketDecoder",
     "Parser",
+    "decode_event",
     "get_parser",
     "transcode_event",
 ]
@@ -143,17 +144,23 @@ def parser_of(packet: EncodedPacket) -> Parser:
     return JSON_PARSER if type(packet.text) is str else get_parser("msgpack")
 
 
-def transcode_event(packet: EncodedPacket, parser: Parser) -> EncodedPacket:
-    """An EVENT encoded by any parser, re-encoded by ``parser`` (returned as it is when
-    ``parser`` made it). Raises :class:`DecodeError` when it is not a valid EVENT."""
-    source = parser_of(packet)
-    if source.name == parser.name:
-        return packet
-    decoder = source.decoder(max_attachment_bytes=sum(map(len, packet.attachments)))
+def decode_event(packet: EncodedPacket) -> Packet:
+    """An EVENT encoded by any parser, decoded (binary values back in place). Raises
+    :class:`DecodeError` when it is not a valid EVENT."""
+    decoder = parser_of(packet).decoder(max_attachment_bytes=sum(map(len, packet.attachments)))
     decoded: Packet | None = None
     for message in packet.messages:
         decoded = decoder.feed(message)
     if decoded is None or decoded.type not in (PacketType.EVENT, PacketType.BINARY_EVENT):
         raise socketio.DecodeError("not a complete EVENT packet")
+    return decoded
+
+
+def transcode_event(packet: EncodedPacket, parser: Parser) -> EncodedPacket:
+    """An EVENT encoded by any parser, re-encoded by ``parser`` (returned as it is when
+    ``parser`` made it). Raises :class:`DecodeError` when it is not a valid EVENT."""
+    if parser_of(packet).name == parser.name:
+        return packet
+    decoded = decode_event(packet)
     data = decoded.data
     return parser.encode_event(decoded.namespace, data[0], data[1:], decoded.id)

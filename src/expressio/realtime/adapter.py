@@ -21,7 +21,12 @@ a cross-process adapter speaking ``@socket.io/redis-adapter``'s protocol fits th
 Whom an operation targets is a :class:`BroadcastOptions`: the rooms (none: every socket of the
 namespace), the rooms left out (a socket id is a room too, so this also leaves out single
 sockets, such as a broadcast's sender), and flags (``volatile``: drop for a client that cannot
-take a message right now; ``local``: this process only).
+take a message right now; ``local``: this process only; ``timeout``: how long a broadcast with
+acks waits for answers).
+
+``fetch_sockets`` returns this process's :class:`~expressio.realtime.Socket` objects and, with a
+cross-process adapter, views of the sockets of other processes (:class:`SocketView`: their id,
+rooms, data and handshake as they were when fetched).
 
 :class:`InMemoryAdapter` serves one process. A cross-process adapter subclasses it, publishes
 what the others must do, and runs what it receives through the same local methods.
@@ -33,13 +38,14 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..protocol.socketio import EncodedPacket
 from .recovery import RecoveryStore
 from .socket import RoomLimitError
 
 if TYPE_CHECKING:
+    from .handshake import Handshake
     from .namespace import Namespace
     from .recovery import RestoredSession, SocketSession
     from .socket import Socket
@@ -56,6 +62,8 @@ class BroadcastFlags(NamedTuple):
     volatile: bool = False
     #: this process's clients only, even with a cross-process adapter
     local: bool = False
+    #: a broadcast with acks: seconds its sender waits for the answers (None: not one)
+    timeout: float | None = None
 
 
 NO_FLAGS = BroadcastFlags()
@@ -75,6 +83,23 @@ EVERYONE = BroadcastOptions()
 
 #: ``on_ack(answer_args)`` for each client that answers a broadcast with acks
 AckCallback = Callable[..., None]
+
+
+class SocketView(Protocol):
+    """What ``fetch_sockets`` gives for each matching socket: a :class:`Socket` of this
+    process, or a snapshot of a socket that lives on another process."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def rooms(self) -> AbstractSet[str]: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+    @property
+    def handshake(self) -> Handshake: ...
 
 
 class Adapter(ABC):
@@ -128,8 +153,9 @@ class Adapter(ABC):
         waiting (the answers still to come are then ignored and forgotten)."""
 
     @abstractmethod
-    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket]:
-        """The sockets ``opts`` targets (``volatile`` does not apply)."""
+    async def fetch_sockets(self, opts: BroadcastOptions) -> Sequence[SocketView]:
+        """The sockets ``opts`` targets (``volatile`` does not apply): this process's
+        :class:`Socket` objects, and views of other processes' sockets."""
 
     @abstractmethod
     def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
@@ -339,7 +365,7 @@ class InMemoryAdapter(Adapter):
 
         return stop_waiting
 
-    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket]:
+    async def fetch_sockets(self, opts: BroadcastOptions) -> Sequence[SocketView]:
         return self.targets(opts)
 
     def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:

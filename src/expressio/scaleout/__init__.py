@@ -1,8 +1,10 @@
-"""Beyond one process: the Redis adapters (pub/sub and streams) for rooms and broadcasts, and
-the Emitter."""
+"""Beyond one process, in the formats of socket.io's own Redis packages: the Redis adapter
+(``@socket.io/redis-adapter``'s classic pub/sub), the Redis Streams adapter
+(``@socket.io/redis-streams-adapter``'s) and the Emitter (``@socket.io/redis-emitter``'s)."""
 
 from .emitter import Emitter
 from .redis_adapter import RedisAdapter, RedisNamespaceAdapter
+from .remote import RemoteSocket
 from .streams_adapter import RedisStreamsAdapter, RedisStreamsNamespaceAdapter
 
 __all__ = [
@@ -11,4 +13,5 @@ __all__ = [
     "RedisNamespaceAdapter",
     "RedisStreamsAdapter",
     "RedisStreamsNamespaceAdapter",
+    "RemoteSocket",
 ]

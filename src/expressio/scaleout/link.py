@@ -3,7 +3,8 @@ what happens when Redis goes away.
 
 The link never blocks its callers: :meth:`RedisLink.publish` appends to a queue that one task
 drains (many messages per round trip, in order), and received messages are handed to the
-channel's handler on the loop thread. When Redis is unreachable the link is *down*: messages
+handler of their channel (or of the pattern they matched) on the loop thread, with the channel
+they came on. When Redis is unreachable the link is *down*: messages
 for other processes are dropped and counted (never replayed: a late broadcast is worse than a
 missing one for realtime clients), the outage is logged once, and the link reconnects with a
 backoff capped at :data:`MAX_RETRY_DELAY`; on recovery it logs how long the outage lasted and
@@ -11,7 +12,8 @@ how many messages were dropped.
 
 A link belongs to one process and one event loop: it starts on first use on the running loop
 and starts afresh in a forked child or on another loop (a worker process must not share its
-parent's connections, nor its node id).
+parent's connections, nor its node id). Channels that name the node
+(:meth:`RedisLink.subscribe_per_node`) are subscribed under each new node id.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ CONNECT_TIMEOUT = 2.0  # seconds
 MAX_QUEUED = 10_000  # messages waiting to be published; beyond, new ones are dropped
 MAX_BATCH = 500  # messages per pipeline round trip
 
-Handler = Callable[[bytes], None]
+#: ``handler(channel, data)``
+Handler = Callable[[bytes, bytes], None]
 
 
 #: ``url`` without its password, for logs and messages (the helper every Redis user shares).
@@ -55,8 +58,13 @@ class RedisLink:
     def __init__(self, url: str, control_channel: bytes) -> None:
         self.url = url
         self.node_id = ""  # set when the link starts, in the process that uses it
+        # Always subscribed, so that the subscribing connection has a channel from the start.
         self._control_channel = control_channel
         self._handlers: dict[bytes, Handler] = {}
+        self._pattern_handlers: dict[bytes, Handler] = {}
+        self._per_node: list[tuple[Callable[[str], bytes], Handler]] = []
+        self._node_channels: dict[bytes, Handler] = {}  # _per_node for the current node id
+        self._client: redis.asyncio.Redis | None = None  # the publishing client, while up
         self._queue: deque[tuple[bytes, bytes]] = deque()
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,12 +98,43 @@ class RedisLink:
         self._start(loop)
 
     def subscribe(self, channel: bytes, handler: Handler) -> None:
-        """Deliver every message of ``channel`` to ``handler(data)``, now and after reconnects."""
+        """Deliver every message of ``channel`` to ``handler(channel, data)``, now and after
+        reconnects."""
         self._handlers[channel] = handler
+        self._subscribe_later(channel, pattern=False)
+
+    def psubscribe(self, pattern: bytes, handler: Handler) -> None:
+        """Deliver every message of the channels matching the glob ``pattern`` to
+        ``handler(channel, data)``."""
+        self._pattern_handlers[pattern] = handler
+        self._subscribe_later(pattern, pattern=True)
+
+    def subscribe_per_node(self, channel_of: Callable[[str], bytes], handler: Handler) -> None:
+        """Like :meth:`subscribe` for the channel ``channel_of(node_id)``, whatever the node
+        id is now or becomes (a forked child gets its own)."""
+        self._per_node.append((channel_of, handler))
+        if self.node_id:
+            channel = channel_of(self.node_id)
+            self._node_channels[channel] = handler
+            self._subscribe_later(channel, pattern=False)
+
+    def _subscribe_later(self, channel: bytes, pattern: bool) -> None:
         pubsub = self._pubsub
         if pubsub is not None and self.up:
-            task = asyncio.ensure_future(self._subscribe_now(pubsub, channel))
+            task = asyncio.ensure_future(self._subscribe_now(pubsub, channel, pattern))
             task.add_done_callback(_log_failure)
+
+    async def numsub(self, channel: bytes) -> int | None:
+        """How many connections are subscribed to ``channel`` (``PUBSUB NUMSUB``); None while
+        Redis is unreachable."""
+        client = self._client
+        if client is None or not self.up:
+            return None
+        try:
+            counts = await client.pubsub_numsub(channel)
+        except (RedisError, OSError):
+            return None
+        return int(counts[0][1]) if counts else 0
 
     def publish(self, channel: bytes, message: bytes) -> None:
         """Queue ``message`` for ``channel``; never blocks. Dropped (and counted) while down."""
@@ -156,6 +195,9 @@ class RedisLink:
         self._pid = os.getpid()
         self._loop = loop
         self.node_id = secrets.token_hex(8)
+        self._node_channels = {
+            channel_of(self.node_id): handler for channel_of, handler in self._per_node
+        }
         self._settle_all_queued()  # queued under another node id: they would echo back here
         self._flush_waiters = []
         self._wakeup = asyncio.Event()
@@ -177,8 +219,11 @@ class RedisLink:
             pubsub: Any = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await client.ping()
-                await pubsub.subscribe(self._control_channel, *self._handlers)
+                await pubsub.subscribe(self._control_channel, *self._handlers, *self._node_channels)
+                if self._pattern_handlers:
+                    await pubsub.psubscribe(*self._pattern_handlers)
                 self._pubsub = pubsub
+                self._client = client
                 self._went_up()
                 delay = FIRST_RETRY_DELAY
                 await self._pump(client, pubsub)
@@ -189,6 +234,7 @@ class RedisLink:
                 self._went_down(error)
             finally:
                 self._pubsub = None
+                self._client = None
                 self.up = False
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
@@ -216,16 +262,24 @@ class RedisLink:
 
     async def _receive(self, pubsub: Any) -> None:
         handlers = self._handlers
+        patterns = self._pattern_handlers
         while True:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-            if message is None or message["type"] != "message":
+            if message is None:
                 continue
-            handler = handlers.get(message["channel"])
+            kind = message["type"]
+            channel = message["channel"]
+            if kind == "pmessage":
+                handler = patterns.get(message["pattern"])
+            elif kind == "message":
+                handler = handlers.get(channel) or self._node_channels.get(channel)
+            else:
+                continue
             if handler is None:
                 continue
             self.received += 1
             try:
-                handler(message["data"])
+                handler(channel, message["data"])
             except Exception:
                 logger.exception("error handling a message from Redis")
 
@@ -256,9 +310,12 @@ class RedisLink:
             self.published += count
             self._settle(count)
 
-    async def _subscribe_now(self, pubsub: Any, channel: bytes) -> None:
+    async def _subscribe_now(self, pubsub: Any, channel: bytes, pattern: bool) -> None:
         with contextlib.suppress(RedisError, OSError):  # a reconnect subscribes it anyway
-            await pubsub.subscribe(channel)
+            if pattern:
+                await pubsub.psubscribe(channel)
+            else:
+                await pubsub.subscribe(channel)
 
     def _went_up(self) -> None:
         self.up = True

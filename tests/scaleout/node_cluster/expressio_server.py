@@ -1,0 +1,189 @@
+"""An expressio process of a mixed Node/Python cluster, through the express.io API. Its realtime
+routes mirror ``node_server.mjs``'s events, so that a test drives either language the same way.
+
+    python tests/scaleout/node_cluster/expressio_server.py --port N --redis URL --key socket.io
+        [--requests-timeout SECONDS]
+
+Routes (namespace "/", each answers with req.io.respond):
+
+- ``whoami`` → {sid, pid, lang: "python"}; ``join`` / ``leave`` room → true;
+  ``set-data`` {...} → true (``req.socket.data``);
+- ``broadcast`` {event, args, to, except, skip_self, volatile} → true;
+- ``ask`` {event, args, to, timeout} → {answers} (``broadcast_with_ack``);
+- ``fetch`` {to, except} → [{id, rooms, data, auth, address, remote}] (``fetch_sockets``);
+- ``fetch-act`` {to, only, action, arg} → true: emit/join/leave/disconnect on fetched clients;
+- ``sockets-join`` {to, room} / ``sockets-leave`` {to, room} / ``sockets-disconnect`` {to};
+- ``server-emit`` {event, args} → true; ``server-emit-ack`` {event, args} → {answers};
+- ``server-notes`` → the server-side events this process received; ``server-count``.
+
+Server-side route ``hello-servers`` answers {lang: "python", pid, got}; ``note`` is noted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from typing import Any
+
+import expressio
+from expressio.io.targets import Target
+
+
+def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Application:
+    app = expressio.express()
+    adapter = expressio.RedisAdapter(redis_url, channel=key, requests_timeout=requests_timeout)
+    app.io(adapter=adapter)
+    app.on_startup(adapter.start)  # subscribed before the first client
+    notes: list[list[Any]] = []
+
+    def target(spec: dict[str, Any], base: Target | None = None) -> Target:
+        chosen = base if base is not None else app.io.of("/").target()
+        if spec.get("to"):
+            to = spec["to"]
+            chosen = chosen.room(*([to] if isinstance(to, str) else to))
+        if spec.get("except"):
+            excluded = spec["except"]
+            chosen = chosen.excluding(*([excluded] if isinstance(excluded, str) else excluded))
+        return chosen
+
+    def describe(client: Any) -> dict[str, Any]:
+        return {
+            "id": client.id,
+            "rooms": sorted(client.rooms),
+            "data": dict(client.data),
+            "auth": dict(client.handshake.auth),
+            "address": client.handshake.address,
+            "issued": client.handshake.issued,
+            "remote": client.remote,
+        }
+
+    app.io.of("/chat").route("whoami", lambda req: req.io.respond({"sid": req.socket.id}))
+
+    @app.io.route("whoami")
+    def whoami(req: Any) -> None:
+        req.io.respond({"sid": req.socket.id, "pid": os.getpid(), "lang": "python"})
+
+    @app.io.route("join")
+    def join(req: Any) -> None:
+        req.io.join(req.data)
+        req.io.respond(True)
+
+    @app.io.route("leave")
+    def leave(req: Any) -> None:
+        req.io.leave(req.data)
+        req.io.respond(True)
+
+    @app.io.route("set-data")
+    def set_data(req: Any) -> None:
+        req.socket.data.clear()
+        req.socket.data.update(req.data)
+        req.io.respond(True)
+
+    @app.io.route("broadcast")
+    def broadcast(req: Any) -> None:
+        spec = req.data
+        base = app.io.of("/").target()
+        if spec.get("skip_self"):
+            base = base.excluding(req.socket.id)
+        chosen = target(spec, base)
+        if spec.get("volatile"):
+            chosen = chosen.volatile
+        args = spec.get("args", [])
+        if args:
+            chosen.broadcast(spec["event"], *args[:1])
+        else:
+            chosen.broadcast(spec["event"])
+        req.io.respond(True)
+
+    @app.io.route("ask")
+    async def ask(req: Any) -> None:
+        spec = req.data
+        args = spec.get("args", [])
+        answers = await target(spec).broadcast_with_ack(
+            spec["event"], *args[:1], timeout=spec.get("timeout", 5000) / 1000
+        )
+        req.io.respond({"answers": answers})
+
+    @app.io.route("fetch")
+    async def fetch(req: Any) -> None:
+        clients = await target(req.data or {}).fetch_sockets()
+        req.io.respond([describe(client) for client in clients])
+
+    @app.io.route("fetch-act")
+    async def fetch_act(req: Any) -> None:
+        spec = req.data
+        for client in await target(spec).fetch_sockets():
+            if spec.get("only") and client.id != spec["only"]:
+                continue
+            action, arg = spec["action"], spec.get("arg")
+            if action == "emit":
+                client.emit(arg["event"], *arg["args"][:1])
+            elif action == "join":
+                client.join(arg)
+            elif action == "leave":
+                client.leave(arg)
+            elif action == "disconnect":
+                client.disconnect()
+        req.io.respond(True)
+
+    @app.io.route("sockets-join")
+    def sockets_join(req: Any) -> None:
+        target(req.data).join(req.data["room"])
+        req.io.respond(True)
+
+    @app.io.route("sockets-leave")
+    def sockets_leave(req: Any) -> None:
+        target(req.data).leave(req.data["room"])
+        req.io.respond(True)
+
+    @app.io.route("sockets-disconnect")
+    def sockets_disconnect(req: Any) -> None:
+        target(req.data).disconnect(bool(req.data.get("close")))
+        req.io.respond(True)
+
+    @app.io.route("server-emit")
+    def server_emit(req: Any) -> None:
+        app.io.server_side_emit(req.data["event"], *req.data.get("args", []))
+        req.io.respond(True)
+
+    @app.io.route("server-emit-ack")
+    async def server_emit_ack(req: Any) -> None:
+        spec = req.data
+        answers = await app.io.server_side_emit_with_ack(spec["event"], *spec.get("args", []))
+        req.io.respond({"answers": answers})
+
+    @app.io.route("server-notes")
+    def server_notes(req: Any) -> None:
+        req.io.respond(notes)
+
+    @app.io.route("server-count")
+    async def server_count(req: Any) -> None:
+        req.io.respond(await app.io.of("/").namespace.adapter.server_count())
+
+    @app.io.server_side_route("hello-servers")
+    def hello_servers(got: Any = None, *rest: Any) -> dict[str, Any]:
+        notes.append(["hello-servers", got, *rest])
+        return {"lang": "python", "pid": os.getpid(), "got": got}
+
+    @app.io.server_side_route("note")
+    def note(*args: Any) -> None:
+        notes.append(["note", *args])
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--redis", required=True)
+    parser.add_argument("--key", default="socket.io")
+    parser.add_argument("--requests-timeout", type=float, default=5.0)
+    options = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = build_app(options.redis, options.key, options.requests_timeout)
+    app.listen(options.port, host="127.0.0.1")
+
+
+if __name__ == "__main__":
+    main()
