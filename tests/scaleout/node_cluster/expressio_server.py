@@ -9,6 +9,9 @@ Routes (namespace "/", each answers with req.io.respond):
 - ``whoami`` → {sid, pid, lang: "python"}; ``join`` / ``leave`` room → true;
   ``set-data`` {...} → true (``req.socket.data``);
 - ``broadcast`` {event, args, to, except, skip_self, volatile} → true;
+- ``room-broadcast`` {room, event, args} → true (``req.io.room(room).broadcast``: the sender
+  excluded); ``room-broadcast-late`` {room, event, args, late}: the same, with ``late``
+  only once the route's next call has begun (or after 2 s); ``echo`` value → value;
 - ``ask`` {event, args, to, timeout} → {answers} (``broadcast_with_ack``);
 - ``fetch`` {to, except} → [{id, rooms, data, auth, address, remote}] (``fetch_sockets``);
 - ``fetch-act`` {to, only, action, arg} → true: emit/join/leave/disconnect on fetched clients;
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 from typing import Any
 
 import expressio
@@ -95,6 +99,29 @@ def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Ap
         else:
             chosen.broadcast(spec["event"])
         req.io.respond(True)
+
+    @app.io.route("room-broadcast")
+    def room_broadcast(req: Any) -> None:
+        spec = req.data
+        req.io.room(spec["room"]).broadcast(spec["event"], *spec.get("args", [])[:1])
+        req.io.respond(True)
+
+    late_calls: list[None] = []
+
+    @app.io.route("room-broadcast-late")
+    def room_broadcast_late(req: Any) -> None:
+        late_calls.append(None)
+        if req.data.get("late"):
+            # busy, not asleep: a route whose code sleeps or waits starts in worker threads
+            # by design; this one is an ordinary quick route when its calls run in turn
+            seen, give_up = len(late_calls), time.perf_counter() + 2
+            while len(late_calls) == seen and time.perf_counter() < give_up:
+                pass
+        room_broadcast(req)
+
+    @app.io.route("echo")
+    def echo(req: Any) -> None:
+        req.io.respond(req.data)
 
     @app.io.route("ask")
     async def ask(req: Any) -> None:

@@ -9,6 +9,8 @@
 //   join room / leave room          true
 //   set-data {...}                  true (socket.data)
 //   broadcast {event, args, to, except, skip_self, volatile}       true
+//   room-broadcast {room, event, args}  true: socket.to(room).emit, the sender excluded
+//   echo value                      value
 //   ask {event, args, to, timeout}  {answers} or {error, answers} (io.timeout(t).emitWithAck)
 //   fetch {to, except}              [{id, rooms, data, auth, address, remote}]
 //   fetch-act {to, only, action, arg}   true: emit/join/leave/disconnect on fetched sockets
@@ -100,6 +102,11 @@ io.on("connection", (socket) => {
     operator.emit(spec.event, ...(spec.args ?? []));
     callback(true);
   });
+  socket.on("room-broadcast", (spec, callback) => {
+    socket.to(spec.room).emit(spec.event, ...(spec.args ?? []));
+    callback(true);
+  });
+  socket.on("echo", (value, callback) => callback(value));
   socket.on("ask", async (spec, callback) => {
     try {
       const answers = await target(spec).timeout(spec.timeout).emitWithAck(spec.event, ...(spec.args ?? []));

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -23,38 +21,10 @@ from expressio import Emitter
 from tests.redis_support import RedisServer
 from tests.support import ROOT
 
-from ..conftest import WAIT, Client, Cluster, ServerProcess, wait_subscribers
+from ..conftest import WAIT, Client
+from .conftest import KEY, NODE_EMITTER, Mixed
 
 Connect = Callable[..., Any]
-HERE = Path(__file__).resolve().parent
-NODE_SERVER = HERE / "node_server.mjs"
-EXPRESSIO_SERVER = HERE / "expressio_server.py"
-NODE_EMITTER = HERE / "node_emitter.mjs"
-KEY = "socket.io"
-
-
-class Mixed:
-    def __init__(self, node: ServerProcess, python: list[ServerProcess]) -> None:
-        self.node = node
-        self.python = python
-        self.servers = [node, *python]
-
-
-@pytest.fixture(scope="module")
-def mixed(shared_redis: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mixed]:
-    group = Cluster(tmp_path_factory.mktemp("mixed"))
-    url = shared_redis.url
-    try:
-        node = group.start(["node", str(NODE_SERVER), "--redis", url, "--key", KEY])
-        python = [
-            group.start([sys.executable, str(EXPRESSIO_SERVER), "--redis", url, "--key", KEY])
-            for _ in range(2)
-        ]
-        wait_subscribers(url, f"{KEY}-request#/#", 3)
-        yield Mixed(node, python)
-    finally:
-        group.close()
-        group.dump_logs()
 
 
 async def everyone_on(mixed: Mixed, clients: Connect, **options: Any) -> list[Client]:

@@ -13,7 +13,7 @@ from typing import Any
 from tests.redis_support import RedisServer
 
 from ..conftest import WAIT, Client, Cluster, ServerProcess, wait_subscribers_async
-from .test_mixed_cluster import EXPRESSIO_SERVER, KEY, NODE_SERVER
+from .conftest import EXPRESSIO_SERVER, KEY, NODE_SERVER
 
 Connect = Callable[..., Any]
 
