@@ -177,6 +177,65 @@ async def test_a_route_seen_blocking_on_the_loop_delays_others_once_then_runs_in
     assert "test_route_policy.py" in moved[0]  # where the route is
 
 
+def make_first_call_app(gate: Gate, order: list[str]) -> expressio.Application:
+    """A route whose first call waits on the gate (its later calls do not)."""
+    app = expressio.express()
+    app.http().io()
+    calls = [0]
+
+    @app.io.route("step")
+    def step(req: Any) -> None:
+        calls[0] += 1
+        if calls[0] == 1:
+            order.append(f"{req.data} started")
+            gate.block(LATER_BLOCK)
+        order.append(str(req.data))
+        req.io.respond(req.data)
+
+    return app
+
+
+async def test_events_that_come_during_a_quick_first_call_run_after_it(gate: Gate) -> None:
+    """A client's events to a route keep their order while its first call is being timed."""
+    order: list[str] = []
+    app = make_first_call_app(gate, order)
+    app.io.set("blocking threshold", 30.0)  # the first call is "quick" however long it waits
+    with served(app) as url:
+        async with clients(url) as connect:
+            client = await connect()
+            first = asyncio.ensure_future(client.call("step", "first"))
+            second = asyncio.ensure_future(client.call("step", "second"))
+            while "first started" not in order:
+                await asyncio.sleep(0.01)
+            # time for "second" to reach the server while "first" runs; it must not start
+            await asyncio.sleep(0.2)
+            assert order == ["first started"]
+            gate.open()
+            assert await first == "first" and await second == "second"
+            assert order == ["first started", "first", "second"]
+            assert app.io.routes["step"].on_loop
+
+
+async def test_events_that_come_during_a_blocking_first_call_are_not_held_by_it(
+    gate: Gate,
+) -> None:
+    """Past the threshold, the first call is a blocking one: the calls that waited for its
+    verdict run in worker threads, beside it, and another client is never held."""
+    order: list[str] = []
+    app = make_first_call_app(gate, order)
+    with served(app) as url:
+        async with clients(url) as connect:
+            held, other = await connect(), await connect()
+            first = asyncio.ensure_future(held.call("step", "first"))
+            while "first started" not in order:
+                await asyncio.sleep(0.01)
+            assert await other.call("step", "other") == "other"  # while "first" still waits
+            assert order == ["first started", "other"]
+            assert app.io.routes["step"].in_threads
+            gate.open()
+            assert await first == "first"
+
+
 async def test_declared_and_waiting_routes_start_in_threads(gate: Gate) -> None:
     app = make_app(gate, [])
     routes = app.io.routes

@@ -12,7 +12,9 @@ How handlers run (the policy is documented in ``docs/request-io.md``):
   microseconds, and a hop to a worker thread would cost more than the route itself. A route's
   first call runs in a worker thread and is timed: within the ``blocking threshold`` setting
   (0.1 s by default) the route is trusted to run on the loop from then on; past it, it stays in
-  threads, with one warning naming it. A trusted route whose call keeps the loop past the
+  threads, with one warning naming it. Calls that come during the first one wait for its
+  verdict (at most the threshold), so a client's events to a quick route keep their order.
+  A trusted route whose call keeps the loop past the
   threshold later is moved to threads the same way (that call delayed other clients once). A
   route that never returns on its first call holds one thread, never the loop. Routes whose
   code waits on purpose (``.result(...)`` of a :class:`~expressio.io.loop_bridge.Pending`,
@@ -71,7 +73,15 @@ _WAITING_CALLS: Final = frozenset({"result", "sleep", "wait"})
 class Route:
     """One route: its handler and how it runs."""
 
-    __slots__ = ("handler", "in_threads", "is_async", "mentions_session", "name", "on_loop")
+    __slots__ = (
+        "handler",
+        "in_threads",
+        "is_async",
+        "mentions_session",
+        "name",
+        "on_loop",
+        "trial",
+    )
 
     def __init__(self, name: str, handler: RouteHandler, *, blocking: bool = False) -> None:
         if not callable(handler):
@@ -84,6 +94,8 @@ class Route:
         self.in_threads = not self.is_async and (blocking or bool(names & _WAITING_CALLS))
         #: a ``def`` route whose first call (in a thread) was quick: it runs on the loop
         self.on_loop = False
+        #: while a ``def`` route's first call is being timed: done when it returns
+        self.trial: asyncio.Future[None] | None = None
         #: its code reads ``req.session``: the session is loaded before it runs
         self.mentions_session = "session" in names
 
@@ -176,10 +188,38 @@ async def run_route(route: Route, req: Any, blocking: Blocking) -> None:
         result = call_inline(route, req, blocking)
     elif route.in_threads:
         result = await in_thread(route.handler, req)
+    elif route.trial is not None:
+        # The first call is being timed in a thread. Calls that come meanwhile wait for its
+        # verdict rather than start beside it, so that a client's events to a quick route run
+        # in the order they came, as they do once the route is on the loop; a first call that
+        # is still running past the threshold is a blocking one, whose calls run side by side.
+        await _verdict(route, blocking)
+        await run_route(route, req, blocking)
+        return
     else:
-        result = await in_thread(_first_call, route, req, blocking)
+        route.trial = asyncio.get_running_loop().create_future()
+        try:
+            result = await in_thread(_first_call, route, req, blocking)
+        finally:
+            trial, route.trial = route.trial, None
+            if not trial.done():
+                trial.set_result(None)
     if is_awaitable(result):
         await result
+
+
+async def _verdict(route: Route, blocking: Blocking) -> None:
+    """Until ``route``'s first call returned, or the blocking threshold passed (then the route
+    is moved to worker threads: a call still running by then blocks)."""
+    trial = route.trial
+    assert trial is not None
+    try:
+        await asyncio.wait_for(asyncio.shield(trial), blocking.threshold)
+    except TimeoutError:
+        route.move_to_threads(
+            f"its first call was still running after {blocking.threshold * 1000:.0f} ms, "
+            "the blocking threshold"
+        )
 
 
 def _first_call(route: Route, req: Any, blocking: Blocking) -> Any:

@@ -11,7 +11,7 @@ Routes (namespace "/", each answers with req.io.respond):
 - ``broadcast`` {event, args, to, except, skip_self, volatile} → true;
 - ``room-broadcast`` {room, event, args} → true (``req.io.room(room).broadcast``: the sender
   excluded); ``room-broadcast-late`` {room, event, args, late}: the same, with ``late``
-  only once the route's next call has begun (or after 2 s); ``echo`` value → value;
+  only once the route's next call has begun (or after 50 ms); ``echo`` value → value;
 - ``ask`` {event, args, to, timeout} → {answers} (``broadcast_with_ack``);
 - ``fetch`` {to, except} → [{id, rooms, data, auth, address, remote}] (``fetch_sockets``);
 - ``fetch-act`` {to, only, action, arg} → true: emit/join/leave/disconnect on fetched clients;
@@ -114,7 +114,8 @@ def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Ap
         if req.data.get("late"):
             # busy, not asleep: a route whose code sleeps or waits starts in worker threads
             # by design; this one is an ordinary quick route when its calls run in turn
-            seen, give_up = len(late_calls), time.perf_counter() + 2
+            # (well within the 0.1 s blocking threshold: a quick route's first call)
+            seen, give_up = len(late_calls), time.perf_counter() + 0.05
             while len(late_calls) == seen and time.perf_counter() < give_up:
                 pass
         room_broadcast(req)

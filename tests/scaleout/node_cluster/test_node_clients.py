@@ -58,9 +58,6 @@ async def test_a_room_broadcast_from_a_route_reaches_every_process_in_order_once
     origin = await node_clients.connect(mixed.servers[sender].url)
     await join(room, *members, origin)
 
-    # A def route's first calls run in worker threads, out of order (see the xfail test
-    # below): one call first, and the route runs on the loop.
-    assert await origin.call("room-broadcast", {"room": f"{room}-nobody", "event": "x"}) is True
     # sent back to back, not one ack at a time: the order is the socket's, not the test's
     count = 8
     acks = await asyncio.gather(
@@ -114,15 +111,6 @@ async def test_binary_crosses_both_ways(
         assert await client.call("echo", payload) == payload, client.url
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "expressio.io.routes: while a def route's first call runs (timed, in a worker thread), "
-        "the client's next events to that route start at once in other worker threads instead "
-        "of after it, so the first event's broadcast can go out after the next one's; "
-        "socket.io runs a socket's events in arrival order"
-    ),
-)
 async def test_a_fresh_def_route_keeps_a_client_s_events_in_order(
     mixed: Mixed, node_clients: NodeClients
 ) -> None:
