@@ -17,7 +17,12 @@ of "/":
 - "ask-servers" x → ``server_side_emit_with_ack("ping", x)``, whose server-side route answers
   "pong x from expressio"; "ask-clients" x → ``broadcast_with_ack("question", x)``;
 - "rooms-join" {"room", "other"} / "rooms-disconnect" room → ``app.io.room(room).join(other)``
-  / ``.disconnect()``.
+  / ``.disconnect()``;
+- "set-data" {...} → ``req.socket.data`` becomes it, answers true;
+- "ask" {"event", "data", "to", "timeout"} → ``{"answers"}`` of ``broadcast_with_ack``;
+- "fetch" {"to", "except"} → ``fetch_sockets()``: [{"id", "rooms", "data", "auth", "remote"}];
+- "fetch-act" {"to", "only", "action", "arg"} → emit / join / leave / disconnect on the fetched
+  clients (only the one whose id is "only", when given), answers true.
 
 Logs go to stderr at INFO level (the tests read the outage and malformed-entry lines).
 """
@@ -112,6 +117,57 @@ def build_app(
     @app.io.route("rooms-disconnect")
     def rooms_disconnect(req: Any) -> None:
         app.io.room(req.data).disconnect()
+        req.io.respond(True)
+
+    @app.io.route("set-data")
+    def set_data(req: Any) -> None:
+        req.socket.data.clear()
+        req.socket.data.update(req.data)
+        req.io.respond(True)
+
+    def target(spec: dict[str, Any]) -> Any:
+        chosen = app.io.room(spec["to"]) if spec.get("to") else app.io.of("/").target()
+        return chosen.excluding(spec["except"]) if spec.get("except") else chosen
+
+    @app.io.route("ask")
+    async def ask(req: Any) -> None:
+        spec = req.data
+        answers = await target(spec).broadcast_with_ack(
+            spec["event"], spec.get("data"), timeout=spec["timeout"]
+        )
+        req.io.respond({"answers": answers})
+
+    @app.io.route("fetch")
+    async def fetch(req: Any) -> None:
+        found = await target(req.data or {}).fetch_sockets()
+        req.io.respond(
+            [
+                {
+                    "id": client.id,
+                    "rooms": sorted(client.rooms),
+                    "data": dict(client.data),
+                    "auth": dict(client.handshake.auth),
+                    "remote": client.remote,
+                }
+                for client in found
+            ]
+        )
+
+    @app.io.route("fetch-act")
+    async def fetch_act(req: Any) -> None:
+        spec = req.data
+        for client in await target(spec).fetch_sockets():
+            if spec.get("only") and client.id != spec["only"]:
+                continue
+            action, arg = spec["action"], spec.get("arg")
+            if action == "emit":
+                client.emit(arg["event"], arg["data"])
+            elif action == "join":
+                client.join(arg)
+            elif action == "leave":
+                client.leave(arg)
+            elif action == "disconnect":
+                client.disconnect()
         req.io.respond(True)
 
     @app.io.route("link")
