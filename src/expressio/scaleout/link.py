@@ -47,6 +47,8 @@ class RedisLink(LinkBase[tuple[bytes, bytes]]):
     """Publishing and subscribing for one process. States: *connecting* (publishes are queued),
     *up* (queued and sent), *down* (dropped and counted)."""
 
+    queue_name = "publish"
+
     def __init__(self, url: str, control_channel: bytes) -> None:
         super().__init__(url)
         self.node_id = ""  # set when the link starts, in the process that uses it
@@ -62,7 +64,6 @@ class RedisLink(LinkBase[tuple[bytes, bytes]]):
         self.down = False
         self._outage_started: float | None = None
         self._dropped_when_up = 0  # self.dropped when the link last came up
-        self._overflow_logged = False
 
     @property
     def up(self) -> bool:
@@ -111,20 +112,7 @@ class RedisLink(LinkBase[tuple[bytes, bytes]]):
             # Without a running loop there is no link (and no node id to tell our echo by).
             self._drop(1)
             return
-        if len(self._queue) >= MAX_QUEUED:
-            if not self._overflow_logged:
-                self._overflow_logged = True
-                logger.warning(
-                    "Redis publish queue full (%d messages): cross-process messages are dropped "
-                    "until it drains",
-                    MAX_QUEUED,
-                )
-            self._drop(1)
-            return
-        self._queue.append((channel, message))
-        wakeup = self._wakeup
-        if wakeup is not None and len(self._queue) == 1:
-            wakeup.set()
+        self._push((channel, message), MAX_QUEUED)
 
     async def close(self) -> None:
         """Stop the link (a later use starts it again)."""

@@ -43,9 +43,13 @@ class LinkBase(Generic[Item]):
     """The shared part of a link; ``Item`` is what its outgoing queue holds. A subclass
     extends :meth:`_start` (calling it first) and says when it is :attr:`up`."""
 
+    #: what the queue holds, for its log line when full ("publish", "stream")
+    queue_name = "outgoing"
+
     def __init__(self, url: str) -> None:
         self.url = url
         self._queue: deque[Item] = deque()
+        self._overflow_logged = False  # until the link next comes up
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         #: set when the queue gets its first item: the sending loop wakes up
@@ -120,6 +124,26 @@ class LinkBase(Generic[Item]):
             task.add_done_callback(_log_failure)
 
     # --- accounting ---------------------------------------------------------------------------
+
+    def _push(self, item: Item, limit: int) -> None:
+        """Queue ``item`` (counted in ``_accepted`` already) and wake the sending loop; with
+        ``limit`` items queued already it is dropped instead, the first time with a warning."""
+        queue = self._queue
+        if len(queue) >= limit:
+            if not self._overflow_logged:
+                self._overflow_logged = True
+                logger.warning(
+                    "Redis %s queue full (%d): new cross-process messages are dropped until it "
+                    "drains",
+                    self.queue_name,
+                    limit,
+                )
+            self._drop(1)
+            return
+        queue.append(item)
+        wakeup = self._wakeup
+        if wakeup is not None and len(queue) == 1:
+            wakeup.set()
 
     def _drop(self, count: int) -> None:
         self.dropped += count

@@ -85,6 +85,8 @@ def next_id(entry_id: str) -> str:
 class StreamLink(LinkBase[_Outgoing]):
     """The Redis side of :class:`~expressio.scaleout.streams_adapter.RedisStreamsAdapter`."""
 
+    queue_name = "stream"
+
     def __init__(
         self,
         url: str,
@@ -119,7 +121,6 @@ class StreamLink(LinkBase[_Outgoing]):
         self.subscribed = False
         self.down = False
         self._outage_started: float | None = None
-        self._overflow_logged = False
         self._logged_kinds: set[str] = set()
         self.delivered_at_once = 0  # own entries delivered before being read back
 
@@ -298,20 +299,7 @@ class StreamLink(LinkBase[_Outgoing]):
         if self._loop is None or (self.down and not keep_while_down):
             self._drop(1)
             return
-        if len(self._queue) >= self.max_queued:
-            if not self._overflow_logged:
-                self._overflow_logged = True
-                logger.warning(
-                    "Redis stream queue full (%d commands): new cross-process messages are "
-                    "dropped until it drains",
-                    self.max_queued,
-                )
-            self._drop(1)
-            return
-        self._queue.append(item)
-        wakeup = self._wakeup
-        if wakeup is not None and len(self._queue) == 1:
-            wakeup.set()
+        self._push(item, self.max_queued)
 
     def _writer_up(self) -> None:
         self.writer_up = True
