@@ -24,10 +24,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # run as a script: the tests too
 
 import expressio
 from expressio.io.targets import Target
+from tests.scaleout.fetched_routes import act, describe
 
 
 def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Application:
@@ -46,17 +51,6 @@ def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Ap
             excluded = spec["except"]
             chosen = chosen.excluding(*([excluded] if isinstance(excluded, str) else excluded))
         return chosen
-
-    def describe(client: Any) -> dict[str, Any]:
-        return {
-            "id": client.id,
-            "rooms": sorted(client.rooms),
-            "data": dict(client.data),
-            "auth": dict(client.handshake.auth),
-            "address": client.handshake.address,
-            "issued": client.handshake.issued,
-            "remote": client.remote,
-        }
 
     app.io.of("/chat").route("whoami", lambda req: req.io.respond({"sid": req.socket.id}))
 
@@ -112,19 +106,7 @@ def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Ap
 
     @app.io.route("fetch-act")
     async def fetch_act(req: Any) -> None:
-        spec = req.data
-        for client in await target(spec).fetch_sockets():
-            if spec.get("only") and client.id != spec["only"]:
-                continue
-            action, arg = spec["action"], spec.get("arg")
-            if action == "emit":
-                client.emit(arg["event"], *arg["args"][:1])
-            elif action == "join":
-                client.join(arg)
-            elif action == "leave":
-                client.leave(arg)
-            elif action == "disconnect":
-                client.disconnect()
+        act(await target(req.data).fetch_sockets(), req.data)
         req.io.respond(True)
 
     @app.io.route("sockets-join")

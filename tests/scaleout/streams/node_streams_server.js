@@ -84,6 +84,8 @@ async function main() {
           rooms: [...client.rooms].sort(),
           data: client.data ?? {},
           auth: client.handshake.auth,
+          address: client.handshake.address,
+          issued: client.handshake.issued,
           remote: client.constructor.name === "RemoteSocket",
         })),
       );
@@ -91,7 +93,7 @@ async function main() {
     socket.on("fetch-act", async (spec, callback) => {
       for (const client of await target(spec).fetchSockets()) {
         if (spec.only && client.id !== spec.only) continue;
-        if (spec.action === "emit") client.emit(spec.arg.event, spec.arg.data);
+        if (spec.action === "emit") client.emit(spec.arg.event, ...spec.arg.args);
         else if (spec.action === "join") client.join(spec.arg);
         else if (spec.action === "leave") client.leave(spec.arg);
         else if (spec.action === "disconnect") client.disconnect();

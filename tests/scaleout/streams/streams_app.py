@@ -20,9 +20,8 @@ of "/":
   / ``.disconnect()``;
 - "set-data" {...} → ``req.socket.data`` becomes it, answers true;
 - "ask" {"event", "data", "to", "timeout"} → ``{"answers"}`` of ``broadcast_with_ack``;
-- "fetch" {"to", "except"} → ``fetch_sockets()``: [{"id", "rooms", "data", "auth", "remote"}];
-- "fetch-act" {"to", "only", "action", "arg"} → emit / join / leave / disconnect on the fetched
-  clients (only the one whose id is "only", when given), answers true.
+- "fetch" {"to", "except"} / "fetch-act" {"to", "only", "action", "arg"} → the fetched
+  clients described, or acted on (``tests/scaleout/fetched_routes.py``).
 
 Logs go to stderr at INFO level (the tests read the outage and malformed-entry lines).
 """
@@ -32,9 +31,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # run as a script: the tests too
+
 import expressio
+from tests.scaleout.fetched_routes import act, describe
 
 
 def build_app(
@@ -140,34 +144,11 @@ def build_app(
     @app.io.route("fetch")
     async def fetch(req: Any) -> None:
         found = await target(req.data or {}).fetch_sockets()
-        req.io.respond(
-            [
-                {
-                    "id": client.id,
-                    "rooms": sorted(client.rooms),
-                    "data": dict(client.data),
-                    "auth": dict(client.handshake.auth),
-                    "remote": client.remote,
-                }
-                for client in found
-            ]
-        )
+        req.io.respond([describe(client) for client in found])
 
     @app.io.route("fetch-act")
     async def fetch_act(req: Any) -> None:
-        spec = req.data
-        for client in await target(spec).fetch_sockets():
-            if spec.get("only") and client.id != spec["only"]:
-                continue
-            action, arg = spec["action"], spec.get("arg")
-            if action == "emit":
-                client.emit(arg["event"], arg["data"])
-            elif action == "join":
-                client.join(arg)
-            elif action == "leave":
-                client.leave(arg)
-            elif action == "disconnect":
-                client.disconnect()
+        act(await target(req.data).fetch_sockets(), req.data)
         req.io.respond(True)
 
     @app.io.route("link")

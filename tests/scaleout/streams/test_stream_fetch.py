@@ -108,7 +108,7 @@ async def test_fetched_views_of_another_process_act_through_the_adapter(
     spec = {"only": target.sid()}
 
     assert await asking.call(
-        "fetch-act", {**spec, "action": "emit", "arg": {"event": "direct", "data": {"n": 1}}}
+        "fetch-act", {**spec, "action": "emit", "arg": {"event": "direct", "args": [{"n": 1}]}}
     )
     await target.wait_for("direct")
     assert target.events("direct") == [({"n": 1},)]
