@@ -1,8 +1,9 @@
 """What the test apps of the scale-out suite do with ``fetch_sockets()``, whichever adapter they
-use: describe the fetched clients, and act on them (the ``fetch`` and ``fetch-act`` routes)."""
+use: describe the fetched clients, and act on them (:func:`add_fetch_routes`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -35,3 +36,25 @@ def act(clients: Any, spec: dict[str, Any]) -> None:
             client.leave(arg)
         elif action == "disconnect":
             client.disconnect()
+
+
+def add_fetch_routes(app: Any, target: Callable[[dict[str, Any]], Any]) -> None:
+    """The routes "set-data" (``req.socket.data`` becomes the payload), "fetch" {to, except}
+    (the fetched clients, described) and "fetch-act" {to, only, action, arg} (:func:`act`);
+    ``target(spec)`` is whom a spec's ``to``/``except`` select."""
+
+    @app.io.route("set-data")
+    def set_data(req: Any) -> None:
+        req.socket.data.clear()
+        req.socket.data.update(req.data)
+        req.io.respond(True)
+
+    @app.io.route("fetch")
+    async def fetch(req: Any) -> None:
+        found = await target(req.data or {}).fetch_sockets()
+        req.io.respond([describe(client) for client in found])
+
+    @app.io.route("fetch-act")
+    async def fetch_act(req: Any) -> None:
+        act(await target(req.data).fetch_sockets(), req.data)
+        req.io.respond(True)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # run as a script:
 
 import expressio
 from expressio.io.targets import Target
-from tests.scaleout.fetched_routes import act, describe
+from tests.scaleout.fetched_routes import add_fetch_routes
 
 
 def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Application:
@@ -68,12 +68,6 @@ def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Ap
         req.io.leave(req.data)
         req.io.respond(True)
 
-    @app.io.route("set-data")
-    def set_data(req: Any) -> None:
-        req.socket.data.clear()
-        req.socket.data.update(req.data)
-        req.io.respond(True)
-
     @app.io.route("broadcast")
     def broadcast(req: Any) -> None:
         spec = req.data
@@ -99,15 +93,7 @@ def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Ap
         )
         req.io.respond({"answers": answers})
 
-    @app.io.route("fetch")
-    async def fetch(req: Any) -> None:
-        clients = await target(req.data or {}).fetch_sockets()
-        req.io.respond([describe(client) for client in clients])
-
-    @app.io.route("fetch-act")
-    async def fetch_act(req: Any) -> None:
-        act(await target(req.data).fetch_sockets(), req.data)
-        req.io.respond(True)
+    add_fetch_routes(app, target)
 
     @app.io.route("sockets-join")
     def sockets_join(req: Any) -> None:

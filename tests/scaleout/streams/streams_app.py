@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # run as a script: the tests too
 
 import expressio
-from tests.scaleout.fetched_routes import act, describe
+from tests.scaleout.fetched_routes import add_fetch_routes
 
 
 def build_app(
@@ -123,12 +123,6 @@ def build_app(
         app.io.room(req.data).disconnect()
         req.io.respond(True)
 
-    @app.io.route("set-data")
-    def set_data(req: Any) -> None:
-        req.socket.data.clear()
-        req.socket.data.update(req.data)
-        req.io.respond(True)
-
     def target(spec: dict[str, Any]) -> Any:
         chosen = app.io.room(spec["to"]) if spec.get("to") else app.io.of("/").target()
         return chosen.excluding(spec["except"]) if spec.get("except") else chosen
@@ -141,15 +135,7 @@ def build_app(
         )
         req.io.respond({"answers": answers})
 
-    @app.io.route("fetch")
-    async def fetch(req: Any) -> None:
-        found = await target(req.data or {}).fetch_sockets()
-        req.io.respond([describe(client) for client in found])
-
-    @app.io.route("fetch-act")
-    async def fetch_act(req: Any) -> None:
-        act(await target(req.data).fetch_sockets(), req.data)
-        req.io.respond(True)
+    add_fetch_routes(app, target)
 
     @app.io.route("link")
     def link_state(req: Any) -> None:
