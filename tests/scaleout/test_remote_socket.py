@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+import orjson
 import pytest
 
 from expressio.realtime import Handshake
-from expressio.scaleout.remote import RemoteSocket, socket_details
+from expressio.scaleout.remote import (
+    RemoteSocket,
+    encode_details,
+    remote_sockets,
+    socket_details,
+)
 
 NODE_DETAILS = {  # what a Node socket.io 4.8 process answers (JSON)
     "id": "abc",
@@ -83,3 +89,61 @@ def test_a_local_socket_is_written_in_socket_io_s_shape() -> None:
     back = RemoteSocket.from_details(details)
     expected = {**handshake, "headers": {"origin": "http://x", "host": "h"}}
     assert dict(back.handshake) == expected
+
+
+def _socket(sid: str, data: object, auth: object = None) -> SimpleNamespace:
+    moment = datetime(2024, 5, 1, tzinfo=UTC)
+    handshake = Handshake(
+        headers={},
+        address="127.0.0.1",
+        time=moment,
+        query={},
+        url="/",
+        secure=False,
+        issued=0,
+        auth=auth if auth is not None else {},  # type: ignore[arg-type]
+    )
+    return SimpleNamespace(id=sid, handshake=handshake, rooms={sid}, data=data)
+
+
+def _json(details: list[dict[str, object]]) -> bytes:
+    return orjson.dumps(details)
+
+
+def test_an_answer_with_data_the_format_cannot_carry_still_gets_through() -> None:
+    sockets = [
+        _socket("fine", {"a": 1}),
+        _socket("odd", {"a": {1, 2}}),  # a set: not JSON
+        _socket("worse", {}, auth={"key": object()}),  # its handshake cannot be sent either
+    ]
+    encoded, changed = encode_details(sockets, _json)  # type: ignore[arg-type]
+    assert changed == 2
+    assert [(item["id"], item["data"]) for item in orjson.loads(encoded)] == [
+        ("fine", {"a": 1}),
+        ("odd", {}),
+    ]
+
+
+def test_an_answer_that_fits_is_encoded_once_unchanged() -> None:
+    calls: list[int] = []
+
+    def encode(details: list[dict[str, object]]) -> bytes:
+        calls.append(len(details))
+        return _json(details)
+
+    encoded, changed = encode_details([_socket("a", {}), _socket("b", {"x": [1]})], encode)  # type: ignore[list-item]
+    assert changed == 0 and calls == [2]
+    assert [item["data"] for item in orjson.loads(encoded)] == [{}, {"x": [1]}]
+
+
+def test_the_sockets_of_every_answer_and_what_is_not_one() -> None:
+    bad: list[str] = []
+    answers = [
+        [NODE_DETAILS, "not a socket"],
+        "not a list",
+        [{"id": "b", "rooms": ["b"]}, {"id": 7}],
+        [],
+    ]
+    found = remote_sockets(answers, lambda error: bad.append(str(error)))
+    assert [remote.id for remote in found] == ["abc", "b"]
+    assert bad == ["a socket is a map", "a socket needs an id and a list of rooms"]

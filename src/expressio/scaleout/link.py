@@ -10,10 +10,9 @@ missing one for realtime clients), the outage is logged once, and the link recon
 backoff capped at :data:`MAX_RETRY_DELAY`; on recovery it logs how long the outage lasted and
 how many messages were dropped.
 
-A link belongs to one process and one event loop: it starts on first use on the running loop
-and starts afresh in a forked child or on another loop (a worker process must not share its
-parent's connections, nor its node id). Channels that name the node
-(:meth:`RedisLink.subscribe_per_node`) are subscribed under each new node id.
+A link belongs to one process and one event loop (see :mod:`.link_base`, which it shares with
+the streams link): a forked child or another loop gets a new one, with a new node id. Channels
+that name the node (:meth:`RedisLink.subscribe_per_node`) are subscribed under each new node id.
 """
 
 from __future__ import annotations
@@ -21,27 +20,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ..sessions.redaction import redacted, scrub
+from .link_base import FIRST_RETRY_DELAY, MAX_BATCH, MAX_RETRY_DELAY, LinkBase
 
 logger = logging.getLogger("expressio.scaleout")
 
-FIRST_RETRY_DELAY = 0.1  # seconds
-MAX_RETRY_DELAY = 2.0  # seconds: reconnection is tried at least this often
-CONNECT_TIMEOUT = 2.0  # seconds
 MAX_QUEUED = 10_000  # messages waiting to be published; beyond, new ones are dropped
-MAX_BATCH = 500  # messages per pipeline round trip
 
 #: ``handler(channel, data)``
 Handler = Callable[[bytes, bytes], None]
@@ -51,12 +43,14 @@ Handler = Callable[[bytes, bytes], None]
 redact = redacted
 
 
-class RedisLink:
+class RedisLink(LinkBase[tuple[bytes, bytes]]):
     """Publishing and subscribing for one process. States: *connecting* (publishes are queued),
     *up* (queued and sent), *down* (dropped and counted)."""
 
+    queue_name = "publish"
+
     def __init__(self, url: str, control_channel: bytes) -> None:
-        self.url = url
+        super().__init__(url)
         self.node_id = ""  # set when the link starts, in the process that uses it
         # Always subscribed, so that the subscribing connection has a channel from the start.
         self._control_channel = control_channel
@@ -64,44 +58,24 @@ class RedisLink:
         self._pattern_handlers: dict[bytes, Handler] = {}
         self._per_node: list[tuple[Callable[[str], bytes], Handler]] = []
         self._node_channels: dict[bytes, Handler] = {}  # _per_node for the current node id
-        self._client: redis.asyncio.Redis | None = None  # the publishing client, while up
-        self._queue: deque[tuple[bytes, bytes]] = deque()
-        self._pid: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._publisher: redis.asyncio.Redis | None = None  # the publishing client, while up
         self._task: asyncio.Task[None] | None = None
-        self._wakeup: asyncio.Event | None = None
-        self._pubsub: Any = None
-        self.up = False
+        self._up = False
         self.down = False
         self._outage_started: float | None = None
         self._dropped_when_up = 0  # self.dropped when the link last came up
-        self._overflow_logged = False
-        self.published = 0
-        self.dropped = 0
-        self.received = 0
-        # flush(): how many messages were handed to publish() and how many were dealt with
-        self._accepted = 0
-        self._settled = 0
-        self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
+
+    @property
+    def up(self) -> bool:
+        return self._up
 
     # --- used by the adapter (loop thread) ---------------------------------------------------
-
-    def ensure_started(self) -> None:
-        """Start the link on the running loop if it is not running there yet (cheap when it is).
-        Without a running loop nothing happens: the link starts at its first use on one."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        if self._loop is loop and self._pid == os.getpid():
-            return
-        self._start(loop)
 
     def subscribe(self, channel: bytes, handler: Handler) -> None:
         """Deliver every message of ``channel`` to ``handler(channel, data)``, now and after
         reconnects."""
         self._handlers[channel] = handler
-        self._subscribe_later(channel, pattern=False)
+        self._subscribe_later(channel)
 
     def psubscribe(self, pattern: bytes, handler: Handler) -> None:
         """Deliver every message of the channels matching the glob ``pattern`` to
@@ -116,19 +90,13 @@ class RedisLink:
         if self.node_id:
             channel = channel_of(self.node_id)
             self._node_channels[channel] = handler
-            self._subscribe_later(channel, pattern=False)
-
-    def _subscribe_later(self, channel: bytes, pattern: bool) -> None:
-        pubsub = self._pubsub
-        if pubsub is not None and self.up:
-            task = asyncio.ensure_future(self._subscribe_now(pubsub, channel, pattern))
-            task.add_done_callback(_log_failure)
+            self._subscribe_later(channel)
 
     async def numsub(self, channel: bytes) -> int | None:
         """How many connections are subscribed to ``channel`` (``PUBSUB NUMSUB``); None while
         Redis is unreachable."""
-        client = self._client
-        if client is None or not self.up:
+        client = self._publisher
+        if client is None or not self._up:
             return None
         try:
             counts = await client.pubsub_numsub(channel)
@@ -144,38 +112,7 @@ class RedisLink:
             # Without a running loop there is no link (and no node id to tell our echo by).
             self._drop(1)
             return
-        if len(self._queue) >= MAX_QUEUED:
-            if not self._overflow_logged:
-                self._overflow_logged = True
-                logger.warning(
-                    "Redis publish queue full (%d messages): cross-process messages are dropped "
-                    "until it drains",
-                    MAX_QUEUED,
-                )
-            self._drop(1)
-            return
-        self._queue.append((channel, message))
-        wakeup = self._wakeup
-        if wakeup is not None and len(self._queue) == 1:
-            wakeup.set()
-
-    async def flush(self) -> None:
-        """Wait until every message queued so far was published (or dropped)."""
-        target = self._accepted
-        if self._settled >= target:
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._flush_waiters.append((target, future))
-        await future
-
-    async def wait_up(self, timeout: float) -> None:
-        """Wait until the link is connected and subscribed; ``TimeoutError`` after ``timeout``."""
-        self.ensure_started()
-        deadline = time.monotonic() + timeout
-        while not self.up:
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"Redis at {redact(self.url)} not reachable in {timeout} s")
-            await asyncio.sleep(0.02)
+        self._push((channel, message), MAX_QUEUED)
 
     async def close(self) -> None:
         """Stop the link (a later use starts it again)."""
@@ -185,35 +122,25 @@ class RedisLink:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self.up = False
+        self._up = False
         self._settle_all_queued()
 
     # --- the connection's life ----------------------------------------------------------------
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
-        # A forked child or a new loop: nothing of the previous life is usable here.
-        self._pid = os.getpid()
-        self._loop = loop
+        super()._start(loop)
         self.node_id = secrets.token_hex(8)
         self._node_channels = {
             channel_of(self.node_id): handler for channel_of, handler in self._per_node
         }
-        self._settle_all_queued()  # queued under another node id: they would echo back here
-        self._flush_waiters = []
-        self._wakeup = asyncio.Event()
-        self._pubsub = None
-        self.up = False
+        self._up = False
         self.down = False
         self._task = loop.create_task(self._run())
 
     async def _run(self) -> None:
         delay = FIRST_RETRY_DELAY
         while True:
-            client = redis.asyncio.Redis.from_url(
-                self.url,
-                retry=Retry(NoBackoff(), 0),  # reconnection is ours, with our backoff and logs
-                socket_connect_timeout=CONNECT_TIMEOUT,
-            )
+            client = self._client()
             # Typed as Any: redis-py typed PubSub.aclose() only from 8.2 on, and the same code
             # must check cleanly against the locked and the newest release.
             pubsub: Any = client.pubsub(ignore_subscribe_messages=True)
@@ -223,7 +150,7 @@ class RedisLink:
                 if self._pattern_handlers:
                     await pubsub.psubscribe(*self._pattern_handlers)
                 self._pubsub = pubsub
-                self._client = client
+                self._publisher = client
                 self._went_up()
                 delay = FIRST_RETRY_DELAY
                 await self._pump(client, pubsub)
@@ -234,8 +161,8 @@ class RedisLink:
                 self._went_down(error)
             finally:
                 self._pubsub = None
-                self._client = None
-                self.up = False
+                self._publisher = None
+                self._up = False
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
                 with contextlib.suppress(Exception):
@@ -310,15 +237,8 @@ class RedisLink:
             self.published += count
             self._settle(count)
 
-    async def _subscribe_now(self, pubsub: Any, channel: bytes, pattern: bool) -> None:
-        with contextlib.suppress(RedisError, OSError):  # a reconnect subscribes it anyway
-            if pattern:
-                await pubsub.psubscribe(channel)
-            else:
-                await pubsub.subscribe(channel)
-
     def _went_up(self) -> None:
-        self.up = True
+        self._up = True
         self.down = False
         self._overflow_logged = False
         if self._outage_started is not None:
@@ -348,34 +268,3 @@ class RedisLink:
                 scrub(str(error), self.url) or type(error).__name__,
                 MAX_RETRY_DELAY,
             )
-
-    # --- counting -------------------------------------------------------------------------
-
-    def _drop(self, count: int) -> None:
-        self.dropped += count
-        self._settle(count)
-
-    def _settle_all_queued(self) -> None:
-        if self._queue:
-            count = len(self._queue)
-            self._queue.clear()
-            self._drop(count)
-
-    def _settle(self, count: int) -> None:
-        self._settled += count
-        waiters = self._flush_waiters
-        if waiters:
-            settled = self._settled
-            remaining = []
-            for target, future in waiters:
-                if target <= settled:
-                    if not future.done():
-                        future.set_result(None)
-                else:
-                    remaining.append((target, future))
-            self._flush_waiters = remaining
-
-
-def _log_failure(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("subscribing failed", exc_info=task.exception())

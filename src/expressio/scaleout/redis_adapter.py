@@ -36,7 +36,6 @@ Anything malformed or foreign on the channels is dropped; each kind of problem i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -51,11 +50,13 @@ from ..realtime.adapter import (
     SocketView,
 )
 from ..realtime.socket import RoomLimitError
+from ..realtime.tasks import TaskSet
 from ..sessions.redaction import redacted
 from . import wire
+from .answering import acks_for_another, answer_once, asker_wait
 from .link import RedisLink
-from .pending import PendingRequests, new_request_id
-from .remote import RemoteSocket, socket_details
+from .pending import AckRequests, PendingRequests, new_request_id
+from .remote import encode_details, remote_sockets
 
 if TYPE_CHECKING:
     from ..realtime.namespace import Namespace
@@ -148,10 +149,10 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         self.channels = wire.Channels(factory.channel, namespace.name)
         #: requests of this namespace waiting for the other processes' answers
         self.pending = PendingRequests()
-        # broadcasts with acks we sent: request id -> (on_client_count, on_ack)
-        self._ack_requests: dict[str, tuple[Callable[[int], None], AckCallback]] = {}
+        #: broadcasts with acks this process sent, waiting for counts and acks
+        self.acks = AckRequests()
         self._echo: tuple[str, bytes] = ("", b"")
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         link = self._link = factory.link
         link.psubscribe(self.channels.pattern, self._on_broadcast)
         link.subscribe(self.channels.request, self._on_request)
@@ -225,13 +226,8 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         except TypeError as error:
             logger.error("a broadcast with acks could not reach the other processes: %s", error)
             return stop_local
-        self._ack_requests[request_id] = (on_client_count, on_ack)
+        stop_waiting = self.acks.open(request_id, on_client_count, on_ack, stop_local)
         link.publish(self.channels.request, message)
-
-        def stop_waiting() -> None:
-            stop_local()
-            self._ack_requests.pop(request_id, None)
-
         return stop_waiting
 
     async def fetch_sockets(self, opts: BroadcastOptions) -> Sequence[SocketView]:
@@ -242,30 +238,21 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         if processes <= 1:
             return local
         link = self._link
-        request = self.pending.open(processes - 1, self.factory.requests_timeout)
+        request = self.pending.open(
+            processes - 1,
+            self.factory.requests_timeout,
+            what=f"fetch_sockets on {self.namespace.name}",
+        )
         link.publish(
             self.channels.request,
             wire.encode_fetch(link.node_id, request.id, opts.rooms, opts.except_rooms),
         )
-        answers = await request
-        if not request.complete:
-            logger.warning(
-                "fetch_sockets on %s: %d of %d other processes answered within %s s",
-                self.namespace.name,
-                len(answers),
-                request.expected,
-                self.factory.requests_timeout,
-            )
-        for answer in answers:
-            for details in answer if isinstance(answer, list) else ():
-                try:
-                    local.append(RemoteSocket.from_details(details))
-                except ValueError as error:
-                    self.factory.ignore(
-                        self.channels.response,
-                        wire.MalformedMessage("bad fetched socket", str(error)),
-                    )
+        local.extend(remote_sockets(await request, self._bad_socket))
         return local
+
+    def _bad_socket(self, error: ValueError) -> None:
+        problem = wire.MalformedMessage("bad fetched socket", str(error))
+        self.factory.ignore(self.channels.response, problem)
 
     def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
         rooms = tuple(rooms)
@@ -310,35 +297,26 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         request_id = new_request_id()
         # Encoded now: data JSON cannot carry raises in the caller, not in a task.
         message = wire.encode_server_side_emit(link.node_id, data, request_id)
-        self._spawn(self._server_side_emit_with_ack(message, request_id, ack))
+        self._tasks.spawn(self._server_side_emit_with_ack(message, request_id, ack))
 
     async def _server_side_emit_with_ack(
         self, message: bytes, request_id: str, ack: Callable[[list[Any]], None]
     ) -> None:
         others = await self.server_count() - 1
-        request = self.pending.open(others, self.factory.requests_timeout, request_id)
+        request = self.pending.open(
+            others,
+            self.factory.requests_timeout,
+            request_id,
+            what=f"server_side_emit on {self.namespace.name}",
+        )
         if others > 0:
             self._link.publish(self.channels.request, message)
-        answers = await request
-        if not request.complete:
-            logger.warning(
-                "server_side_emit on %s: %d of %d other processes answered within %s s",
-                self.namespace.name,
-                len(answers),
-                request.expected,
-                self.factory.requests_timeout,
-            )
-        ack(list(answers))
+        ack(list(await request))
 
     async def server_count(self) -> int:
         count = await self._link.numsub(self.channels.request)
         # Redis unreachable, or not subscribed yet: this process is all it can reach.
         return max(count or 0, 1)
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # --- broadcasts of other processes and emitters -------------------------------------------
 
@@ -453,21 +431,14 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         if request_id in self.pending:
             return  # our own request
         sockets = self.targets(BroadcastOptions(request.rooms, request.except_rooms))
-        details = [socket_details(socket) for socket in sockets]
-        try:
-            message = wire.encode_fetch_response(request_id, details)
-        except TypeError:
-            # some socket's data is not JSON: answer with the others' data, and say so once
-            for item in details:
-                try:
-                    wire.dump_json(item["data"])
-                except TypeError:
-                    item["data"] = {}
+        message, changed = encode_details(
+            sockets, lambda details: wire.encode_fetch_response(request_id, details)
+        )
+        if changed:  # some socket's data is not JSON: the others' answer goes anyway; said once
             self.factory.ignore(
                 self.channels.request,
                 wire.MalformedMessage("socket data JSON cannot carry, sent as {}"),
             )
-            message = wire.encode_fetch_response(request_id, details)
         self._respond(request, message)
 
     def _server_side_for(self, request: wire.Request) -> None:
@@ -478,13 +449,8 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         if request_id is None:
             handle(request.data, None)
             return
-        answered = False
 
-        def answer(value: Any) -> None:
-            nonlocal answered
-            if answered:  # one answer per process, as Node's
-                return
-            answered = True
+        def send(value: Any) -> None:
             try:
                 message = wire.encode_server_side_response(request_id, value)
             except TypeError as error:
@@ -494,11 +460,11 @@ class RedisNamespaceAdapter(InMemoryAdapter):
                 message = wire.encode_server_side_response(request_id, None)
             self._respond(request, message)
 
-        handle(request.data, answer)
+        handle(request.data, answer_once(send))
 
     def _broadcast_for(self, request: wire.Request) -> None:
         request_id = _id(request)
-        if request_id in self._ack_requests:
+        if request_id in self.acks:
             return  # our own request
         flags = request.flags
         opts = BroadcastOptions(
@@ -520,17 +486,8 @@ class RedisNamespaceAdapter(InMemoryAdapter):
             self._respond(request, message)
 
         event, *args = request.data
-        stop_waiting = InMemoryAdapter.broadcast_with_ack(
-            self, event, args, opts, on_client_count, on_ack
-        )
-        # Nobody waits for acks past the sender's timeout: forget those still expected then.
-        timeout = flags.get("timeout")
-        seconds = (
-            timeout / 1000
-            if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0
-            else self.factory.requests_timeout
-        )
-        asyncio.get_running_loop().call_later(seconds, stop_waiting)
+        wait = asker_wait(flags.get("timeout"), self.factory.requests_timeout)
+        acks_for_another(self, event, args, opts, on_client_count, on_ack, wait)
 
     # --- answers to our requests ---------------------------------------------------------------
 
@@ -540,13 +497,11 @@ class RedisNamespaceAdapter(InMemoryAdapter):
         except wire.MalformedMessage as problem:
             self.factory.ignore(channel, problem)
             return
-        waiting = self._ack_requests.get(response.request_id)
-        if waiting is not None:
-            on_client_count, on_ack = waiting
-            if response.type is wire.RequestType.BROADCAST_CLIENT_COUNT:
-                on_client_count(response.value)
-            elif response.type is wire.RequestType.BROADCAST_ACK:
-                on_ack(response.value)
+        if response.type is wire.RequestType.BROADCAST_CLIENT_COUNT:
+            self.acks.client_count(response.request_id, response.value)
+            return
+        if response.type is wire.RequestType.BROADCAST_ACK:
+            self.acks.ack(response.request_id, response.value)
             return
         request = self.pending.get(response.request_id)
         if request is not None:

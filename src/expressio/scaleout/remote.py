@@ -8,8 +8,10 @@ object per socket, in socket.io's shape (the same for every socket.io adapter)::
                    "secure": false, "issued": 1700000000000, "url": "/socket.io/?...",
                    "query": {...}, "auth": {...}}}
 
-:func:`socket_details` writes that object for a socket of this process and
-:meth:`RemoteSocket.from_details` reads one from any process, Node's or ours. A
+:func:`socket_details` writes that object for a socket of this process
+(:func:`encode_details`: the answer's encoding, also when some socket's ``data`` does not fit
+the wire format) and :meth:`RemoteSocket.from_details` reads one from any process, Node's or
+ours (:func:`remote_sockets`: every socket of every answer). A
 :class:`RemoteSocket` is a snapshot: its ``rooms`` and ``data`` are those of the moment it was
 fetched; acting on it (emit, join, leave, disconnect) goes through the adapter, to whichever
 process owns the socket.
@@ -17,10 +19,10 @@ process owns the socket.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..realtime.handshake import Handshake
 
@@ -80,6 +82,56 @@ def socket_details(socket: Socket) -> dict[str, Any]:
         "rooms": list(socket.rooms),
         "data": socket.data,
     }
+
+
+Encoded = TypeVar("Encoded")
+
+
+def encode_details(
+    sockets: Iterable[Socket], encode: Callable[[list[dict[str, Any]]], Encoded]
+) -> tuple[Encoded, int]:
+    """``encode(details)`` of the ``sockets`` (the answer to a fetch, in some wire format), and
+    how many sockets had to be changed for it: a ``data`` the format cannot carry (``encode``
+    raises ``TypeError``) is sent as ``{}``, and a socket that still cannot be sent (its
+    handshake then) is left out. The other sockets' answer gets through either way."""
+    details = [socket_details(socket) for socket in sockets]
+    try:
+        return encode(details), 0
+    except TypeError:
+        pass
+    kept: list[dict[str, Any]] = []
+    changed = 0
+    for item in details:
+        if not _fits(encode, item):
+            changed += 1
+            item["data"] = {}
+            if not _fits(encode, item):
+                continue
+        kept.append(item)
+    return encode(kept), changed
+
+
+def _fits(encode: Callable[[list[dict[str, Any]]], object], item: dict[str, Any]) -> bool:
+    try:
+        encode([item])
+    except TypeError:
+        return False
+    return True
+
+
+def remote_sockets(
+    answers: Iterable[Any], on_bad: Callable[[ValueError], None]
+) -> list[RemoteSocket]:
+    """The sockets of the other processes' answers to a fetch (each answer a list of
+    sockets); ``on_bad(error)`` for each item that is not a socket (it is left out)."""
+    found: list[RemoteSocket] = []
+    for answer in answers:
+        for details in answer if isinstance(answer, list) else ():
+            try:
+                found.append(RemoteSocket.from_details(details))
+            except ValueError as error:
+                on_bad(error)
+    return found
 
 
 def _date_string(moment: datetime) -> str:

@@ -72,6 +72,7 @@ __all__ = [
     "has_binary",
     "packet_of",
     "read_broadcast",
+    "read_options",
     "read_room_request",
 ]
 
@@ -252,6 +253,7 @@ class Broadcast:
     volatile: bool = False
     ack_id: int | None = None
     request_id: str | None = None  # a broadcast with acks: where the answers go
+    timeout: Any = None  # a broadcast with acks: its ``timeout`` flag, milliseconds, unchecked
 
 
 def _options(rooms: Sequence[str], except_rooms: Sequence[str], volatile: bool) -> dict[str, Any]:
@@ -311,7 +313,8 @@ def _rooms(value: Any, name: str) -> frozenset[str]:
     return frozenset(value)
 
 
-def _opts(data: dict[str, Any]) -> tuple[frozenset[str], frozenset[str], dict[str, Any]]:
+def read_options(data: dict[str, Any]) -> tuple[frozenset[str], frozenset[str], dict[str, Any]]:
+    """The ``opts`` of a message: rooms, rooms left out and flags, checked."""
     opts = data.get("opts")
     if type(opts) is not dict:
         raise MalformedEntry("opts missing")
@@ -337,11 +340,19 @@ def read_broadcast(message: ClusterMessage) -> Broadcast:
     ack_id = packet.get("id")
     if ack_id is not None and (type(ack_id) is not int or ack_id < 0):
         raise MalformedEntry("broadcast packet has a bad ack id")
-    rooms, except_rooms, flags = _opts(data)
+    rooms, except_rooms, flags = read_options(data)
     request_id = data.get("requestId")
     if request_id is not None and type(request_id) is not str:
         raise MalformedEntry("broadcast requestId is not a string")
-    return Broadcast(args, rooms, except_rooms, bool(flags.get("volatile")), ack_id, request_id)
+    return Broadcast(
+        args,
+        rooms,
+        except_rooms,
+        bool(flags.get("volatile")),
+        ack_id,
+        request_id,
+        flags.get("timeout"),
+    )
 
 
 def packet_of(
@@ -383,7 +394,7 @@ def read_room_request(message: ClusterMessage) -> RoomRequest:
     data = message.data
     if type(data) is not dict:
         raise MalformedEntry("room operation without data")
-    rooms, except_rooms, _ = _opts(data)
+    rooms, except_rooms, _ = read_options(data)
     if message.type == MessageType.DISCONNECT_SOCKETS:
         return RoomRequest(rooms, except_rooms, close=bool(data.get("close")))
     target = data.get("rooms")

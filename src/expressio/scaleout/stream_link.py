@@ -25,8 +25,8 @@ seconds (Redis paused or gone): the process keeps serving its own clients during
 Each own entry carries a ``seq`` field (Node's adapter ignores fields it does not know) that
 tells the reader which ones were delivered already.
 
-A link belongs to one process and one event loop: it starts on first use on the running loop
-and starts afresh in a forked child or on another loop, with a new ``uid``.
+A link belongs to one process and one event loop (see :mod:`.link_base`, which it shares with
+the pub/sub link): a forked child or another loop gets a new one, with a new ``uid``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
 import time
 from collections import deque
@@ -42,20 +41,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis.asyncio
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ..sessions.redaction import redacted, scrub
+from .link_base import CONNECT_TIMEOUT, FIRST_RETRY_DELAY, MAX_BATCH, MAX_RETRY_DELAY, LinkBase
 
 logger = logging.getLogger("expressio.scaleout")
 
-FIRST_RETRY_DELAY = 0.1  # seconds
-MAX_RETRY_DELAY = 2.0  # seconds: reconnection is tried at least this often
-CONNECT_TIMEOUT = 2.0  # seconds, also for a PING on a fresh connection
 COMMAND_TIMEOUT = 10.0  # seconds a batch in flight may take before its fate counts as unknown
 LOCAL_DELIVERY_WAIT = 1.0  # seconds an own entry waits to be read back before local delivery
-MAX_BATCH = 500  # commands per pipeline round trip
 RESTORE_COUNT = 1000  # entries per XRANGE of a session restore
 
 #: ``handler(fields, entry_id)`` for the entries of one namespace (other processes' entries)
@@ -88,8 +82,10 @@ def next_id(entry_id: str) -> str:
     return f"{milliseconds}-{sequence + 1}"
 
 
-class StreamLink:
+class StreamLink(LinkBase[_Outgoing]):
     """The Redis side of :class:`~expressio.scaleout.streams_adapter.RedisStreamsAdapter`."""
+
+    queue_name = "stream"
 
     def __init__(
         self,
@@ -101,7 +97,7 @@ class StreamLink:
         block_time: float,
         max_queued: int,
     ) -> None:
-        self.url = url
+        super().__init__(url)
         self.stream = stream
         self.stream_key = stream.encode()
         self.max_len = max_len
@@ -113,15 +109,10 @@ class StreamLink:
         self._entry_handlers: dict[bytes, EntryHandler] = {}
         self._channel_handlers: dict[bytes, MessageHandler] = {}
         self._private_prefixes: dict[str, MessageHandler] = {}
-        self._queue: deque[_Outgoing] = deque()
         self._seq = 0
         self._read_backs: dict[bytes, tuple[float, ReadBack]] = {}
         self._read_back_timer: asyncio.TimerHandle | None = None
-        self._pid: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._wakeup: asyncio.Event | None = None
-        self._pubsub: Any = None
         self._commands: redis.asyncio.Redis | None = None
         #: the id of the last entry the reader handed over (None until it first connected)
         self.last_id: str | None = None
@@ -130,27 +121,10 @@ class StreamLink:
         self.subscribed = False
         self.down = False
         self._outage_started: float | None = None
-        self._overflow_logged = False
         self._logged_kinds: set[str] = set()
-        self.published = 0  # entries and messages sent
-        self.dropped = 0  # entries and messages given up
-        self.received = 0  # entries of other processes read
         self.delivered_at_once = 0  # own entries delivered before being read back
-        self._accepted = 0
-        self._settled = 0
-        self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     # --- used by the adapters (loop thread) ----------------------------------------------------
-
-    def ensure_started(self) -> None:
-        """Start the link on the running loop if it does not run there yet (cheap when it does)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        if self._loop is loop and self._pid == os.getpid():
-            return
-        self._start(loop)
 
     @property
     def up(self) -> bool:
@@ -162,10 +136,7 @@ class StreamLink:
     def subscribe(self, channel: bytes, handler: MessageHandler) -> None:
         """Deliver every message of ``channel`` to ``handler(payload)``, also after reconnects."""
         self._channel_handlers[channel] = handler
-        pubsub = self._pubsub
-        if pubsub is not None and self.subscribed:
-            task = asyncio.ensure_future(self._subscribe_now(pubsub, channel))
-            task.add_done_callback(_log_failure)
+        self._subscribe_later(channel)
 
     def subscribe_private(self, prefix: str, handler: MessageHandler) -> None:
         """Deliver the messages of ``<prefix><uid>#`` (this process's own channel, which
@@ -210,25 +181,6 @@ class StreamLink:
             self._commands = self._client(socket_timeout=CONNECT_TIMEOUT)
         return self._commands
 
-    async def flush(self) -> None:
-        """Wait until every command queued so far was sent (or dropped)."""
-        target = self._accepted
-        if self._settled >= target:
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._flush_waiters.append((target, future))
-        await future
-
-    async def wait_up(self, timeout: float) -> None:
-        """Wait until writer, reader and subscriber are connected; ``TimeoutError`` after
-        ``timeout`` seconds."""
-        self.ensure_started()
-        deadline = time.monotonic() + timeout
-        while not self.up:
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"Redis at {redacted(self.url)} not reachable in {timeout} s")
-            await asyncio.sleep(0.02)
-
     async def close(self) -> None:
         tasks, self._tasks = self._tasks, []
         self._loop = None
@@ -257,29 +209,15 @@ class StreamLink:
 
     # --- life ----------------------------------------------------------------------------------
 
-    def _client(self, socket_timeout: float | None) -> redis.asyncio.Redis:
-        return redis.asyncio.Redis.from_url(
-            self.url,
-            retry=Retry(NoBackoff(), 0),  # reconnection is ours, with our backoff and logs
-            socket_connect_timeout=CONNECT_TIMEOUT,
-            socket_timeout=socket_timeout,
-        )
-
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
-        # A forked child or a new loop: nothing of the previous life is usable here.
-        self._pid = os.getpid()
-        self._loop = loop
+        super()._start(loop)
         old_uid, self.uid = self.uid, secrets.token_hex(8)
         self._uid_bytes = self.uid.encode()
         for prefix, handler in self._private_prefixes.items():
             self._channel_handlers.pop(f"{prefix}{old_uid}#".encode(), None)
             self._channel_handlers[f"{prefix}{self.uid}#".encode()] = handler
-        self._settle_all_queued()
         self._read_backs = {}
         self._read_back_timer = None
-        self._flush_waiters = []
-        self._wakeup = asyncio.Event()
-        self._pubsub = None
         self._commands = None
         self.writer_up = self.reader_up = self.subscribed = False
         self.down = False
@@ -361,20 +299,7 @@ class StreamLink:
         if self._loop is None or (self.down and not keep_while_down):
             self._drop(1)
             return
-        if len(self._queue) >= self.max_queued:
-            if not self._overflow_logged:
-                self._overflow_logged = True
-                logger.warning(
-                    "Redis stream queue full (%d commands): new cross-process messages are "
-                    "dropped until it drains",
-                    self.max_queued,
-                )
-            self._drop(1)
-            return
-        self._queue.append(item)
-        wakeup = self._wakeup
-        if wakeup is not None and len(self._queue) == 1:
-            wakeup.set()
+        self._push(item, self.max_queued)
 
     def _writer_up(self) -> None:
         self.writer_up = True
@@ -528,7 +453,7 @@ class StreamLink:
     # --- subscriber ---------------------------------------------------------------------------
 
     async def _subscribe(self) -> None:
-        client = self._client(socket_timeout=None)
+        client = self._client()
         # Typed as Any: redis-py typed PubSub.aclose() only from 8.2 on
         pubsub: Any = client.pubsub(ignore_subscribe_messages=True)
         try:
@@ -562,36 +487,6 @@ class StreamLink:
             with contextlib.suppress(Exception):
                 await client.aclose()
 
-    async def _subscribe_now(self, pubsub: Any, channel: bytes) -> None:
-        with contextlib.suppress(RedisError, OSError):  # a reconnect subscribes it anyway
-            await pubsub.subscribe(channel)
-
-    # --- counting --------------------------------------------------------------------------
-
-    def _drop(self, count: int) -> None:
-        self.dropped += count
-        self._settle(count)
-
-    def _settle_all_queued(self) -> None:
-        if self._queue:
-            count = len(self._queue)
-            self._queue.clear()
-            self._drop(count)
-
-    def _settle(self, count: int) -> None:
-        self._settled += count
-        waiters = self._flush_waiters
-        if waiters:
-            settled = self._settled
-            remaining = []
-            for target, future in waiters:
-                if target <= settled:
-                    if not future.done():
-                        future.set_result(None)
-                else:
-                    remaining.append((target, future))
-            self._flush_waiters = remaining
-
 
 def _never_sent(error: BaseException) -> bool:
     """Did ``error`` happen while (re)connecting, before any command could be written?"""
@@ -603,8 +498,3 @@ def _never_sent(error: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _log_failure(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("subscribing failed", exc_info=task.exception())

@@ -27,11 +27,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 import time
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # run as a script: the tests too
 
 import expressio
 from expressio.io.targets import Target
+from tests.scaleout.fetched_routes import add_fetch_routes
 
 
 def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Application:
@@ -51,17 +56,6 @@ def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Ap
             chosen = chosen.excluding(*([excluded] if isinstance(excluded, str) else excluded))
         return chosen
 
-    def describe(client: Any) -> dict[str, Any]:
-        return {
-            "id": client.id,
-            "rooms": sorted(client.rooms),
-            "data": dict(client.data),
-            "auth": dict(client.handshake.auth),
-            "address": client.handshake.address,
-            "issued": client.handshake.issued,
-            "remote": client.remote,
-        }
-
     app.io.of("/chat").route("whoami", lambda req: req.io.respond({"sid": req.socket.id}))
 
     @app.io.route("whoami")
@@ -76,12 +70,6 @@ def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Ap
     @app.io.route("leave")
     def leave(req: Any) -> None:
         req.io.leave(req.data)
-        req.io.respond(True)
-
-    @app.io.route("set-data")
-    def set_data(req: Any) -> None:
-        req.socket.data.clear()
-        req.socket.data.update(req.data)
         req.io.respond(True)
 
     @app.io.route("broadcast")
@@ -133,27 +121,7 @@ def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Ap
         )
         req.io.respond({"answers": answers})
 
-    @app.io.route("fetch")
-    async def fetch(req: Any) -> None:
-        clients = await target(req.data or {}).fetch_sockets()
-        req.io.respond([describe(client) for client in clients])
-
-    @app.io.route("fetch-act")
-    async def fetch_act(req: Any) -> None:
-        spec = req.data
-        for client in await target(spec).fetch_sockets():
-            if spec.get("only") and client.id != spec["only"]:
-                continue
-            action, arg = spec["action"], spec.get("arg")
-            if action == "emit":
-                client.emit(arg["event"], *arg["args"][:1])
-            elif action == "join":
-                client.join(arg)
-            elif action == "leave":
-                client.leave(arg)
-            elif action == "disconnect":
-                client.disconnect()
-        req.io.respond(True)
+    add_fetch_routes(app, target)
 
     @app.io.route("sockets-join")
     def sockets_join(req: Any) -> None:

@@ -3,7 +3,8 @@
 //   node tests/scaleout/streams/node_streams_server.js --port N --redis URL [--stream S] [--recovery]
 //
 // The same events as streams_app.py: "whoami", "join", "broadcast", "server-count",
-// "ask-servers", "ask-clients", "rooms-join", "rooms-disconnect" (and the server-side "ping").
+// "ask-servers", "ask-clients", "rooms-join", "rooms-disconnect", "set-data", "ask", "fetch",
+// "fetch-act" (and the server-side "ping").
 // Prints {"ready": true} once listening.
 const { createServer } = require("http");
 const { Server } = require("socket.io");
@@ -60,6 +61,43 @@ async function main() {
     });
     socket.on("rooms-disconnect", (room, callback) => {
       io.in(room).disconnectSockets();
+      callback(true);
+    });
+    socket.on("set-data", (data, callback) => {
+      socket.data = data;
+      callback(true);
+    });
+    const target = (spec) => {
+      let chosen = spec.to ? io.to(spec.to) : io.of("/");
+      if (spec.except) chosen = chosen.except(spec.except);
+      return chosen;
+    };
+    socket.on("ask", async (spec, callback) => {
+      const answers = await target(spec).timeout(spec.timeout * 1000).emitWithAck(spec.event, spec.data);
+      callback({ answers });
+    });
+    socket.on("fetch", async (spec, callback) => {
+      const found = await target(spec || {}).fetchSockets();
+      callback(
+        found.map((client) => ({
+          id: client.id,
+          rooms: [...client.rooms].sort(),
+          data: client.data ?? {},
+          auth: client.handshake.auth,
+          address: client.handshake.address,
+          issued: client.handshake.issued,
+          remote: client.constructor.name === "RemoteSocket",
+        })),
+      );
+    });
+    socket.on("fetch-act", async (spec, callback) => {
+      for (const client of await target(spec).fetchSockets()) {
+        if (spec.only && client.id !== spec.only) continue;
+        if (spec.action === "emit") client.emit(spec.arg.event, ...spec.arg.args);
+        else if (spec.action === "join") client.join(spec.arg);
+        else if (spec.action === "leave") client.leave(spec.arg);
+        else if (spec.action === "disconnect") client.disconnect();
+      }
       callback(true);
     });
     socket.on("server-count", async (callback) => callback(await io.of("/").adapter.serverCount()));

@@ -17,7 +17,11 @@ of "/":
 - "ask-servers" x → ``server_side_emit_with_ack("ping", x)``, whose server-side route answers
   "pong x from expressio"; "ask-clients" x → ``broadcast_with_ack("question", x)``;
 - "rooms-join" {"room", "other"} / "rooms-disconnect" room → ``app.io.room(room).join(other)``
-  / ``.disconnect()``.
+  / ``.disconnect()``;
+- "set-data" {...} → ``req.socket.data`` becomes it, answers true;
+- "ask" {"event", "data", "to", "timeout"} → ``{"answers"}`` of ``broadcast_with_ack``;
+- "fetch" {"to", "except"} / "fetch-act" {"to", "only", "action", "arg"} → the fetched
+  clients described, or acted on (``tests/scaleout/fetched_routes.py``).
 
 Logs go to stderr at INFO level (the tests read the outage and malformed-entry lines).
 """
@@ -27,9 +31,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # run as a script: the tests too
+
 import expressio
+from tests.scaleout.fetched_routes import add_fetch_routes
 
 
 def build_app(
@@ -113,6 +122,20 @@ def build_app(
     def rooms_disconnect(req: Any) -> None:
         app.io.room(req.data).disconnect()
         req.io.respond(True)
+
+    def target(spec: dict[str, Any]) -> Any:
+        chosen = app.io.room(spec["to"]) if spec.get("to") else app.io.of("/").target()
+        return chosen.excluding(spec["except"]) if spec.get("except") else chosen
+
+    @app.io.route("ask")
+    async def ask(req: Any) -> None:
+        spec = req.data
+        answers = await target(spec).broadcast_with_ack(
+            spec["event"], spec.get("data"), timeout=spec["timeout"]
+        )
+        req.io.respond({"answers": answers})
+
+    add_fetch_routes(app, target)
 
     @app.io.route("link")
     def link_state(req: Any) -> None:

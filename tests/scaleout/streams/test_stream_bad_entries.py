@@ -10,6 +10,7 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 import pytest
 import redis
+import redis.asyncio
 
 from tests.redis_support import RedisServer
 from tests.scaleout.conftest import WAIT, Cluster
@@ -92,3 +93,99 @@ async def test_bad_entries_are_skipped_and_logged_once(
         assert log.count(f"stream 'expressio' ({kind})") == 1, (kind, log)
     assert log.count("ignored a malformed message on Redis channel") == 2  # two kinds, once each
     assert "Traceback" not in log
+
+
+def cluster_message(kind: int, data: Any, uid: str = "stranger") -> bytes:
+    return bytes(msgpack.packb({"uid": uid, "nsp": "/", "type": kind, "data": data}))
+
+
+async def test_bad_answers_to_a_fetch_are_dropped_and_the_good_ones_kept(
+    redis_server: RedisServer, cluster: Cluster, clients: Any
+) -> None:
+    """A process of the namespace (here a script listening on its channel) answers a fetch
+    with garbage first, then with a list holding one socket among things that are not: the
+    fetch gives this process's socket and that one, and each kind of problem is logged once."""
+    server = start_expressio(cluster, redis_server.url)
+    client = await clients(server.url)
+    stranger = redis.asyncio.Redis.from_url(redis_server.url)
+    listening = stranger.pubsub()
+    await listening.subscribe("socket.io#/#")  # counts as a process: server_count() is 2
+    ghost = {
+        "id": "ghost",
+        "rooms": ["ghost", "lobby"],
+        "data": {"x": 1},
+        "handshake": {"auth": {"a": 1}, "issued": 1714564800000},
+    }
+
+    async def answer_one_fetch() -> dict[str, Any]:
+        while True:
+            message = await listening.get_message(ignore_subscribe_messages=True, timeout=WAIT)
+            if message is None:
+                continue
+            request = msgpack.unpackb(message["data"])
+            if request["type"] != 7:
+                continue
+            request_id = request["data"]["requestId"]
+            reply = f"socket.io#/#{request['uid']}#"
+            for kind, data in [
+                (8, {"sockets": []}),  # answer without requestId
+                (8, {"requestId": request_id, "sockets": "nope"}),
+                (11, {"requestId": request_id, "clientCount": -1}),
+                (8, {"requestId": request_id, "sockets": [ghost, "not a socket", {"id": 5}]}),
+            ]:
+                await stranger.publish(reply, cluster_message(kind, data))
+            return dict(request["data"])
+
+    try:
+        answering = asyncio.ensure_future(answer_one_fetch())
+        while await client.call("server-count") < 2:
+            await asyncio.sleep(0.05)
+        found = await client.call("fetch", {})
+        request = await asyncio.wait_for(answering, WAIT)
+    finally:
+        await listening.aclose()
+        await stranger.aclose()
+    assert request["opts"] == {"rooms": [], "except": [], "flags": {}}
+    assert {(item["id"], item["remote"]) for item in found} == {
+        ("ghost", True),
+        (client.sid(), False),
+    }
+    assert len(found) == 2
+    assert next(item for item in found if item["id"] == "ghost")["auth"] == {"a": 1}
+    log = server.log()
+    for kind in (
+        "answer without requestId",
+        "fetch_sockets answer without sockets",
+        "clientCount is not a count",
+    ):
+        assert log.count(f"({kind})") == 1, (kind, log)
+    assert log.count("ignored a socket of a fetch_sockets answer") == 1, log
+    assert "Traceback" not in log
+
+
+async def test_a_fetch_from_a_process_it_does_not_know_is_answered_in_socket_io_s_shape(
+    redis_server: RedisServer, cluster: Cluster, clients: Any
+) -> None:
+    server = start_expressio(cluster, redis_server.url)
+    client = await clients(server.url, auth={"token": "t"})
+    assert await client.call("set-data", {"user": "ada"}) is True
+    asker = redis.asyncio.Redis.from_url(redis_server.url)
+    answers = asker.pubsub()
+    await answers.subscribe("socket.io#/#stranger#")
+    fetch = {"opts": {"rooms": [], "except": [], "flags": {}}, "requestId": "q1"}
+    try:
+        assert await asker.publish("socket.io#/#", cluster_message(7, fetch)) == 1
+        message = None
+        while message is None:
+            message = await answers.get_message(ignore_subscribe_messages=True, timeout=WAIT)
+    finally:
+        await answers.aclose()
+        await asker.aclose()
+    answer = msgpack.unpackb(message["data"])
+    assert answer["type"] == 8 and answer["nsp"] == "/"
+    assert answer["data"]["requestId"] == "q1"
+    (one,) = answer["data"]["sockets"]
+    assert set(one) == {"id", "handshake", "rooms", "data"}
+    assert one["id"] == client.sid() and one["rooms"] == [client.sid()]
+    assert one["data"] == {"user": "ada"} and one["handshake"]["auth"] == {"token": "t"}
+    assert {"headers", "time", "address", "issued", "url", "query"} <= set(one["handshake"])
