@@ -12,9 +12,9 @@ How handlers run (the policy is documented in ``docs/request-io.md``):
   microseconds, and a hop to a worker thread would cost more than the route itself. A route's
   first call runs in a worker thread and is timed: within the ``blocking threshold`` setting
   (0.1 s by default) the route is trusted to run on the loop from then on; past it, it stays in
-  threads, with one warning naming it. Calls that come during the first one wait for its
-  verdict (at most the threshold), so a client's events to a quick route keep their order.
-  A trusted route whose call keeps the loop past the
+  threads, with one warning naming it. Calls that come during the first one queue behind it
+  and run after it, in order (in threads once it has run past the threshold), so a client's
+  events to a quick route keep their order. A trusted route whose call keeps the loop past the
   threshold later is moved to threads the same way (that call delayed other clients once). A
   route that never returns on its first call holds one thread, never the loop. Routes whose
   code waits on purpose (``.result(...)`` of a :class:`~expressio.io.loop_bridge.Pending`,
@@ -42,6 +42,7 @@ import threading
 import time
 import types
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol
 
@@ -94,8 +95,8 @@ class Route:
         self.in_threads = not self.is_async and (blocking or bool(names & _WAITING_CALLS))
         #: a ``def`` route whose first call (in a thread) was quick: it runs on the loop
         self.on_loop = False
-        #: while a ``def`` route's first call is being timed: done when it returns
-        self.trial: asyncio.Future[None] | None = None
+        #: while a ``def`` route's first call is being timed: the calls queued behind it
+        self.trial: deque[tuple[Any, asyncio.Future[Any]]] | None = None
         #: its code reads ``req.session``: the session is loaded before it runs
         self.mentions_session = "session" in names
 
@@ -189,50 +190,91 @@ async def run_route(route: Route, req: Any, blocking: Blocking) -> None:
     elif route.in_threads:
         result = await in_thread(route.handler, req)
     elif route.trial is not None:
-        # The first call is being timed in a thread. Calls that come meanwhile wait for its
-        # verdict rather than start beside it, so that a client's events to a quick route run
-        # in the order they came, as they do once the route is on the loop; a first call that
-        # is still running past the threshold is a blocking one, whose calls run side by side.
-        await _verdict(route, blocking)
-        await run_route(route, req, blocking)
-        return
+        result = await _after_first_call(route, req, blocking)
     else:
-        route.trial = asyncio.get_running_loop().create_future()
-        try:
-            result = await in_thread(_first_call, route, req, blocking)
-        finally:
-            trial, route.trial = route.trial, None
-            if not trial.done():
-                trial.set_result(None)
+        result = await _first_call_and_queued(route, req, blocking)
     if is_awaitable(result):
         await result
 
 
-async def _verdict(route: Route, blocking: Blocking) -> None:
-    """Until ``route``'s first call returned, or the blocking threshold passed (then the route
-    is moved to worker threads: a call still running by then blocks)."""
-    trial = route.trial
-    assert trial is not None
+#: What a call queued behind a first call is told when the route turned out to block.
+_IN_THREADS = object()
+
+
+async def _first_call_and_queued(route: Route, req: Any, blocking: Blocking) -> Any:
+    """A ``def`` route's first call, timed in a worker thread; then, on the loop and in the
+    order they came, the calls that came meanwhile. Only then is the route trusted to the
+    loop: a call that arrives while the queue is drained joins its end, so a client's events
+    to a quick route run in the order they came."""
+    queued: deque[tuple[Any, asyncio.Future[Any]]] = deque()
+    route.trial = queued
+    judged = False  # the first call returned (or raised): its time is known
     try:
-        await asyncio.wait_for(asyncio.shield(trial), blocking.threshold)
+        result = await in_thread(_first_call, route, req, blocking)
+        judged = True
+        return result
+    except Exception:
+        judged = True
+        raise
+    finally:
+        # Cancelled while the thread still runs: no verdict; the queued calls go to threads
+        # and the next call is timed afresh.
+        trusted = judged and not route.in_threads
+        while queued:
+            waiting_req, done = queued.popleft()
+            if done.done():
+                continue  # its event was cancelled meanwhile
+            if not trusted or route.in_threads:  # (a queued call may have blocked the loop)
+                done.set_result(_IN_THREADS)
+                continue
+            try:
+                done.set_result(call_inline(route, waiting_req, blocking))
+            except Exception as error:
+                done.set_exception(error)
+        route.trial = None
+        route.on_loop = trusted and not route.in_threads
+
+
+async def _after_first_call(route: Route, req: Any, blocking: Blocking) -> Any:
+    """A call that came while the route's first call is being timed: queued behind it, run
+    by that call's task when it is done. A first call still running after the blocking
+    threshold is a blocking one: the call then runs in a worker thread, beside it."""
+    queued = route.trial
+    assert queued is not None
+    done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    entry = (req, done)
+    queued.append(entry)
+    try:
+        result = await asyncio.wait_for(asyncio.shield(done), blocking.threshold)
     except TimeoutError:
-        route.move_to_threads(
-            f"its first call was still running after {blocking.threshold * 1000:.0f} ms, "
-            "the blocking threshold"
-        )
+        if entry not in queued:
+            result = await done  # taken off the queue just now: it is being answered
+        else:
+            queued.remove(entry)
+            route.move_to_threads(
+                f"its first call was still running after {blocking.threshold * 1000:.0f} ms, "
+                "the blocking threshold"
+            )
+            result = _IN_THREADS
+    except asyncio.CancelledError:
+        if entry in queued:
+            queued.remove(entry)
+        done.cancel()
+        raise
+    if result is _IN_THREADS:
+        return await in_thread(route.handler, req)
+    return result
 
 
 def _first_call(route: Route, req: Any, blocking: Blocking) -> Any:
-    """A ``def`` route's first call, in a worker thread, timed: quick enough, and the route
-    runs on the loop from then on."""
+    """A ``def`` route's first call, in a worker thread, timed: past the threshold, the route
+    is moved to worker threads (else its caller trusts it to the loop)."""
     started = time.perf_counter()
     try:
         return route.handler(req)
     finally:
         elapsed = time.perf_counter() - started
-        if elapsed <= blocking.threshold:
-            route.on_loop = not route.in_threads
-        else:
+        if elapsed > blocking.threshold:
             route.move_to_threads(
                 f"took {elapsed * 1000:.0f} ms, past the blocking threshold of "
                 f"{blocking.threshold * 1000:.0f} ms"
