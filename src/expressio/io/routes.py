@@ -208,23 +208,20 @@ async def _first_call_and_queued(route: Route, req: Any, blocking: Blocking) -> 
     to a quick route run in the order they came."""
     queued: deque[tuple[Any, asyncio.Future[Any]]] = deque()
     route.trial = queued
-    judged = False  # the first call returned (or raised): its time is known
+    cancelled = False
     try:
-        result = await in_thread(_first_call, route, req, blocking)
-        judged = True
-        return result
-    except Exception:
-        judged = True
+        return await in_thread(_first_call, route, req, blocking)
+    except asyncio.CancelledError:
+        # The thread still runs: no verdict. The queued calls go to threads and the next
+        # call is timed afresh.
+        cancelled = True
         raise
     finally:
-        # Cancelled while the thread still runs: no verdict; the queued calls go to threads
-        # and the next call is timed afresh.
-        trusted = judged and not route.in_threads
         while queued:
             waiting_req, done = queued.popleft()
             if done.done():
                 continue  # its event was cancelled meanwhile
-            if not trusted or route.in_threads:  # (a queued call may have blocked the loop)
+            if cancelled or route.in_threads:  # (a queued call too may have blocked the loop)
                 done.set_result(_IN_THREADS)
                 continue
             try:
@@ -232,7 +229,7 @@ async def _first_call_and_queued(route: Route, req: Any, blocking: Blocking) -> 
             except Exception as error:
                 done.set_exception(error)
         route.trial = None
-        route.on_loop = trusted and not route.in_threads
+        route.on_loop = not cancelled and not route.in_threads
 
 
 async def _after_first_call(route: Route, req: Any, blocking: Blocking) -> Any:
