@@ -37,6 +37,7 @@ class Client:
     __slots__ = (
         "_loading",
         "awaiting",
+        "dropped",
         "handshake",
         "listeners",
         "ready",
@@ -53,6 +54,7 @@ class Client:
         self.listeners: dict[str, list[Route]] = {}  # req.io.on(...)
         self.ready: asyncio.Future[None] | None = None  # the connect hook, while it runs
         self.running = 0  # events of this client started and not finished yet
+        self.dropped = False  # gone: its events not started yet never start
         #: the tasks of its events and hooks: cancelled when it disconnects
         self.tasks: set[asyncio.Future[None]] = set()
         #: ``emit_with_ack`` answers it owes (future → event, timeout timer): failed when it goes
@@ -75,6 +77,7 @@ class Client:
         answers it still owes with ``ConnectionResetError`` (at once, not at their timeout). An
         ``async def`` route gets ``CancelledError`` at its next ``await``; a ``def`` route
         already in a worker thread runs to its end (a thread cannot be stopped)."""
+        self.dropped = True
         for task in tuple(self.tasks):
             task.cancel()
         awaiting, self.awaiting = self.awaiting, {}

@@ -13,7 +13,8 @@ A client event (:meth:`IONamespace.dispatch`, called by the realtime layer on th
 2. the common case — an ``async def`` route, or a ``def`` route trusted to run on the loop (see
    :mod:`expressio.io.routes`), the client's ``connect`` hook done,
    no session to load first, no per-client listener — runs right there: a ``def`` route with no
-   task at all, an ``async def`` one in one task that goes straight into it;
+   task at all, an ``async def`` one on the next loop turn, in one task for that turn's events
+   (see :mod:`expressio.io.route_runner`);
 3. otherwise the event runs in a task of its own: it waits for the client's ``connect`` hook
    (so a room joined there is joined), brings the session up to date when the route reads it
    (see :mod:`expressio.io.clients`), runs the per-client listeners and the route;
@@ -35,6 +36,7 @@ from .clients import Client
 from .handshake import HandshakeData, HandshakeMiddleware, run_middleware, takes_next
 from .loop_bridge import LoopBridge, Pending, settle
 from .request_io import UNKNOWN_ROUTE, RequestIO, SocketReply, session_failed
+from .route_runner import RouteRunner
 from .routes import Blocking, Route, RouteTable, call_handler, call_inline
 from .socket_request import _UNLOADED, SocketRequest
 from .targets import (
@@ -88,6 +90,7 @@ class IONamespace:
         self.blocking = blocking
         #: tasks of this namespace's events and hooks (the app's shutdown waits for them)
         self.tasks = tasks
+        self._route_runner = RouteRunner(tasks)
         self.session_manager = session_manager
         self._authorization = authorization
         self._log_connections = log_connections
@@ -361,9 +364,9 @@ class IONamespace:
         req = SocketRequest(event, args, io, client, route=route)
         client.running += 1
         if route.is_async:
-            # One task, straight into the route: nothing to wait for or load first.
-            task = self.tasks.spawn(self._run_async_route(req, reply, route), client.finished)
-            client.track(task)
+            # Nothing to wait for or load first: straight into the route, on the next loop
+            # turn, in the task of the turn's events (see expressio.io.route_runner).
+            self._route_runner.submit(client, self._run_async_route(req, reply, route))
             return
         try:
             result = call_inline(route, req, self.blocking)
