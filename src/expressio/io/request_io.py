@@ -359,7 +359,10 @@ class SocketReply:
         assert ack is not None
         session = self._client.session
         if session is None or not session.persistent or ack.answered:
-            answer(ack, args)
+            try:
+                ack(*args)
+            except Exception:
+                answer_failed(ack)
             return
         try:
             saving = session.save_if_changed()
@@ -432,9 +435,14 @@ def answer(ack: Ack, args: tuple[Any, ...]) -> None:
     try:
         ack(*args)
     except Exception:
-        # e.g. a value JSON cannot carry: the client still gets an answer
-        logger.exception("respond() failed; answering the client with an error")
-        ack.fail()
+        answer_failed(ack)
+
+
+def answer_failed(ack: Ack) -> None:
+    """``respond()`` raised (e.g. a value JSON cannot carry): the client still gets an answer;
+    call from the ``except`` block."""
+    logger.exception("respond() failed; answering the client with an error")
+    ack.fail()
 
 
 def _emit_to(

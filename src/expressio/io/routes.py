@@ -153,25 +153,30 @@ class Blocking:
         self.threshold = threshold
 
 
-_inline = threading.local()  # .route: the def route running on the loop right now, if any
+class _RouteOnLoop(threading.local):
+    route: Route | None = None  # the def route running on this thread's loop right now
+
+
+_inline = _RouteOnLoop()
 
 
 def route_on_loop() -> Route | None:
     """The ``def`` route running on this thread's loop right now (for a clear error when it
     tries to wait)."""
-    return getattr(_inline, "route", None)
+    return _inline.route
 
 
 def call_inline(route: Route, req: Any, blocking: Blocking) -> Any:
     """Call a ``def`` route on the loop's thread, timing it: one that kept the loop past the
     threshold is moved to worker threads for its next calls."""
-    outer = getattr(_inline, "route", None)
-    _inline.route = route
+    inline = _inline
+    outer = inline.route
+    inline.route = route
     started = time.perf_counter()
     try:
         return route.handler(req)
     finally:
-        _inline.route = outer
+        inline.route = outer
         elapsed = time.perf_counter() - started
         if elapsed > blocking.threshold:
             route.move_to_threads(
