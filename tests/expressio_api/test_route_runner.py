@@ -11,8 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
+import logging
+import types
 import warnings
 from typing import Any
+
+import pytest
 
 import expressio
 from expressio.io.route_runner import RouteRunner
@@ -133,6 +137,7 @@ class StubClient:
     """What the runner uses of a client: its counters, its flag, the tasks it tracks."""
 
     def __init__(self) -> None:
+        self.socket = types.SimpleNamespace(id="stub")
         self.dropped = False
         self.running = 0
         self.tasks: set[asyncio.Future[Any]] = set()
@@ -246,3 +251,31 @@ async def test_what_a_waiting_route_gets_back_reaches_it() -> None:
         await asyncio.sleep(0)
     assert results == ["an answer", "a failure", "done"]
     assert client.running == 0
+
+
+async def test_an_error_outside_the_route_is_logged_and_the_queue_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runner = RouteRunner(TaskSet())
+    client = StubClient()
+    ran: list[str] = []
+
+    async def broken() -> None:
+        raise ValueError("not the route's")
+
+    async def cancels_itself() -> None:
+        raise asyncio.CancelledError
+
+    async def fine() -> None:
+        ran.append("fine")
+
+    for run in (broken(), cancels_itself(), fine()):
+        client.running += 1
+        runner.submit(client, run)  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR, logger="expressio.io"):
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+    assert ran == ["fine"] and client.running == 0
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "socket stub" in errors[0].getMessage()
+    assert errors[0].exc_info is not None and errors[0].exc_info[0] is ValueError

@@ -64,15 +64,17 @@ class RouteRunner:
             context = contextvars.copy_context()
             try:
                 waiting_on = context.run(run.send, None)
-            except StopIteration:
-                client.running -= 1
+            except (StopIteration, asyncio.CancelledError):
+                client.running -= 1  # done (or cancelled by itself, as its task would end)
                 continue
-            except BaseException as error:
+            except Exception:
+                # Not the route's error (the event's run answers those): one of ours.
                 client.running -= 1
-                if not isinstance(error, (Exception, asyncio.CancelledError)):
-                    raise
-                logger.error("event run failed", exc_info=error)
+                logger.exception("unexpected error running an event of socket %s", client.socket.id)
                 continue
+            except BaseException:
+                client.running -= 1
+                raise  # KeyboardInterrupt, SystemExit: the queue is closed as the task ends
             # The route waits: this task is its own from now on; the queue goes on in another.
             self._batch = None
             if queue:
