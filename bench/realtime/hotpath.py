@@ -13,9 +13,10 @@ same event as a msgpack binary frame. What the kernel and the event loop cost (r
 wake-ups) is not in the figure: it is the part of "server CPU µs per ack" that the Python
 layers add, measured without the noise of a shared machine.
 
-An ``async def`` route runs in a task, so for ``app-async`` the frames are fed in batches of
-``BATCH`` (as from 50 clients in one loop turn) and the loop then runs once for their tasks:
-that figure includes the event loop's cost of running the tasks, not its wake-ups.
+An ``async def`` route's events run on the next loop turn (in one task for that turn's
+events), so for ``app-async`` the frames are fed in batches of ``BATCH`` (as from 50 clients in
+one loop turn) and the loop then runs once for them: that figure includes the event loop's cost
+of running that task, not its wake-ups.
 ``--profile`` prints cProfile's top functions instead. Times are CPU time of this process.
 """
 
@@ -113,7 +114,7 @@ async def run(options: argparse.Namespace) -> None:
         for _ in range(count // BATCH):
             for _ in range(BATCH):
                 feed(frame)
-            await asyncio.sleep(0)  # the routes' tasks run: one loop turn for the batch
+            await asyncio.sleep(0)  # the routes run: one loop turn for the batch
             flush()
 
     if in_tasks:
