@@ -177,7 +177,11 @@ async def test_cancelled_poll_closes_the_session(server: EngineUnderTest) -> Non
         sid = (await server.handshake(client))["sid"]
     async with httpx.AsyncClient() as aborting:
         poll = asyncio.ensure_future(aborting.get(server.polling_url(sid)))
-        await asyncio.sleep(0.05)
+        # Cancelled once the server holds it (a fixed pause is not enough on a loaded machine).
+        deadline = asyncio.get_running_loop().time() + 5
+        while server.engine.sockets[sid].waiter is None:
+            assert asyncio.get_running_loop().time() < deadline, "the poll never arrived"
+            await asyncio.sleep(0.005)
         poll.cancel()
     assert await server.disconnect_reason(sid) == "transport close"
     async with httpx.AsyncClient() as client:
