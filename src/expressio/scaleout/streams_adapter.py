@@ -45,7 +45,7 @@ from ..sessions.redaction import redacted
 from . import stream_entries as entries
 from .stream_entries import MalformedEntry, MessageType
 from .stream_link import StreamLink
-from .stream_requests import StreamRequests
+from .stream_requests import REQUESTS_TIMEOUT, StreamRequests
 from .stream_sessions import StreamSessions
 
 if TYPE_CHECKING:
@@ -70,7 +70,9 @@ class RedisStreamsAdapter:
     - ``channel_prefix`` (``channelPrefix``): pub/sub channels of requests and answers;
       Node's default ``"socket.io"``, so a Node process with only ``streamName`` set joins the
       same cluster (two apps sharing a Redis set different streams AND prefixes);
-    - ``max_queued``: commands kept while Redis is unreachable; beyond, new ones are dropped.
+    - ``max_queued``: commands kept while Redis is unreachable; beyond, new ones are dropped;
+    - ``requests_timeout`` (``requestsTimeout``, here in seconds): how long ``fetch_sockets``,
+      a broadcast with acks and ``server_side_emit`` wait for the other processes' answers.
 
     The connection starts lazily, on the running loop, at the first socket or broadcast;
     ``await adapter.start()`` at server startup connects before the first client.
@@ -90,6 +92,7 @@ class RedisStreamsAdapter:
         session_key_prefix: str = "sio:session:",
         channel_prefix: str = "socket.io",
         max_queued: int = 10_000,
+        requests_timeout: float = REQUESTS_TIMEOUT,
     ) -> None:
         entries.require_msgpack()
         if not stream:
@@ -101,8 +104,10 @@ class RedisStreamsAdapter:
         ):
             if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
                 raise ValueError(f"{name} is a positive whole number, got {number!r}")
-        if not block_time > 0:
-            raise ValueError(f"block_time is a positive number of seconds, got {block_time!r}")
+        for name, seconds in (("block_time", block_time), ("requests_timeout", requests_timeout)):
+            if not seconds > 0:
+                raise ValueError(f"{name} is a positive number of seconds, got {seconds!r}")
+        self.requests_timeout = float(requests_timeout)
         self.url = url
         self.stream = stream
         self.session_key_prefix = session_key_prefix
@@ -155,7 +160,9 @@ class RedisStreamsNamespaceAdapter(InMemoryAdapter):
         self._link = link = factory.link
         self._nsp = namespace.name
         #: requests to the other processes and answers to theirs, over pub/sub
-        self.requests = StreamRequests(self, link, factory.channel_prefix)
+        self.requests = StreamRequests(
+            self, link, factory.channel_prefix, factory.requests_timeout
+        )
         #: the kept sessions of connection state recovery (None when it is off)
         self.sessions = (
             StreamSessions(namespace, link, self.recovery_options, factory.session_key_prefix)

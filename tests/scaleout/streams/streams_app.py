@@ -42,9 +42,15 @@ from tests.scaleout.fetched_routes import add_fetch_routes
 
 
 def build_app(
-    redis_url: str, stream: str, recovery: bool, block_time: float = 5.0
+    redis_url: str,
+    stream: str,
+    recovery: bool,
+    block_time: float = 5.0,
+    requests_timeout: float = 5.0,
 ) -> expressio.Application:
-    adapter = expressio.RedisStreamsAdapter(redis_url, stream=stream, block_time=block_time)
+    adapter = expressio.RedisStreamsAdapter(
+        redis_url, stream=stream, block_time=block_time, requests_timeout=requests_timeout
+    )
     app = expressio.express()
     options: dict[str, Any] = {"adapter": adapter}
     if recovery:
@@ -152,9 +158,16 @@ def main() -> None:
     parser.add_argument("--stream", default="expressio")
     parser.add_argument("--recovery", action="store_true")
     parser.add_argument("--block-time", type=float, default=5.0)
+    parser.add_argument("--requests-timeout", type=float, default=5.0)
     options = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = build_app(options.redis, options.stream, options.recovery, options.block_time)
+    app = build_app(
+        options.redis,
+        options.stream,
+        options.recovery,
+        options.block_time,
+        options.requests_timeout,
+    )
     app.set("env", "production")
     app.listen(options.port)
 
