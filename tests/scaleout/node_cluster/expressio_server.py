@@ -2,7 +2,7 @@
 routes mirror ``node_server.mjs``'s events, so that a test drives either language the same way.
 
     python tests/scaleout/node_cluster/expressio_server.py --port N --redis URL --key socket.io
-        [--requests-timeout SECONDS]
+        [--requests-timeout SECONDS] [--parser json|msgpack]
 
 Routes (namespace "/", each answers with req.io.respond):
 
@@ -39,10 +39,12 @@ from expressio.io.targets import Target
 from tests.scaleout.fetched_routes import add_fetch_routes
 
 
-def build_app(redis_url: str, key: str, requests_timeout: float) -> expressio.Application:
+def build_app(
+    redis_url: str, key: str, requests_timeout: float, parser: str = "json"
+) -> expressio.Application:
     app = expressio.express()
     adapter = expressio.RedisAdapter(redis_url, channel=key, requests_timeout=requests_timeout)
-    app.io(adapter=adapter)
+    app.io(adapter=adapter, parser=parser)
     # These tests check the order of a client's events, not how def routes are timed: on a
     # loaded machine a quick route's first call (in a thread) could take past the default
     # 0.1 s, and the events waiting for it would then run beside it, as a blocking route's do.
@@ -179,9 +181,10 @@ def main() -> None:
     parser.add_argument("--redis", required=True)
     parser.add_argument("--key", default="socket.io")
     parser.add_argument("--requests-timeout", type=float, default=5.0)
+    parser.add_argument("--parser", choices=("json", "msgpack"), default="json")
     options = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = build_app(options.redis, options.key, options.requests_timeout)
+    app = build_app(options.redis, options.key, options.requests_timeout, options.parser)
     app.listen(options.port, host="127.0.0.1")
 
 

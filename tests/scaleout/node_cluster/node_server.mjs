@@ -3,6 +3,7 @@
 // drives either language's process the same way.
 //
 //     node node_server.mjs --port N --redis URL --key socket.io [--requests-timeout MS]
+//         [--parser json|msgpack]
 //
 // Events (namespace "/", each acks its result):
 //   whoami                          {sid, pid, lang: "node"}
@@ -39,6 +40,9 @@ const port = Number(option("port"));
 const redisUrl = option("redis");
 const key = option("key", "socket.io");
 const requestsTimeout = Number(option("requests-timeout", "5000"));
+// socket.io-msgpack-parser for its clients (the Redis messages between processes are msgpack
+// either way)
+const parser = option("parser", "json") === "msgpack" ? require("socket.io-msgpack-parser") : undefined;
 
 const pubClient = createClient({ url: redisUrl });
 const subClient = pubClient.duplicate();
@@ -52,6 +56,7 @@ app.get("/pid", (req, res) => res.json({ pid: process.pid }));
 const server = http.createServer(app);
 const io = new Server(server, {
   adapter: createAdapter(pubClient, subClient, { key, requestsTimeout }),
+  ...(parser ? { parser } : {}),
 });
 const main = io.of("/");
 
