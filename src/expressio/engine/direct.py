@@ -240,16 +240,10 @@ class DirectWebSocketProtocol(asyncio.Protocol):
                 socket.receive_frame(text, self._loop.time())
             finally:
                 if self._phase is _OPEN:
-                    if socket.has_outbox or socket.closed:
-                        # Written with the other sessions' writes, after this turn's reads:
-                        # the writes then come back to back, and a peer woken by the first
-                        # one is often still awake for the next (a wake-up is much of a
-                        # write's cost).
-                        self._batch.add(self)
-                    else:
-                        # Nothing to write (an ack taken, an event whose answer comes later):
-                        # parked again at once, as the flush would have.
-                        socket.waiter = self
+                    # Written with the other sessions' writes, after this turn's reads: the
+                    # writes then come back to back, and a peer woken by the first one is
+                    # often still awake for the next (a wake-up is much of a write's cost).
+                    self._batch.add(self)
         elif phase is _PROBING:
             self._receive_frames(data)
         elif phase is _REQUEST or phase is _HANDING_OVER or phase is _ADMITTING:

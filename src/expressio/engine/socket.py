@@ -14,8 +14,7 @@ every transport            ``waiter`` (park a ``Waiter`` here while idle: it is 
                            broke: ``"transport close"`` or ``"transport error"``),
                            ``finish_close()`` (the last packets went out, or never will),
                            ``closed``, ``close_reason``, ``transport``
-websocket                  ``take_outbox()``, ``has_outbox``, ``receive_frame(frame, now)``,
-                           ``write_blocked``
+websocket                  ``take_outbox()``, ``receive_frame(frame, now)``, ``write_blocked``
                            (set while the transport cannot write: its buffer is over its
                            high-water mark, or a send is in progress)
 long-polling GET           ``start_poll()``, ``finish_poll()`` (once woken), ``abandon_poll()``
@@ -198,11 +197,6 @@ class EngineSocket:
         return f"<EngineSocket {self.sid} {self.transport} {self._connection.state.value}>"
 
     # -- websocket transports --------------------------------------------------------------
-
-    @property
-    def has_outbox(self) -> bool:
-        """Something is queued to send."""
-        return bool(self._connection.outbox)
 
     def take_outbox(self) -> list[PreparedMessage]:
         """Everything queued, in order, to send now; the outbox is emptied."""
