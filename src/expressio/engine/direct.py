@@ -243,6 +243,9 @@ class DirectWebSocketProtocol(asyncio.Protocol):
                     # Written with the other sessions' writes, after this turn's reads: the
                     # writes then come back to back, and a peer woken by the first one is
                     # often still awake for the next (a wake-up is much of a write's cost).
+                    # Scheduled even when nothing is queued yet: an async def route's answer,
+                    # queued on the next turn before this flush runs, leaves with it (parking
+                    # the waiter here instead costs that answer a wake-up and a turn).
                     self._batch.add(self)
         elif phase is _PROBING:
             self._receive_frames(data)
