@@ -4,6 +4,7 @@ module; and the official Node ``socket.io-client`` clients of a test, in one Nod
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -13,7 +14,7 @@ import pytest
 
 from tests.redis_support import RedisServer
 
-from ..conftest import Cluster, ServerProcess, wait_subscribers
+from ..conftest import WAIT, Client, Cluster, ServerProcess, wait_subscribers
 from .node_clients import NodeClients
 
 HERE = Path(__file__).resolve().parent
@@ -60,3 +61,14 @@ async def node_clients() -> AsyncIterator[NodeClients]:
             output = await driver.close()
             if output.strip():
                 sys.stderr.write(f"--- Node client driver ---\n{output}\n")  # shown on failure
+
+
+async def until_received(sender: Client, receiver: Client, event: str) -> None:
+    """Broadcast ``event`` from ``sender``'s process every 50 ms until ``receiver`` got one (a
+    process still subscribing, or a link still reconnecting, drops messages, as promised:
+    retrying is the test's job)."""
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while not receiver.events(event):
+        assert asyncio.get_running_loop().time() < deadline, f"{event!r} never crossed"
+        assert await sender.call("broadcast", {"event": event})
+        await asyncio.sleep(0.05)

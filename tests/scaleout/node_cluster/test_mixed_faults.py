@@ -12,8 +12,8 @@ from typing import Any
 
 from tests.redis_support import RedisServer
 
-from ..conftest import WAIT, Client, Cluster, ServerProcess, wait_subscribers_async
-from .conftest import EXPRESSIO_SERVER, KEY, NODE_SERVER
+from ..conftest import WAIT, Cluster, ServerProcess, wait_subscribers_async
+from .conftest import EXPRESSIO_SERVER, KEY, NODE_SERVER, until_received
 
 Connect = Callable[..., Any]
 
@@ -25,16 +25,6 @@ def start_node(cluster: Cluster, redis_url: str) -> ServerProcess:
 def start_python(cluster: Cluster, redis_url: str, *extra: str) -> ServerProcess:
     argv = [sys.executable, str(EXPRESSIO_SERVER), "--redis", redis_url, "--key", KEY]
     return cluster.start([*argv, *extra])
-
-
-async def until_received(sender: Client, receiver: Client, event: str) -> None:
-    """Broadcast ``event`` from ``sender`` every 50 ms until ``receiver`` got one (a link that
-    is still reconnecting drops messages, as promised: retrying is the test's job)."""
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while not receiver.events(event):
-        assert asyncio.get_running_loop().time() < deadline, f"{event!r} never crossed"
-        assert await sender.call("broadcast", {"event": event})
-        await asyncio.sleep(0.05)
 
 
 async def test_redis_restart_under_both_languages(

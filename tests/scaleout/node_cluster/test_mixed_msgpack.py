@@ -7,15 +7,14 @@ whatever the parser: each process encodes for its own clients.)"""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from tests.redis_support import RedisServer
 
-from ..conftest import WAIT, Client, Cluster, ServerProcess, wait_subscribers_async
-from .conftest import EXPRESSIO_SERVER, KEY, NODE_SERVER
+from ..conftest import Cluster, ServerProcess, wait_subscribers_async
+from .conftest import EXPRESSIO_SERVER, KEY, NODE_SERVER, until_received
 
 Connect = Callable[..., Any]
 
@@ -42,16 +41,6 @@ def start(cluster: Cluster, redis_url: str) -> tuple[ServerProcess, ServerProces
     return node, python
 
 
-async def crossed(sender: Client, receiver: Client, event: str) -> None:
-    """Broadcast ``event`` from ``sender`` every 50 ms until ``receiver`` got one (a process
-    still subscribing drops what it cannot deliver)."""
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while not receiver.events(event):
-        assert asyncio.get_running_loop().time() < deadline, f"{event!r} never crossed"
-        assert await sender.call("broadcast", {"event": event})
-        await asyncio.sleep(0.05)
-
-
 async def test_msgpack_clients_of_both_languages_in_one_cluster(
     redis_server: RedisServer, cluster: Cluster, clients: Connect
 ) -> None:
@@ -61,8 +50,8 @@ async def test_msgpack_clients_of_both_languages_in_one_cluster(
     on_python = await clients(python.url, serializer="msgpack")
     assert (await on_node.call("whoami"))["lang"] == "node"
     assert (await on_python.call("whoami"))["lang"] == "python"
-    await crossed(on_node, on_python, "warm-up-node")
-    await crossed(on_python, on_node, "warm-up-python")
+    await until_received(on_node, on_python, "warm-up-node")
+    await until_received(on_python, on_node, "warm-up-python")
 
     # binary, nested, empty: from each side to both, and back in an ack
     for sender, name in ((on_python, "python"), (on_node, "node")):
