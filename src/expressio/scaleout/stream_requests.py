@@ -22,8 +22,8 @@ What this process asks:
                           count (BROADCAST_CLIENT_COUNT), then each client's ack (BROADCAST_ACK)
 ========================  ====================================================================
 
-Requests wait for ``server_count() - 1`` answers at most the adapter's ``requests_timeout`` seconds
-(:mod:`.pending`) and settle with what came. A broadcast with acks hands each process's client
+Requests wait for ``server_count() - 1`` answers at most the adapter's ``requests_timeout``
+seconds (:mod:`.pending`) and settle with what came. A broadcast with acks hands each process's client
 count to the layer above as it comes, as socket.io does; the layer above knows how many
 processes to hear from and completes as soon as every count and every ack is in.
 """
