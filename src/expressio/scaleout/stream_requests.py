@@ -23,9 +23,10 @@ What this process asks:
 ========================  ====================================================================
 
 Requests wait for ``server_count() - 1`` answers at most the adapter's ``requests_timeout``
-seconds (:mod:`.pending`) and settle with what came. A broadcast with acks hands each process's client
-count to the layer above as it comes, as socket.io does; the layer above knows how many
-processes to hear from and completes as soon as every count and every ack is in.
+seconds (:mod:`.pending`) and settle with what came. A broadcast with acks hands each
+process's client count to the layer above as it comes, as socket.io does; the layer above
+knows how many processes to hear from and completes as soon as every count and every ack is
+in.
 """
 
 from __future__ import annotations
