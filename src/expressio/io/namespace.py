@@ -375,11 +375,8 @@ class IONamespace:
             _route_failed(reply, route.name, error)
             return
         chain = io._chain
-        if (
-            (result is None or not is_awaitable(result))
-            and (chain is None or not chain.running)
-            and (req._session is _UNLOADED or req._session is None)  # no session to save
-        ):
+        finished = not is_awaitable(result) and (chain is None or not chain.running)
+        if finished and _session_to_save(req) is None:
             client.running -= 1
             return
         client.track(self.tasks.spawn(self._finish_event(req, reply, result), client.finished))

@@ -359,10 +359,7 @@ class SocketReply:
         assert ack is not None
         session = self._client.session
         if session is None or not session.persistent or ack.answered:
-            try:
-                ack(*args)
-            except Exception:
-                answer_failed(ack)
+            answer(ack, args)
             return
         try:
             saving = session.save_if_changed()
@@ -435,14 +432,9 @@ def answer(ack: Ack, args: tuple[Any, ...]) -> None:
     try:
         ack(*args)
     except Exception:
-        answer_failed(ack)
-
-
-def answer_failed(ack: Ack) -> None:
-    """``respond()`` raised (e.g. a value JSON cannot carry): the client still gets an answer;
-    call from the ``except`` block."""
-    logger.exception("respond() failed; answering the client with an error")
-    ack.fail()
+        # e.g. a value JSON cannot carry: the client still gets an answer
+        logger.exception("respond() failed; answering the client with an error")
+        ack.fail()
 
 
 def _emit_to(

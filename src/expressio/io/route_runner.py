@@ -51,15 +51,17 @@ class RouteRunner:
         next loop turn; ``client.finished`` is its end."""
         self._queue.append((client, run))
         if self._batch is None:
-            self._batch = self._tasks.spawn(self._run_batch(), self._batch_ended)
+            self._start_batch()
+
+    def _start_batch(self) -> None:
+        self._batch = self._tasks.spawn(self._run_batch(), self._batch_ended)
 
     async def _run_batch(self) -> None:
         queue = self._queue
         while queue:
             client, run = queue.popleft()
             if client.dropped:
-                run.close()  # it went before its event started: as a cancelled task, nothing
-                client.running -= 1
+                _never_started(client, run)  # as a task cancelled before its first step
                 continue
             context = contextvars.copy_context()
             try:
@@ -78,7 +80,7 @@ class RouteRunner:
             # The route waits: this task is its own from now on; the queue goes on in another.
             self._batch = None
             if queue:
-                self._batch = self._tasks.spawn(self._run_batch(), self._batch_ended)
+                self._start_batch()
             task = asyncio.current_task()
             assert task is not None
             client.track(task)
@@ -95,9 +97,13 @@ class RouteRunner:
         if self._batch is task:
             self._batch = None
             while self._queue:
-                client, run = self._queue.popleft()
-                run.close()
-                client.running -= 1
+                _never_started(*self._queue.popleft())
+
+
+def _never_started(client: Client, run: EventRun) -> None:
+    """An event that will not run: closed unstarted (nothing of it runs), no longer counted."""
+    run.close()
+    client.running -= 1
 
 
 @types.coroutine
